@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The project's test command: sets up everything a fresh machine needs, then
+# runs every test against real servers (InfluxDB 2.x, Redis, Mosquitto) that
+# the vitest global set-up starts on loopback and stops afterwards.
+#
+#   ./scripts/test.sh                 everything: install, lint, typecheck, tests
+#   ./scripts/test.sh <vitest args>   only the given tests (set-up still runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test] %s\n' "$*" >&2; }
+PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' package.json)"
+
+# 1. Debian packages: the servers the tests run and the tools that build influxd.
+apt_packages=()
+command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || apt_packages+=(redis-server)
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || apt_packages+=(mosquitto)
+command -v pkg-config >/dev/null || apt_packages+=(pkg-config)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  log "installing ${apt_packages[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+# 2. pnpm at the version package.json pins, and the workspace's dependencies.
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  log "installing pnpm $PNPM_VERSION"
+  npm install --global --silent "pnpm@$PNPM_VERSION"
+fi
+pnpm install --frozen-lockfile --reporter=append-only >&2
+
+# 3. influxd, built once per machine and cached under ~/.cache.
+TWC_INFLUXD="$(./scripts/build-influxd.sh)"
+export TWC_INFLUXD
+
+# 4. Static checks, then every test.
+if [ $# -eq 0 ]; then
+  log "lint"
+  pnpm exec biome check .
+  log "typecheck"
+  pnpm run typecheck
+fi
+log "tests"
+exec pnpm exec vitest run "$@"
