@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { parseEnv, positiveInt, seconds, withFileSecrets } from '../env.js';
+
+export interface ChargerConfig {
+  name: string;
+  host: string;
+}
+
+/**
+ * CHARGERS: `name=host[:port]` pairs separated by commas, spaces or new lines,
+ * e.g. `garage=192.168.1.50,barn=192.168.1.51`. A bare host is named after itself.
+ */
+export function parseChargers(value: string): ChargerConfig[] {
+  const chargers = value
+    .split(/[\s,;]+/)
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.indexOf('=');
+      const name = (at === -1 ? entry : entry.slice(0, at)).trim();
+      const host = (at === -1 ? entry : entry.slice(at + 1)).trim();
+      if (!name || !host) throw new Error(`"${entry}" is not name=host`);
+      if (!/^[\w.-]+$/.test(name)) throw new Error(`charger name "${name}" may only hold letters, digits, _ . -`);
+      return { name, host };
+    });
+  const names = new Set<string>();
+  for (const { name } of chargers) {
+    if (names.has(name)) throw new Error(`charger name "${name}" appears twice`);
+    names.add(name);
+  }
+  return chargers;
+}
+
+const schema = z.object({
+  CHARGERS: z
+    .string({ error: 'is required: name=host pairs, e.g. garage=192.168.1.50' })
+    .transform((value, context) => {
+      try {
+        const chargers = parseChargers(value);
+        if (chargers.length === 0) throw new Error('names no charger');
+        if (chargers.length > 50) throw new Error('names more than 50 chargers; run a second collector');
+        return chargers;
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  POLL_VITALS_S: seconds(5),
+  POLL_LIFETIME_S: seconds(60),
+  POLL_VERSION_S: seconds(300),
+  POLL_WIFI_S: seconds(60),
+  PHASE_MODE: z.enum(['auto', 'split', 'three']).default('auto'),
+  CHARGER_CONNECT_TIMEOUT_MS: positiveInt(5000),
+  CHARGER_RESPONSE_TIMEOUT_MS: positiveInt(10_000),
+  OFFLINE_AFTER_FAILURES: positiveInt(3),
+  BACKOFF_MAX_S: seconds(300),
+  INFLUXDB_URL: z.url().default('http://influxdb:8086'),
+  INFLUXDB_TOKEN: z.string({ error: 'is required (or INFLUXDB_TOKEN_FILE)' }).min(1),
+  INFLUXDB_ORG: z.string().default('twc'),
+  INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
+  INFLUXDB_BUCKET_SESSIONS: z.string().default('twc_sessions'),
+  REDIS_URL: z.string().default('redis://redis:6379'),
+  REDIS_KEY_PREFIX: z.string().default('twc:'),
+  SPOOL_DIR: z.string().default('/var/lib/twc/spool'),
+  SPOOL_MAX_MB: z.coerce.number().positive().default(200),
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type CollectorConfig = ReturnType<typeof loadCollectorConfig>;
+
+export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
+  const raw = parseEnv(schema, withFileSecrets(env, ['INFLUXDB_TOKEN']), 'collector');
+  return {
+    chargers: raw.CHARGERS,
+    intervals: {
+      vitalsMs: raw.POLL_VITALS_S * 1000,
+      lifetimeMs: raw.POLL_LIFETIME_S * 1000,
+      versionMs: raw.POLL_VERSION_S * 1000,
+      wifiMs: raw.POLL_WIFI_S * 1000,
+    },
+    phaseMode: raw.PHASE_MODE,
+    connectTimeoutMs: raw.CHARGER_CONNECT_TIMEOUT_MS,
+    responseTimeoutMs: raw.CHARGER_RESPONSE_TIMEOUT_MS,
+    offlineAfterFailures: raw.OFFLINE_AFTER_FAILURES,
+    maxBackoffMs: raw.BACKOFF_MAX_S * 1000,
+    influx: {
+      url: raw.INFLUXDB_URL,
+      token: raw.INFLUXDB_TOKEN,
+      org: raw.INFLUXDB_ORG,
+      rawBucket: raw.INFLUXDB_BUCKET_RAW,
+      sessionsBucket: raw.INFLUXDB_BUCKET_SESSIONS,
+    },
+    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
+    spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },
+    healthPort: raw.HEALTH_PORT,
+    logLevel: raw.LOG_LEVEL,
+  };
+}

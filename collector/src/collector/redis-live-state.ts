@@ -1,0 +1,109 @@
+import { Redis } from 'ioredis';
+import type { NormalizedVitals } from '../charger/normalize.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * Redis keys and channels shared by the services. The collector writes,
+ * the API and the Home Assistant bridge read and subscribe.
+ *   <prefix>charger:<id>:vitals   latest normalized vitals of a charger (JSON)
+ *   <prefix>chargers              hash: charger id -> status (JSON)
+ *   <prefix>vitals:<id>           pub/sub channel, one message per vitals sample
+ */
+export const liveKeys = {
+  vitals: (prefix: string, chargerId: string) => `${prefix}charger:${chargerId}:vitals`,
+  chargers: (prefix: string) => `${prefix}chargers`,
+  vitalsChannel: (prefix: string, chargerId: string) => `${prefix}vitals:${chargerId}`,
+  vitalsChannelPattern: (prefix: string) => `${prefix}vitals:*`,
+};
+
+export interface LiveVitals {
+  charger_id: string;
+  charger_name: string;
+  time: string;
+  vitals: NormalizedVitals;
+}
+
+export interface ChargerStatus {
+  charger_id: string;
+  charger_name: string;
+  host: string;
+  serial_number: string;
+  firmware_version: string | null;
+  part_number: string | null;
+  online: boolean;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_seen: string | null;
+  updated: string;
+}
+
+export interface LiveState {
+  publishVitals(sample: LiveVitals): void;
+  publishStatus(status: ChargerStatus): void;
+  stats(): { failedCommands: number; connected: boolean };
+  stop(): Promise<void>;
+}
+
+/**
+ * Live state in Redis. Redis being down never stops collection: commands
+ * fail fast instead of queueing, failures are counted, and the outage is
+ * logged once when it starts and once when it ends.
+ */
+export function createRedisLiveState(options: {
+  url: string;
+  keyPrefix: string;
+  logger: Logger;
+  /** Seconds a charger's latest vitals stay readable after its last sample. */
+  vitalsTtlS?: number;
+}): LiveState {
+  const { keyPrefix: prefix, logger } = options;
+  const ttl = options.vitalsTtlS ?? 3600;
+  let failedCommands = 0;
+  let down = false;
+  const redis = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    // Reconnect forever, at most every 5 s: Redis may restart while we collect.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+    lazyConnect: false,
+  });
+  redis.on('error', () => {
+    // Connection errors surface through failed commands and the 'end'/'ready' cycle; logged once below.
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('Redis reachable again');
+    down = false;
+  });
+
+  function failed(error: unknown): void {
+    failedCommands++;
+    if (!down) {
+      down = true;
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'Redis unavailable; live state paused, collection goes on',
+      );
+    }
+  }
+
+  return {
+    publishVitals(sample) {
+      const body = JSON.stringify(sample);
+      redis
+        .multi()
+        .set(liveKeys.vitals(prefix, sample.charger_id), body, 'EX', ttl)
+        .publish(liveKeys.vitalsChannel(prefix, sample.charger_id), body)
+        .exec()
+        .catch(failed);
+    },
+    publishStatus(status) {
+      redis.hset(liveKeys.chargers(prefix), status.charger_id, JSON.stringify(status)).catch(failed);
+    },
+    stats() {
+      return { failedCommands, connected: redis.status === 'ready' };
+    },
+    async stop() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

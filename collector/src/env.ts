@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Resolves Docker-secret style variables: for each NAME with a NAME_FILE set,
+ * NAME takes the file's content (trailing newline removed). NAME itself wins
+ * when both are set. Nothing else in a service reads process.env.
+ */
+export function withFileSecrets(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (!env[name] && file) {
+      try {
+        resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        throw new Error(`${name}_FILE: cannot read ${file}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return resolved;
+}
+
+/** Parses env with a zod schema, failing with every problem named, one per line. */
+export function parseEnv<T extends z.ZodType>(
+  schema: T,
+  env: Record<string, string | undefined>,
+  service: string,
+): z.infer<T> {
+  // Empty values count as unset, so `FOO=` in an .env file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new Error(`invalid ${service} configuration:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+export const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
