@@ -1,11 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { type ServerEndpoints, startTestServers } from './index.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    servers: ServerEndpoints;
-  }
-}
+import { startTestServers } from './index.js';
+import './vitest.js';
 
 /**
  * Starts the real servers once per test run and hands their addresses to every

@@ -9,6 +9,12 @@ import type { ServerEndpoints } from './index.js';
 
 export type { ServerEndpoints } from './index.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    servers: ServerEndpoints;
+  }
+}
+
 export function servers(): ServerEndpoints {
   return inject('servers');
 }
