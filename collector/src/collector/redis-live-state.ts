@@ -61,7 +61,8 @@ export function createRedisLiveState(options: {
   let failedCommands = 0;
   let down = false;
   const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
+    // Commands wait for the first connection, but while Redis is down they
+    // fail after one reconnect attempt instead of piling up in memory.
     maxRetriesPerRequest: 1,
     // Reconnect forever, at most every 5 s: Redis may restart while we collect.
     retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
