@@ -13,10 +13,13 @@ export interface Command {
 
 type CommandLoader = () => Promise<Command>;
 
-const commands: Record<string, CommandLoader> = {};
+const commands: Record<string, CommandLoader> = {
+  probe: async () => (await import('./commands/probe.js')).probeCommand,
+  prices: async () => (await import('./commands/prices.js')).pricesCommand,
+};
 
 function help(): string {
-  const lines = Object.entries(commands).map(([name]) => `  ${name}`);
+  const lines = Object.keys(commands).map((name) => `  ${name}`);
   return [
     'usage: twc <command> [options]',
     '',

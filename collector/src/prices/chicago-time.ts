@@ -1,0 +1,166 @@
+/**
+ * Wall-clock time in a named time zone, with Intl only (no time zone
+ * library). ComEd's ranged API reads `datestart`/`dateend` as Chicago local
+ * wall-clock times, and time-of-use tariffs are defined in the user's local
+ * time, so both need UTC <-> local conversions that stay right across DST.
+ */
+
+export const CHICAGO_TIME_ZONE = 'America/Chicago';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+
+/** A local wall-clock reading. `month` is 1-12, `weekday` 0 (Sunday) to 6 (Saturday). */
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+}
+
+const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    // hourCycle h23, not hour12: false: the latter prints midnight as "24" in some ICU versions.
+    formatter = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** True when Intl knows the IANA time zone name (e.g. `America/Chicago`). */
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatterFor(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The wall clock in `timeZone` at the instant `timeMs`. */
+export function wallClockAt(timeMs: number, timeZone: string): WallClock {
+  const wall: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, weekday: 0 };
+  for (const part of formatterFor(timeZone).formatToParts(timeMs)) {
+    switch (part.type) {
+      case 'year':
+        wall.year = Number(part.value);
+        break;
+      case 'month':
+        wall.month = Number(part.value);
+        break;
+      case 'day':
+        wall.day = Number(part.value);
+        break;
+      case 'hour':
+        wall.hour = Number(part.value);
+        break;
+      case 'minute':
+        wall.minute = Number(part.value);
+        break;
+      case 'second':
+        wall.second = Number(part.value);
+        break;
+      case 'weekday':
+        wall.weekday = WEEKDAYS[part.value] ?? 0;
+        break;
+    }
+  }
+  return wall;
+}
+
+/** The wall-clock reading as if it were UTC: a number that orders local times and allows minute arithmetic. */
+function wallAsUtcMs(wall: Pick<WallClock, 'year' | 'month' | 'day' | 'hour' | 'minute'>): number {
+  return Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute);
+}
+
+/** How far `timeZone` is ahead of UTC at `timeMs` (negative west of Greenwich), whole minutes. */
+function offsetMsAt(timeMs: number, timeZone: string): number {
+  const wholeMinuteMs = Math.floor(timeMs / MINUTE_MS) * MINUTE_MS;
+  return wallAsUtcMs(wallClockAt(wholeMinuteMs, timeZone)) - wholeMinuteMs;
+}
+
+/**
+ * Every UTC instant at which the clock in `timeZone` reads the given local
+ * time, earliest first: one normally, two in the hour that repeats when DST
+ * ends, none in the hour that is skipped when DST starts.
+ */
+export function utcInstantsForWallClock(
+  wall: Pick<WallClock, 'year' | 'month' | 'day' | 'hour' | 'minute'>,
+  timeZone: string,
+): number[] {
+  const asUtc = wallAsUtcMs(wall);
+  // No zone changes its offset twice within two days, so the offsets a day
+  // either side are the only ones that can apply.
+  const offsets = new Set([offsetMsAt(asUtc - DAY_MS, timeZone), offsetMsAt(asUtc + DAY_MS, timeZone)]);
+  const instants: number[] = [];
+  for (const offsetMs of offsets) {
+    const candidate = asUtc - offsetMs;
+    if (offsetMsAt(candidate, timeZone) === offsetMs) instants.push(candidate);
+  }
+  return instants.sort((a, b) => a - b);
+}
+
+/** The instant local midnight starts the first day of `month` (1-12) in `timeZone`. */
+export function monthStartMs(year: number, month: number, timeZone: string): number {
+  const normalized = new Date(Date.UTC(year, month - 1, 1));
+  const [start] = utcInstantsForWallClock(
+    { year: normalized.getUTCFullYear(), month: normalized.getUTCMonth() + 1, day: 1, hour: 0, minute: 0 },
+    timeZone,
+  );
+  if (start === undefined) throw new RangeError(`midnight does not exist on ${year}-${month}-01 in ${timeZone}`);
+  return start;
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}
+
+/** ComEd's `datestart`/`dateend` format: Chicago local wall clock as `YYYYMMDDhhmm`. */
+export function formatComedLocal(timeMs: number): string {
+  const wall = wallClockAt(timeMs, CHICAGO_TIME_ZONE);
+  return `${pad(wall.year, 4)}${pad(wall.month, 2)}${pad(wall.day, 2)}${pad(wall.hour, 2)}${pad(wall.minute, 2)}`;
+}
+
+/**
+ * Reads a ComEd `YYYYMMDDhhmm` local time as a sortable number of the same
+ * digits, or undefined when it is not a valid date and time.
+ */
+export function parseComedLocal(text: string): number | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number];
+  const check = new Date(Date.UTC(year, month - 1, day, hour, minute));
+  if (
+    check.getUTCFullYear() !== year ||
+    check.getUTCMonth() !== month - 1 ||
+    check.getUTCDate() !== day ||
+    check.getUTCHours() !== hour ||
+    check.getUTCMinutes() !== minute
+  ) {
+    return undefined;
+  }
+  return Number(text);
+}
+
+/** The Chicago local wall clock at `timeMs` as the sortable number `YYYYMMDDhhmm`. */
+export function comedLocalNumber(timeMs: number): number {
+  return Number(formatComedLocal(timeMs));
+}

@@ -1,0 +1,103 @@
+/**
+ * PricingProvider implementations (provider.ts): ComEd hourly or 5-minute
+ * prices, a flat rate, and a time-of-use schedule. Each is built over data
+ * loaded beforehand and answers synchronously, so cost computation stays pure.
+ */
+import { CHICAGO_TIME_ZONE, isValidTimeZone, wallClockAt } from './chicago-time.js';
+import type { PricePoint } from './comed-parse.js';
+import { type HourlyPrice, hourlyAggregates, isCompleteHour } from './hourly.js';
+import { hourEndingFor, intervalEndFor, intervalStart } from './intervals.js';
+import type { PricingProvider } from './provider.js';
+import { parseTouSchedule, type TouPeriod, type TouSchedule, WEEKDAY_NAMES } from './tariff.js';
+
+export type ComedPriceBasis = 'hourly' | 'five-minute';
+
+export interface ComedProviderOptions {
+  prices: readonly PricePoint[];
+  /** 'hourly' (default) is what ComEd bills: each interval pays its hour's average. */
+  basis?: ComedPriceBasis;
+  /** The time the answer is given at: an hour's average is final only once the hour is over. */
+  asOfMs: number;
+}
+
+/**
+ * ComEd prices. On the hourly basis an interval's supply price is the
+ * average of its hour, known once the hour is over (`asOfMs` at or past the
+ * hour's end) or all twelve prices are in; until then undefined
+ * (provisional). An hour that is over with some intervals missing averages
+ * the prices ComEd did publish. On the five-minute basis, the interval's own
+ * price, undefined when ComEd has none for it.
+ */
+export function createComedProvider(options: ComedProviderOptions): PricingProvider {
+  const basis = options.basis ?? 'hourly';
+  const { asOfMs } = options;
+  if (basis === 'five-minute') {
+    const byStamp = new Map(options.prices.map((point) => [point.timeMs, point.priceCentsPerKwh]));
+    return {
+      kind: 'comed',
+      description: 'ComEd 5-minute price',
+      supplyCentsPerKwh: (intervalEndMs) => byStamp.get(intervalEndFor(intervalEndMs)),
+    };
+  }
+  const byHour = new Map<number, HourlyPrice>(
+    hourlyAggregates(options.prices).map((hour) => [hour.hourEndingMs, hour]),
+  );
+  return {
+    kind: 'comed',
+    description: 'ComEd hourly average',
+    supplyCentsPerKwh(intervalEndMs) {
+      const hourEndingMs = hourEndingFor(intervalEndFor(intervalEndMs));
+      const hour = byHour.get(hourEndingMs);
+      if (!hour) return undefined;
+      if (asOfMs >= hourEndingMs || isCompleteHour(hour)) return hour.avgPrice;
+      return undefined;
+    },
+  };
+}
+
+/** One supply price for every interval. */
+export function createFlatProvider(centsPerKwh: number): PricingProvider {
+  if (!Number.isFinite(centsPerKwh)) throw new RangeError(`flat price must be a finite number, got ${centsPerKwh}`);
+  return {
+    kind: 'flat',
+    description: `flat ${centsPerKwh} cents/kWh`,
+    supplyCentsPerKwh: () => centsPerKwh,
+  };
+}
+
+function inWrappingRange(value: number, from: number, toInclusive: number): boolean {
+  return from <= toInclusive ? value >= from && value <= toInclusive : value >= from || value <= toInclusive;
+}
+
+function periodMatches(period: TouPeriod, month: number, weekday: number, hour: number): boolean {
+  if (period.months && !inWrappingRange(month, period.months.from, period.months.to)) return false;
+  if (period.weekdays && !period.weekdays.includes(WEEKDAY_NAMES[weekday] ?? 'sun')) return false;
+  if (period.hours && !inWrappingRange(hour, period.hours.from, period.hours.to - 1)) return false;
+  return true;
+}
+
+/**
+ * Time-of-use prices: periods by season (months), weekday and hour of day,
+ * in local time of `timeZone` (default: the schedule's `timeZone`, then
+ * Chicago), the first matching period wins, the default price otherwise.
+ * An interval is placed by the local time at its start, so the interval
+ * ending 14:00 belongs to hour 13; local time comes from Intl, so a period
+ * keeps its wall-clock hours across DST changes.
+ */
+export function createTouProvider(schedule: TouSchedule, timeZone?: string): PricingProvider {
+  // Validated again: a schedule can come straight from a parsed file or from code.
+  const parsed = parseTouSchedule(schedule);
+  const zone = timeZone ?? parsed.timeZone ?? CHICAGO_TIME_ZONE;
+  if (!isValidTimeZone(zone)) throw new RangeError(`unknown time zone "${zone}"`);
+  return {
+    kind: 'tou',
+    description: `time-of-use (${parsed.periods.length} periods, ${zone})`,
+    supplyCentsPerKwh(intervalEndMs) {
+      const local = wallClockAt(intervalStart(intervalEndFor(intervalEndMs)), zone);
+      const period = parsed.periods.find((candidate) =>
+        periodMatches(candidate, local.month, local.weekday, local.hour),
+      );
+      return period ? period.centsPerKwh : parsed.defaultCentsPerKwh;
+    },
+  };
+}

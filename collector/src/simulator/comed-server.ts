@@ -1,0 +1,287 @@
+/**
+ * A local stand-in for ComEd's Hourly Pricing API, for tests, the end-to-end
+ * suite and the offline demo. It answers ComEd's real format: a JSON array
+ * of `{"millisUTC","price"}` with string values, newest first, served as
+ * text/html; ranged requests read `datestart`/`dateend` as Chicago local
+ * wall-clock times, inclusive. Faults ComEd is known for can be switched on
+ * at runtime.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CHICAGO_TIME_ZONE, comedLocalNumber, parseComedLocal, wallClockAt } from '../prices/chicago-time.js';
+import type { PricePoint } from '../prices/comed-parse.js';
+import { exactAverage } from '../prices/hourly.js';
+import { FIVE_MINUTES_MS, HOUR_MS, hourEndingFor, intervalStart } from '../prices/intervals.js';
+
+export type ComedServerResponseFault =
+  /** An HTML error page with status 200, as ComEd sometimes sends. */
+  | 'html-200'
+  | 'status-500'
+  /** Accept the request and never answer. */
+  | 'timeout'
+  | 'empty-array';
+
+export interface ComedServerFaults {
+  /** Replaces every answer; undefined answers normally. */
+  response: ComedServerResponseFault | undefined;
+  /** Mix one malformed entry into price lists. */
+  malformedEntry: boolean;
+  /** Price stamps left out of every answer, as ComEd sometimes skips intervals. */
+  missingStampsMs: readonly number[];
+}
+
+export interface ComedServerRequest {
+  /** Wall-clock time the request arrived (Date.now, not the server's `now`). */
+  receivedAtMs: number;
+  /** Path and query as received. */
+  url: string;
+  type: string | null;
+  datestart: string | null;
+  dateend: string | null;
+}
+
+export interface ComedServerOptions {
+  /** The server's idea of the current time; prices stamped later are not published yet. Default Date.now. */
+  now?: () => number;
+  /** Seed of the generated prices (used when `prices` is not given). Default 1. */
+  seed?: number;
+  /** A fixed list of prices to serve instead of generated ones. */
+  prices?: readonly PricePoint[];
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface ComedServer {
+  /** Listens on a free port; `url` is the API base, like https://hourlypricing.comed.com/api. */
+  start(): Promise<{ url: string }>;
+  stop(): Promise<void>;
+  setFaults(faults: Partial<ComedServerFaults>): void;
+  clearFaults(): void;
+  /** The requests received so far, oldest first. */
+  requests(): ComedServerRequest[];
+  clearRequests(): void;
+  /** The price the server publishes for a stamp, or undefined (not on the grid, missing, not in the list). */
+  priceAt(stampMs: number): number | undefined;
+}
+
+const DAY_MS = 24 * HOUR_MS;
+
+/** A 32-bit integer hash of the seed and the interval index (a splitmix-like finalizer), as a fraction in [0, 1). */
+function unitHash(seed: number, index: number, salt: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + salt * 0x632be5ab, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}
+
+/**
+ * A deterministic price (cents/kWh, one decimal like ComEd's) shaped like a
+ * real day in Chicago: cheap and sometimes negative at night, higher in the
+ * late afternoon, and a rare spike.
+ */
+export function generatedPriceCents(seed: number, stampMs: number): number {
+  const index = Math.floor(stampMs / FIVE_MINUTES_MS);
+  const { hour } = wallClockAt(intervalStart(stampMs), CHICAGO_TIME_ZONE);
+  const noise = unitHash(seed, index, 1) - 0.5;
+  let cents: number;
+  if (hour < 6) cents = 1.0 + noise * 4;
+  else if (hour < 14) cents = 3.0 + noise * 2;
+  else if (hour < 20) cents = 5.5 + noise * 4;
+  else cents = 2.5 + noise * 2;
+  if (unitHash(seed, index, 2) < 0.003) cents = 20 + unitHash(seed, index, 3) * 80;
+  const rounded = Math.round(cents * 10) / 10;
+  return rounded === 0 ? 0 : rounded;
+}
+
+/** Midnight UTC of the date in a `YYYYMMDDhhmm` string. */
+function localDateAsUtcMs(text: string): number {
+  return Date.UTC(Number(text.slice(0, 4)), Number(text.slice(4, 6)) - 1, Number(text.slice(6, 8)));
+}
+
+const HTML_ERROR_PAGE =
+  '<!DOCTYPE html><html><head><title>Service Unavailable</title></head>' +
+  '<body><h1>The service is temporarily unavailable</h1></body></html>';
+
+export function createComedServer(options: ComedServerOptions = {}): ComedServer {
+  const now = options.now ?? Date.now;
+  const seed = options.seed ?? 1;
+  const host = options.host ?? '127.0.0.1';
+  const list = options.prices ? [...options.prices].sort((a, b) => a.timeMs - b.timeMs) : undefined;
+  const listByStamp = list ? new Map(list.map((point) => [point.timeMs, point.priceCentsPerKwh])) : undefined;
+
+  let server: Server | undefined;
+  let faults: ComedServerFaults = { response: undefined, malformedEntry: false, missingStampsMs: [] };
+  let missing = new Set<number>();
+  let received: ComedServerRequest[] = [];
+
+  function priceAt(stampMs: number): number | undefined {
+    if (stampMs % FIVE_MINUTES_MS !== 0 || missing.has(stampMs)) return undefined;
+    if (listByStamp) return listByStamp.get(stampMs);
+    return generatedPriceCents(seed, stampMs);
+  }
+
+  /** Published prices stamped in [lowMs, highMs] (and not after `now`), oldest first. */
+  function pricesBetween(lowMs: number, highMs: number): PricePoint[] {
+    const upperMs = Math.min(highMs, now());
+    const points: PricePoint[] = [];
+    if (list) {
+      for (const point of list) {
+        if (point.timeMs >= lowMs && point.timeMs <= upperMs && !missing.has(point.timeMs)) points.push(point);
+      }
+      return points;
+    }
+    for (
+      let stampMs = Math.ceil(lowMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
+      stampMs <= upperMs;
+      stampMs += FIVE_MINUTES_MS
+    ) {
+      const price = priceAt(stampMs);
+      if (price !== undefined) points.push({ timeMs: stampMs, priceCentsPerKwh: price });
+    }
+    return points;
+  }
+
+  function entriesNewestFirst(points: readonly PricePoint[]): Record<string, string>[] {
+    const entries: Record<string, string>[] = points.map((point) => ({
+      millisUTC: String(point.timeMs),
+      price: String(point.priceCentsPerKwh),
+    }));
+    entries.reverse();
+    if (faults.malformedEntry) {
+      const stamp = entries[0]?.millisUTC;
+      entries.splice(1, 0, stamp ? { millisUTC: stamp, price: 'N/A' } : { price: '2.0' });
+    }
+    return entries;
+  }
+
+  function send(response: ServerResponse, status: number, body: string): void {
+    // ComEd labels its JSON as text/html.
+    response.writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  }
+
+  function answerPrices(query: URLSearchParams): { status: number; body: string } {
+    const type = query.get('type');
+    const datestart = query.get('datestart');
+    const dateend = query.get('dateend');
+    if (type === '5minutefeed' && (datestart !== null || dateend !== null)) {
+      const start = datestart === null ? undefined : parseComedLocal(datestart);
+      const end = dateend === null ? undefined : parseComedLocal(dateend);
+      if (datestart === null || dateend === null || start === undefined || end === undefined) {
+        return { status: 400, body: 'datestart and dateend must both be YYYYMMDDhhmm' };
+      }
+      // Local wall-clock bounds: compare each price's Chicago local time, so
+      // the repeated November hour is included twice and the skipped March
+      // hour simply has no prices. A day either side covers any UTC offset.
+      const lowMs = localDateAsUtcMs(datestart) - DAY_MS;
+      const highMs = localDateAsUtcMs(dateend) + 2 * DAY_MS;
+      const points = pricesBetween(lowMs, highMs).filter((point) => {
+        const local = comedLocalNumber(point.timeMs);
+        return local >= start && local <= end;
+      });
+      return { status: 200, body: JSON.stringify(entriesNewestFirst(points)) };
+    }
+    if (type === '5minutefeed') {
+      const nowMs = now();
+      return { status: 200, body: JSON.stringify(entriesNewestFirst(pricesBetween(nowMs - DAY_MS + 1, nowMs))) };
+    }
+    if (type === 'currenthouraverage') {
+      // The hour of the newest published price, averaged over what is in so far.
+      const nowMs = now();
+      const recent = pricesBetween(nowMs - 2 * HOUR_MS, nowMs);
+      const newest = recent.at(-1);
+      if (!newest) return { status: 200, body: '[]' };
+      const hourEndMs = hourEndingFor(newest.timeMs);
+      const inHour = recent.filter((point) => point.timeMs > hourEndMs - HOUR_MS);
+      const average = exactAverage(inHour.map((point) => point.priceCentsPerKwh));
+      return { status: 200, body: JSON.stringify([{ millisUTC: String(newest.timeMs), price: String(average) }]) };
+    }
+    return { status: 400, body: `unknown type "${type ?? ''}"` };
+  }
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    received.push({
+      receivedAtMs: Date.now(),
+      url: request.url ?? '',
+      type: url.searchParams.get('type'),
+      datestart: url.searchParams.get('datestart'),
+      dateend: url.searchParams.get('dateend'),
+    });
+    if (url.pathname !== '/api' && url.pathname !== '/api/') {
+      send(response, 404, 'not found');
+      return;
+    }
+    switch (faults.response) {
+      case 'timeout':
+        return;
+      case 'status-500':
+        send(response, 500, HTML_ERROR_PAGE);
+        return;
+      case 'html-200':
+        send(response, 200, HTML_ERROR_PAGE);
+        return;
+      case 'empty-array':
+        send(response, 200, '[]');
+        return;
+      case undefined: {
+        const { status, body } = answerPrices(url.searchParams);
+        send(response, status, body);
+        return;
+      }
+    }
+  }
+
+  return {
+    async start() {
+      const listening = createServer(handle);
+      server = listening;
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(0, host, () => {
+          listening.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = listening.address() as AddressInfo;
+      const hostInUrl = host.includes(':') ? `[${host}]` : host;
+      return { url: `http://${hostInUrl}:${port}/api` };
+    },
+
+    async stop() {
+      const stopping = server;
+      server = undefined;
+      if (!stopping) return;
+      const closed = new Promise<void>((resolve) => stopping.close(() => resolve()));
+      // Requests held open by the timeout fault would keep close() waiting forever.
+      stopping.closeAllConnections();
+      await closed;
+    },
+
+    setFaults(changes) {
+      faults = { ...faults, ...changes };
+      missing = new Set(faults.missingStampsMs);
+    },
+
+    clearFaults() {
+      faults = { response: undefined, malformedEntry: false, missingStampsMs: [] };
+      missing = new Set();
+    },
+
+    requests() {
+      return received.map((entry) => ({ ...entry }));
+    },
+
+    clearRequests() {
+      received = [];
+    },
+
+    priceAt,
+  };
+}

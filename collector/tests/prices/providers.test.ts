@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import type { PricePoint } from '../../src/prices/comed-parse.js';
+import { createComedProvider, createFlatProvider, createTouProvider } from '../../src/prices/providers.js';
+import type { TouSchedule } from '../../src/prices/tariff.js';
+
+const MIN5 = 300_000;
+const HOUR = 3_600_000;
+const H = Date.UTC(2026, 6, 15, 19, 0); // an hour ending (14:00 CDT)
+
+/** Prices stamped in the hour ending `hourEndMs`, oldest first. */
+function hourOf(hourEndMs: number, prices: number[]): PricePoint[] {
+  return prices.map((price, i) => ({ timeMs: hourEndMs - HOUR + (i + 1) * MIN5, priceCentsPerKwh: price }));
+}
+
+const fullHour = hourOf(H, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.6]); // 78.6 / 12 = 6.55
+const nextHourSoFar = hourOf(H + HOUR, [20, 30, 40]); // 90 / 3 = 30
+
+describe('createComedProvider, hourly basis (the default, what ComEd bills)', () => {
+  it('gives every interval of a complete hour the hour average', () => {
+    const provider = createComedProvider({ prices: fullHour, asOfMs: H + 1 });
+    expect(provider.kind).toBe('comed');
+    expect(provider.description).toBe('ComEd hourly average');
+    expect(provider.supplyCentsPerKwh(H - HOUR + MIN5)).toBe(6.55);
+    expect(provider.supplyCentsPerKwh(H - 30 * 60_000)).toBe(6.55);
+    expect(provider.supplyCentsPerKwh(H)).toBe(6.55);
+  });
+
+  it('is provisional (undefined) while the hour is still running and incomplete', () => {
+    const provider = createComedProvider({ prices: [...fullHour, ...nextHourSoFar], asOfMs: H + 15 * 60_000 + 1 });
+    expect(provider.supplyCentsPerKwh(H + MIN5)).toBeUndefined();
+    expect(provider.supplyCentsPerKwh(H + 3 * MIN5)).toBeUndefined();
+    // The previous, finished hour is final.
+    expect(provider.supplyCentsPerKwh(H)).toBe(6.55);
+  });
+
+  it('is final once all twelve prices are in, even with asOf exactly at the hour end', () => {
+    const provider = createComedProvider({ prices: fullHour, asOfMs: H - 1, basis: 'hourly' });
+    expect(provider.supplyCentsPerKwh(H - MIN5)).toBe(6.55);
+  });
+
+  it('averages the published prices of an hour that is over with intervals missing', () => {
+    const provider = createComedProvider({ prices: nextHourSoFar, asOfMs: H + HOUR });
+    expect(provider.supplyCentsPerKwh(H + 10 * MIN5)).toBe(30);
+  });
+
+  it('knows nothing of hours without prices', () => {
+    const provider = createComedProvider({ prices: fullHour, asOfMs: H + 10 * HOUR });
+    expect(provider.supplyCentsPerKwh(H + 2 * HOUR)).toBeUndefined();
+  });
+
+  it('places an instant off the grid in the interval holding it', () => {
+    const provider = createComedProvider({ prices: [...fullHour, ...nextHourSoFar], asOfMs: H + 2 * HOUR });
+    expect(provider.supplyCentsPerKwh(H - 1)).toBe(6.55);
+    expect(provider.supplyCentsPerKwh(H + 1)).toBe(30);
+  });
+});
+
+describe('createComedProvider, five-minute basis', () => {
+  it('gives each interval its own price, undefined when ComEd has none', () => {
+    const prices = [...fullHour.filter((_, i) => i !== 4), ...nextHourSoFar];
+    const provider = createComedProvider({ prices, asOfMs: H, basis: 'five-minute' });
+    expect(provider.description).toBe('ComEd 5-minute price');
+    expect(provider.supplyCentsPerKwh(H - HOUR + MIN5)).toBe(1);
+    expect(provider.supplyCentsPerKwh(H)).toBe(12.6);
+    expect(provider.supplyCentsPerKwh(H - HOUR + 5 * MIN5)).toBeUndefined();
+    expect(provider.supplyCentsPerKwh(H + 2 * MIN5)).toBe(30);
+  });
+});
+
+describe('createFlatProvider', () => {
+  it('answers one price everywhere', () => {
+    const provider = createFlatProvider(11.5);
+    expect(provider.kind).toBe('flat');
+    expect([0, H, H + 123].map((t) => provider.supplyCentsPerKwh(t))).toEqual([11.5, 11.5, 11.5]);
+  });
+
+  it('refuses a price that is not a number', () => {
+    expect(() => createFlatProvider(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('createTouProvider', () => {
+  const schedule: TouSchedule = {
+    defaultCentsPerKwh: 6,
+    periods: [
+      {
+        name: 'summer-peak',
+        months: { from: 6, to: 9 },
+        weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'],
+        hours: { from: 13, to: 19 },
+        centsPerKwh: 14,
+      },
+      {
+        name: 'winter-peak',
+        months: { from: 10, to: 5 },
+        weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'],
+        hours: { from: 17, to: 20 },
+        centsPerKwh: 10,
+      },
+      { name: 'overnight', hours: { from: 22, to: 6 }, centsPerKwh: 3 },
+    ],
+  };
+  const tou = createTouProvider(schedule, 'America/Chicago');
+  /** The price of the interval ending at this UTC time. */
+  const at = (year: number, month: number, day: number, hour: number, minute: number) =>
+    tou.supplyCentsPerKwh(Date.UTC(year, month - 1, day, hour, minute));
+
+  it.each([
+    // Around the March DST change (Sunday 2026-03-08): 11:00 UTC is 05:00 CST before and 06:00 CDT after.
+    ['Fri 2026-03-06, interval 04:55-05:00 CST', [2026, 3, 6, 11, 0], 3],
+    ['Fri 2026-03-06, interval 05:55-06:00 CST', [2026, 3, 6, 12, 0], 3],
+    ['Fri 2026-03-06, interval 06:00-06:05 CST', [2026, 3, 6, 12, 5], 6],
+    ['Mon 2026-03-09, interval 05:55-06:00 CDT', [2026, 3, 9, 11, 0], 3],
+    ['Mon 2026-03-09, interval 06:00-06:05 CDT', [2026, 3, 9, 11, 5], 6],
+    ['Mon 2026-03-09, 17:00-17:05 CDT: winter peak', [2026, 3, 9, 22, 5], 10],
+    ['Fri 2026-03-06, 17:00-17:05 CST: winter peak', [2026, 3, 6, 23, 5], 10],
+    ['Fri 2026-03-06, 16:55-17:00 CST: not yet', [2026, 3, 6, 23, 0], 6],
+    // Season boundary May -> June.
+    ['Fri 2026-05-29, 17:30 CDT: winter peak', [2026, 5, 29, 22, 35], 10],
+    ['Mon 2026-06-01, 17:30 CDT: summer peak', [2026, 6, 1, 22, 35], 14],
+    ['Mon 2026-06-01, 13:00-13:05 CDT: summer peak starts', [2026, 6, 1, 18, 5], 14],
+    ['Mon 2026-06-01, 12:55-13:00 CDT: before the peak', [2026, 6, 1, 18, 0], 6],
+    // Season boundary September -> October, by local month: 19:30 CDT on Sep 30 is already October in UTC.
+    ['Wed 2026-09-30, 19:30 CDT: summer rules, off-peak', [2026, 10, 1, 0, 35], 6],
+    ['Thu 2026-10-01, 19:30 CDT: winter peak', [2026, 10, 2, 0, 35], 10],
+    // Weekend: no peak; overnight wraps midnight.
+    ['Sat 2026-07-18, 14:00 CDT', [2026, 7, 18, 19, 5], 6],
+    ['Sat 2026-07-18, 23:30 CDT', [2026, 7, 19, 4, 35], 3],
+  ])('%s', (_label, [year, month, day, hour, minute], expected) => {
+    expect(at(year as number, month as number, day as number, hour as number, minute as number)).toBe(expected);
+  });
+
+  it('keeps the same wall-clock hours in another zone', () => {
+    const berlin = createTouProvider(schedule, 'Europe/Berlin');
+    // Mon 2026-06-01 13:00-13:05 CEST is 11:05 UTC.
+    expect(berlin.supplyCentsPerKwh(Date.UTC(2026, 5, 1, 11, 5))).toBe(14);
+    expect(tou.supplyCentsPerKwh(Date.UTC(2026, 5, 1, 11, 5))).toBe(6);
+  });
+
+  it("uses the schedule's own time zone when none is given", () => {
+    const berlin = createTouProvider({ ...schedule, timeZone: 'Europe/Berlin' });
+    expect(berlin.kind).toBe('tou');
+    expect(berlin.supplyCentsPerKwh(Date.UTC(2026, 5, 1, 11, 5))).toBe(14);
+  });
+
+  it('validates the schedule and the zone', () => {
+    expect(() =>
+      createTouProvider({ defaultCentsPerKwh: 5, periods: [{ name: 'x', centsPerKwh: 1, weekdays: [] }] }),
+    ).toThrow(/tou\.periods\.0\.weekdays/);
+    expect(() => createTouProvider(schedule, 'Nowhere/Special')).toThrow(/Nowhere\/Special/);
+  });
+});
