@@ -1,6 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages export their TypeScript sources under the `twc-source`
+// condition (tests, tsx) and their compiled JavaScript otherwise (images).
+// The rest are Vite's default server conditions.
+const conditions = ['twc-source', 'module', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['{collector,api,testenv}/tests/**/*.test.ts'],
     globalSetup: ['./testenv/src/global-setup.ts'],
@@ -9,6 +16,5 @@ export default defineConfig({
     // Two cores: integration tests against shared servers are I/O bound, so a
     // few files at a time is plenty and keeps timing-sensitive tests honest.
     maxWorkers: 3,
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });
