@@ -16,6 +16,7 @@ type CommandLoader = () => Promise<Command>;
 const commands: Record<string, CommandLoader> = {
   probe: async () => (await import('./commands/probe.js')).probeCommand,
   prices: async () => (await import('./commands/prices.js')).pricesCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
 };
 
 function help(): string {

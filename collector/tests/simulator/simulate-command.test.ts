@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  parseSimulateArgs,
+  randomFaultSchedule,
+  runSimulate,
+  simulateCommand,
+} from '../../src/cli/commands/simulate.js';
+import { silentLogger } from '../../src/logger.js';
+import { failureOf, getJson, httpRequest } from './http.js';
+import { must } from './must.js';
+
+interface Printed {
+  chargers: { name: string; serial: string; host: string }[];
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Captures stdout and stderr; `printed()` resolves with the first JSON line on stdout. */
+function captureOutput() {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async printed(): Promise<Printed> {
+      for (let i = 0; i < 200 && !stdout.includes('\n'); i += 1) await new Promise((r) => setTimeout(r, 10));
+      return JSON.parse(stdout.split('\n')[0] ?? '') as Printed;
+    },
+  };
+}
+
+describe('twc simulate', () => {
+  it('prints the chargers once listening, serves each, and stops cleanly on SIGTERM', async () => {
+    const output = captureOutput();
+    const sigtermBefore = process.listeners('SIGTERM');
+    const run = simulateCommand.run(['--chargers', '3', '--seed', '5', '--speed', '60', '--firmware', 'mixed']);
+    const printed = await output.printed();
+    expect(printed.chargers.map((c) => c.name)).toEqual(['sim-1', 'sim-2', 'sim-3']);
+    for (const charger of printed.chargers) {
+      expect(charger.host).toMatch(/^127\.0\.0\.1:\d+$/);
+      const vitals = await getJson(charger.host, '/api/1/vitals');
+      expect(vitals).toHaveProperty('evse_state');
+      expect((await getJson(charger.host, '/api/1/version')).serial_number).toBe(charger.serial);
+    }
+    const oldFirmware = await getJson(must(printed.chargers[1]).host, '/api/1/vitals');
+    expect(oldFirmware).toHaveProperty('relay_coil_v');
+
+    // Deliver SIGTERM through the handler the command installed, without touching the test runner's own.
+    const added = process.listeners('SIGTERM').filter((listener) => !sigtermBefore.includes(listener));
+    expect(added).toHaveLength(1);
+    must(added[0])('SIGTERM');
+    expect(await run).toBe(0);
+    expect(process.listeners('SIGTERM')).toEqual(sigtermBefore);
+    for (const charger of printed.chargers) {
+      expect(await failureOf(httpRequest(charger.host, '/api/1/vitals'))).toBe('ECONNREFUSED');
+    }
+  });
+
+  it('stops when its abort signal fires, on consecutive ports from --port', async () => {
+    const output = captureOutput();
+    const controller = new AbortController();
+    const run = runSimulate(['--chargers', '2', '--three-phase', '--scenario', 'idle'], {
+      signal: controller.signal,
+      logger: silentLogger(),
+    });
+    const printed = await output.printed();
+    const vitals = await getJson<{ grid_hz: number; vehicle_connected: boolean }>(
+      must(printed.chargers[0]).host,
+      '/api/1/vitals',
+    );
+    expect(vitals.grid_hz).toBeCloseTo(50, 0);
+    expect(vitals.vehicle_connected).toBe(false);
+    controller.abort();
+    expect(await run).toBe(0);
+    expect(await failureOf(httpRequest(must(printed.chargers[1]).host, '/api/1/vitals'))).toBe('ECONNREFUSED');
+  });
+
+  it.each([
+    { argv: ['--chargers', '0'], option: '--chargers' },
+    { argv: ['--chargers', 'many'], option: '--chargers' },
+    { argv: ['--port', '70000'], option: '--port' },
+    { argv: ['--port', '65535', '--chargers', '2'], option: '--port' },
+    { argv: ['--speed', '-3'], option: '--speed' },
+    { argv: ['--speed', ''], option: '--speed' },
+    { argv: ['--scenario', 'week'], option: '--scenario' },
+    { argv: ['--firmware', 'beta'], option: '--firmware' },
+    { argv: ['--seed', '1.5'], option: '--seed' },
+    { argv: ['--faults', 'reboot,meteor'], option: '--faults' },
+    { argv: ['--bogus'], option: '--bogus' },
+    { argv: ['extra'], option: 'extra' },
+  ])('rejects $argv with exit code 2 and a message naming $option', async ({ argv, option }) => {
+    const output = captureOutput();
+    expect(await runSimulate(argv, { logger: silentLogger() })).toBe(2);
+    expect(output.stderr()).toContain(option);
+    expect(output.stderr()).toContain('usage: twc simulate');
+    expect(output.stdout()).toBe('');
+  });
+
+  it('parses every option', () => {
+    expect(
+      parseSimulateArgs([
+        '--chargers',
+        '10',
+        '--port',
+        '18080',
+        '--three-phase',
+        '--scenario',
+        'session',
+        '--speed',
+        '120.5',
+        '--seed',
+        '77',
+        '--firmware',
+        'old',
+        '--faults',
+        'reboot, wifi-dropout,reboot',
+      ]),
+    ).toEqual({
+      chargers: 10,
+      basePort: 18080,
+      phase: 'three',
+      scenario: 'session',
+      acceleration: 120.5,
+      seed: 77,
+      firmware: 'old',
+      faults: ['reboot', 'wifi-dropout'],
+    });
+    expect(parseSimulateArgs([])).toMatchObject({ chargers: 1, basePort: 0, scenario: 'day', acceleration: 1 });
+  });
+
+  it('draws random faults reproducibly from the seed, only of the kinds asked for', () => {
+    const settings = parseSimulateArgs(['--chargers', '5', '--seed', '9', '--faults', 'http-500,slow-first-byte']);
+    const take = (n: number, s = settings) => {
+      const out = [];
+      for (const step of randomFaultSchedule(s)) {
+        out.push(step);
+        if (out.length === n) break;
+      }
+      return out;
+    };
+    const first = take(40);
+    expect(take(40)).toEqual(first);
+    expect(take(40, { ...settings, seed: 10 })).not.toEqual(first);
+    expect(new Set(first.map((s) => s.fault.kind))).toEqual(new Set(['http-500', 'slow-first-byte']));
+    for (const step of first) {
+      expect(step.index).toBeGreaterThanOrEqual(0);
+      expect(step.index).toBeLessThan(5);
+      expect(step.delayMs).toBeGreaterThanOrEqual(1_000);
+    }
+    // About one fault per charger every two minutes on average.
+    const meanMs = first.reduce((sum, s) => sum + s.delayMs, 0) / first.length;
+    expect(meanMs).toBeGreaterThan(10_000);
+    expect(meanMs).toBeLessThan(50_000);
+    expect(take(1, { ...settings, faults: [] })).toEqual([]);
+  });
+});
