@@ -1,6 +1,13 @@
 import { createServer, type Server } from 'node:http';
+import { InfluxDB } from '@influxdata/influxdb-client';
 import { createChargerClient } from '../charger/twc-client.js';
 import type { Logger } from '../logger.js';
+import { loadTariff } from '../prices/tariff.js';
+import { createInfluxPriceSource } from '../sessions/price-source.js';
+import type { PricingSettings } from '../sessions/pricing.js';
+import { createInfluxSessionQueries } from '../sessions/session-queries.js';
+import { createRedisSessionStore } from '../sessions/session-store.js';
+import { createSessionTracker, type SessionTracker } from '../sessions/session-tracker.js';
 import { createInfluxWriter, type InfluxWriter } from '../storage/influx-writer.js';
 import { createSpool } from '../storage/spool.js';
 import { type ChargerPoller, createChargerPoller, type VitalsSample } from './charger-poller.js';
@@ -15,6 +22,8 @@ export interface CollectorService {
   /** Adds a listener for every vitals sample (the session tracker). */
   onVitals(listener: (sample: VitalsSample) => void): void;
   readonly writer: InfluxWriter;
+  /** The session tracker, once start() has loaded the tariff. */
+  sessions(): SessionTracker | undefined;
 }
 
 export interface CollectorStatus {
@@ -29,12 +38,27 @@ export interface CollectorStatus {
   }[];
   writer: ReturnType<InfluxWriter['stats']>;
   redis: ReturnType<LiveState['stats']>;
+  sessions: ReturnType<SessionTracker['stats']> | null;
 }
 
 const SPOOL_REPORT_INTERVAL_MS = 60_000;
 
+export interface CollectorServiceOptions {
+  /**
+   * The clock samples are stamped with. The simulator runs in accelerated
+   * time for tests and demos; stamping with its clock keeps session_s and
+   * uptime_s consistent with the sample times.
+   */
+  now?: () => number;
+}
+
 /** Wires configuration, adapters and pollers; `main.ts` adds signals. Constructing starts nothing. */
-export function createCollectorService(config: CollectorConfig, logger: Logger): CollectorService {
+export function createCollectorService(
+  config: CollectorConfig,
+  logger: Logger,
+  options: CollectorServiceOptions = {},
+): CollectorService {
+  const now = options.now ?? Date.now;
   const spool = createSpool({ ...config.spool, logger: logger.child({ module: 'spool' }) });
   const writer = createInfluxWriter({
     url: config.influx.url,
@@ -44,7 +68,17 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
     logger: logger.child({ module: 'influx-writer' }),
   });
   const live = createRedisLiveState({ ...config.redis, logger: logger.child({ module: 'redis-live-state' }) });
-  const listeners: ((sample: VitalsSample) => void)[] = [];
+  const sessionStore = createRedisSessionStore({ ...config.redis, logger: logger.child({ module: 'session-store' }) });
+  const queryApi = new InfluxDB({ url: config.influx.url, token: config.influx.token, timeout: 30_000 }).getQueryApi(
+    config.influx.org,
+  );
+  const queries = createInfluxSessionQueries({ queryApi, ...config.influx });
+  let tracker: SessionTracker | undefined;
+  const listeners: ((sample: VitalsSample) => void)[] = [
+    (sample) => {
+      void tracker?.handle(sample);
+    },
+  ];
   const chargers = config.chargers.map((charger) => {
     const client = createChargerClient({
       host: charger.host,
@@ -63,6 +97,7 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
       bucket: config.influx.rawBucket,
       live,
       logger,
+      now,
       onVitals: (sample) => {
         for (const listener of listeners) listener(sample);
       },
@@ -70,7 +105,20 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
     return { ...charger, client, poller };
   });
   let healthServer: Server | undefined;
-  let spoolTimer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  async function pricingSettings(): Promise<PricingSettings> {
+    const { tariff, tou } = await loadTariff(config.pricing.tariff);
+    switch (config.pricing.kind) {
+      case 'comed':
+        return { kind: 'comed', basis: config.pricing.basis, tariff };
+      case 'flat':
+        return { kind: 'flat', supplyCentsPerKwh: config.pricing.flatSupplyCentsPerKwh, tariff };
+      case 'tou':
+        if (!tou) throw new Error('PRICING=tou needs a time-of-use schedule in the TARIFF_FILE');
+        return { kind: 'tou', schedule: tou, timeZone: config.pricing.timeZone, tariff };
+    }
+  }
 
   function status(): CollectorStatus {
     return {
@@ -85,6 +133,7 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
       })),
       writer: writer.stats(),
       redis: live.stats(),
+      sessions: tracker?.stats() ?? null,
     };
   }
 
@@ -95,7 +144,7 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
         measurement: 'collector_spool',
         tags: { service: 'collector' },
         fields: { bytes: stats.bytes, files: stats.files, dropped_points_total: stats.droppedLines },
-        timeMs: Date.now(),
+        timeMs: now(),
       },
     ]);
   }
@@ -103,14 +152,41 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
   return {
     writer,
     status,
+    sessions: () => tracker,
     onVitals(listener) {
       listeners.push(listener);
     },
     async start() {
+      const pricing = await pricingSettings();
+      const sessionTracker = createSessionTracker({
+        store: sessionStore,
+        writer,
+        sessionsBucket: config.influx.sessionsBucket,
+        prices: createInfluxPriceSource({ queryApi, bucket: config.influx.pricesBucket }),
+        pricing,
+        config: config.sessions,
+        logger,
+        recentSamples: queries.recentSamples,
+        provisionalSessions: queries.provisionalSessions,
+        rebuildWindowMs: config.sessions.rebuildWindowMs,
+        now,
+      });
+      tracker = sessionTracker;
       writer.start();
       for (const { poller } of chargers) poller.start();
-      spoolTimer = setInterval(reportSpool, SPOOL_REPORT_INTERVAL_MS);
-      spoolTimer.unref();
+      const every = (intervalMs: number, task: () => unknown) => {
+        const timer = setInterval(task, intervalMs);
+        timer.unref();
+        timers.push(timer);
+      };
+      every(SPOOL_REPORT_INTERVAL_MS, reportSpool);
+      // A car unplugged just before its charger went quiet still closes after the debounce.
+      every(Math.max(1000, config.sessions.unplugDebounceMs / 3), () => sessionTracker.expire());
+      every(config.sessions.recomputeIntervalMs, () =>
+        sessionTracker.recomputeProvisional().catch((error: unknown) => {
+          logger.warn({ err: (error as Error).message }, 'could not recompute provisional sessions');
+        }),
+      );
       if (config.healthPort > 0) {
         // For the container healthcheck: answers while the process runs its event loop.
         const server = createServer((request, response) => {
@@ -127,11 +203,13 @@ export function createCollectorService(config: CollectorConfig, logger: Logger):
       logger.info({ chargers: chargers.map(({ name, host }) => `${name}=${host}`) }, 'collector started');
     },
     async stop() {
-      if (spoolTimer) clearInterval(spoolTimer);
+      for (const timer of timers.splice(0)) clearInterval(timer);
       await Promise.all(chargers.map(({ poller }) => poller.stop()));
       await Promise.all(chargers.map(({ client }) => client.close()));
+      await tracker?.drain();
       await writer.close();
       await live.stop();
+      await sessionStore.stop();
       await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
       logger.info({ writer: writer.stats() }, 'collector stopped');
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isValidTimeZone } from '../prices/chicago-time.js';
 import { parseEnv, positiveInt, seconds, withFileSecrets } from '../env.js';
 
 export interface ChargerConfig {
@@ -62,6 +63,21 @@ const schema = z.object({
   REDIS_KEY_PREFIX: z.string().default('twc:'),
   SPOOL_DIR: z.string().default('/var/lib/twc/spool'),
   SPOOL_MAX_MB: z.coerce.number().positive().default(200),
+  INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
+  SESSION_UNPLUG_DEBOUNCE_S: seconds(30),
+  SESSION_GAP_S: seconds(60),
+  SESSION_REBUILD_HOURS: seconds(72),
+  SESSION_RECOMPUTE_S: seconds(300),
+  PRICING: z.enum(['comed', 'flat', 'tou']).default('comed'),
+  PRICE_BASIS: z.enum(['hourly', 'five-minute']).default('hourly'),
+  FLAT_SUPPLY_CENTS_KWH: z.coerce.number().default(0),
+  TIMEZONE: z.string().refine(isValidTimeZone, 'is not an IANA time zone (e.g. America/Chicago)').default('America/Chicago'),
+  TARIFF_DELIVERY_CENTS_KWH: z.string().optional(),
+  TARIFF_OTHER_CENTS_KWH: z.string().optional(),
+  TARIFF_TAX_PERCENT: z.string().optional(),
+  TARIFF_MONTHLY_FIXED_USD: z.string().optional(),
+  TARIFF_FLAT_RATE_CENTS_KWH: z.string().optional(),
+  TARIFF_FILE: z.string().optional(),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -89,6 +105,27 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
       org: raw.INFLUXDB_ORG,
       rawBucket: raw.INFLUXDB_BUCKET_RAW,
       sessionsBucket: raw.INFLUXDB_BUCKET_SESSIONS,
+      pricesBucket: raw.INFLUXDB_BUCKET_PRICES,
+    },
+    sessions: {
+      unplugDebounceMs: raw.SESSION_UNPLUG_DEBOUNCE_S * 1000,
+      gapThresholdMs: raw.SESSION_GAP_S * 1000,
+      rebuildWindowMs: raw.SESSION_REBUILD_HOURS * 3_600_000,
+      recomputeIntervalMs: raw.SESSION_RECOMPUTE_S * 1000,
+    },
+    pricing: {
+      kind: raw.PRICING,
+      basis: raw.PRICE_BASIS,
+      flatSupplyCentsPerKwh: raw.FLAT_SUPPLY_CENTS_KWH,
+      timeZone: raw.TIMEZONE,
+      tariff: {
+        TARIFF_DELIVERY_CENTS_KWH: raw.TARIFF_DELIVERY_CENTS_KWH,
+        TARIFF_OTHER_CENTS_KWH: raw.TARIFF_OTHER_CENTS_KWH,
+        TARIFF_TAX_PERCENT: raw.TARIFF_TAX_PERCENT,
+        TARIFF_MONTHLY_FIXED_USD: raw.TARIFF_MONTHLY_FIXED_USD,
+        TARIFF_FLAT_RATE_CENTS_KWH: raw.TARIFF_FLAT_RATE_CENTS_KWH,
+        TARIFF_FILE: raw.TARIFF_FILE,
+      },
     },
     redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
     spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },

@@ -111,6 +111,24 @@ export const SCHEMA = {
       cheapest_window_cost: 'float',
       saving_vs_flat: 'float',
       saving_vs_cheapest: 'float',
+      unpriced_energy_wh: 'float',
+      /** JSON [[intervalEndMs, Wh], ...]: what the cost is computed from, so it can be recomputed later. */
+      energy_by_interval: 'string',
+    },
+  },
+  /** A session's energy and cost within one hour (ComEd bills by the hour). */
+  twc_session_hour: {
+    tags: ['charger_id', 'charger_name'],
+    fields: {
+      session_id: 'string',
+      hour_ending: 'string',
+      energy_wh: 'float',
+      avg_price: 'float',
+      supply_cost: 'float',
+      adders_cost: 'float',
+      tax_cost: 'float',
+      total_cost: 'float',
+      provisional: 'bool',
     },
   },
   comed_price: {
