@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv, seconds, withFileSecrets } from '@twc/collector/env';
+import type { TariffSettings } from '@twc/collector/prices/tariff';
+import { z } from 'zod';
+
+const schema = z.object({
+  MQTT_URL: z.string().optional(),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MQTT_TLS_CA_FILE: z.string().optional(),
+  MQTT_TLS_REJECT_UNAUTHORIZED: z.stringbool().default(true),
+  HA_DISCOVERY: z.stringbool().default(true),
+  // Home Assistant's discovery prefix is one topic level of its own.
+  HA_DISCOVERY_PREFIX: z
+    .string()
+    .regex(/^[^#+]+$/, { message: 'must be an MQTT topic without wildcards' })
+    .default('homeassistant'),
+  HA_STATE_MIN_INTERVAL_S: z.coerce.number().min(0).default(10),
+  HA_TOPIC_ROOT: z
+    .string()
+    .regex(/^[^#+]+$/, { message: 'must be an MQTT topic without wildcards' })
+    .default('twc'),
+  HA_READINGS_REFRESH_S: seconds(60),
+  REDIS_URL: z.string().default('redis://redis:6379'),
+  REDIS_KEY_PREFIX: z.string().default('twc:'),
+  INFLUXDB_URL: z.url().default('http://influxdb:8086'),
+  INFLUXDB_TOKEN: z.string().optional(),
+  INFLUXDB_ORG: z.string().default('twc'),
+  INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
+  TARIFF_DELIVERY_CENTS_KWH: z.string().optional(),
+  TARIFF_OTHER_CENTS_KWH: z.string().optional(),
+  TARIFF_TAX_PERCENT: z.string().optional(),
+  TARIFF_MONTHLY_FIXED_USD: z.string().optional(),
+  TARIFF_FLAT_RATE_CENTS_KWH: z.string().optional(),
+  TARIFF_FILE: z.string().optional(),
+});
+
+export interface HomeAssistantConfig {
+  mqtt: {
+    url: string;
+    username: string | undefined;
+    password: string | undefined;
+    /** PEM text of the CA that signed the broker's certificate, for mqtts:// brokers with a private CA. */
+    ca: string | undefined;
+    rejectUnauthorized: boolean;
+  };
+  discovery: boolean;
+  discoveryPrefix: string;
+  stateMinIntervalMs: number;
+  topicRoot: string;
+  redis: { url: string; keyPrefix: string };
+  /** Lifetime energy and Wi-Fi signal are only in InfluxDB (the collector keeps neither in Redis). */
+  influx: { url: string; token: string; org: string; rawBucket: string } | undefined;
+  readingsRefreshMs: number;
+  tariff: TariffSettings;
+}
+
+const MQTT_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']);
+
+/**
+ * The Home Assistant bridge's settings, or undefined when MQTT_URL is unset
+ * (the bridge is off). Fails with every bad setting named.
+ */
+export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantConfig | undefined {
+  const raw = parseEnv(schema, withFileSecrets(env, ['MQTT_PASSWORD', 'INFLUXDB_TOKEN']), 'home assistant bridge');
+  if (raw.MQTT_URL === undefined) return undefined;
+  let scheme: string;
+  try {
+    scheme = new URL(raw.MQTT_URL).protocol;
+  } catch {
+    throw new Error(`invalid home assistant bridge configuration:\nMQTT_URL: "${raw.MQTT_URL}" is not a URL`);
+  }
+  if (!MQTT_SCHEMES.has(scheme)) {
+    throw new Error(
+      `invalid home assistant bridge configuration:\nMQTT_URL: expected mqtt://, mqtts://, ws:// or wss://, got ${scheme}//`,
+    );
+  }
+  let ca: string | undefined;
+  if (raw.MQTT_TLS_CA_FILE !== undefined) {
+    try {
+      ca = readFileSync(raw.MQTT_TLS_CA_FILE, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `invalid home assistant bridge configuration:\nMQTT_TLS_CA_FILE: cannot read ${raw.MQTT_TLS_CA_FILE}: ${(error as Error).message}`,
+      );
+    }
+  }
+  return {
+    mqtt: {
+      url: raw.MQTT_URL,
+      username: raw.MQTT_USERNAME,
+      password: raw.MQTT_PASSWORD,
+      ca,
+      rejectUnauthorized: raw.MQTT_TLS_REJECT_UNAUTHORIZED,
+    },
+    discovery: raw.HA_DISCOVERY,
+    discoveryPrefix: raw.HA_DISCOVERY_PREFIX.replace(/\/+$/, ''),
+    stateMinIntervalMs: raw.HA_STATE_MIN_INTERVAL_S * 1000,
+    topicRoot: raw.HA_TOPIC_ROOT.replace(/\/+$/, ''),
+    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
+    influx:
+      raw.INFLUXDB_TOKEN === undefined
+        ? undefined
+        : {
+            url: raw.INFLUXDB_URL,
+            token: raw.INFLUXDB_TOKEN,
+            org: raw.INFLUXDB_ORG,
+            rawBucket: raw.INFLUXDB_BUCKET_RAW,
+          },
+    readingsRefreshMs: raw.HA_READINGS_REFRESH_S * 1000,
+    tariff: {
+      TARIFF_DELIVERY_CENTS_KWH: raw.TARIFF_DELIVERY_CENTS_KWH,
+      TARIFF_OTHER_CENTS_KWH: raw.TARIFF_OTHER_CENTS_KWH,
+      TARIFF_TAX_PERCENT: raw.TARIFF_TAX_PERCENT,
+      TARIFF_MONTHLY_FIXED_USD: raw.TARIFF_MONTHLY_FIXED_USD,
+      TARIFF_FLAT_RATE_CENTS_KWH: raw.TARIFF_FLAT_RATE_CENTS_KWH,
+      TARIFF_FILE: raw.TARIFF_FILE,
+    },
+  };
+}

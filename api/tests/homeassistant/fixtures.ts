@@ -1,0 +1,126 @@
+import { vitalsSchema } from '@twc/collector/charger/models';
+import { normalizeVitals } from '@twc/collector/charger/normalize';
+import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
+import type { CurrentPrice } from '@twc/collector/prices/redis-price-state';
+import type { LiveSession } from '@twc/collector/sessions/session-store';
+import { servers } from '@twc/testenv/vitest';
+import { type HomeAssistantConfig, loadHomeAssistantConfig } from '../../src/homeassistant/config.js';
+
+/** A charging split-phase unit, as in the Wall Connector reference payloads. */
+export const CHARGING_VITALS = vitalsSchema.parse({
+  contactor_closed: true,
+  vehicle_connected: true,
+  session_s: 74868,
+  grid_v: 238.5,
+  grid_hz: 59.918,
+  vehicle_current_a: 30.8,
+  currentA_a: 11.4,
+  currentB_a: 13.1,
+  currentC_a: 12.7,
+  currentN_a: 11.8,
+  voltageA_v: 242.6,
+  voltageB_v: 242.7,
+  voltageC_v: 119.2,
+  relay_coil_v: 6.1,
+  pcba_temp_c: 17.9,
+  handle_temp_c: 15.5,
+  mcu_temp_c: 22.8,
+  uptime_s: 1292309,
+  session_energy_wh: 683.8,
+  config_status: 5,
+  evse_state: 11,
+  current_alerts: [],
+});
+
+export function status(chargerId: string, name: string, overrides: Partial<ChargerStatus> = {}): ChargerStatus {
+  return {
+    charger_id: chargerId,
+    charger_name: name,
+    host: '192.168.1.50',
+    serial_number: chargerId,
+    firmware_version: '24.44.1+g2c8b3a1',
+    part_number: '1529455-02-D',
+    online: true,
+    consecutive_failures: 0,
+    last_error: null,
+    last_seen: '2025-07-14T17:00:00.000Z',
+    updated: '2025-07-14T17:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function liveVitals(chargerId: string, name: string, time: Date, overrides: Record<string, unknown> = {}) {
+  const sample: LiveVitals = {
+    charger_id: chargerId,
+    charger_name: name,
+    time: time.toISOString(),
+    vitals: { ...normalizeVitals(CHARGING_VITALS), ...overrides },
+  };
+  return sample;
+}
+
+export const SESSION_START_MS = Date.parse('2025-07-14T16:02:11.000Z');
+
+export function liveSession(chargerId: string, name: string, updated: Date): LiveSession {
+  return {
+    charger_id: chargerId,
+    charger_name: name,
+    open: true,
+    session: {
+      id: `${chargerId}-${SESSION_START_MS}`,
+      chargerId,
+      startTimeMs: SESSION_START_MS,
+      endTimeMs: null,
+      endReason: null,
+      lastSampleMs: updated.getTime(),
+      observedFromPlugIn: true,
+      unobservedCounterWh: null,
+      durationS: 3600,
+      chargingS: 3400,
+      energyWh: 683.8,
+      peakPowerW: 7400,
+      avgPowerW: 724,
+      maxHandleTempC: 15.5,
+      gaps: [],
+      segments: 1,
+      energyByInterval: [],
+    },
+    cost: {
+      energyWh: 683.8,
+      unpricedEnergyWh: 0,
+      avgPriceCentsKwh: 4.2,
+      supplyCostUsd: 0.02872,
+      addersCostUsd: 0.067696,
+      taxUsd: 0.004821,
+      totalCostUsd: 0.101237,
+      provisional: false,
+    },
+    updated: updated.toISOString(),
+  };
+}
+
+export function currentPrice(updated: Date, overrides: Partial<CurrentPrice> = {}): CurrentPrice {
+  return {
+    five_minute: { time: '2025-07-14T17:05:00.000Z', price_cents_kwh: 3.9 },
+    hour_average: { time: '2025-07-14T17:05:00.000Z', hour_ending: '2025-07-14T18:00:00.000Z', price_cents_kwh: 4.2 },
+    feed_time: '2025-07-14T17:05:00.000Z',
+    stale: false,
+    updated: updated.toISOString(),
+    ...overrides,
+  };
+}
+
+/** The bridge's settings as the API would parse them from its environment. */
+export function bridgeConfig(env: Record<string, string>): HomeAssistantConfig {
+  const config = loadHomeAssistantConfig({
+    MQTT_URL: servers().mqtt.url,
+    REDIS_URL: servers().redis.url,
+    HA_STATE_MIN_INTERVAL_S: '0',
+    TARIFF_DELIVERY_CENTS_KWH: '7.9',
+    TARIFF_OTHER_CENTS_KWH: '2',
+    TARIFF_TAX_PERCENT: '5',
+    ...env,
+  });
+  if (!config) throw new Error('bridge configuration expected');
+  return config;
+}
