@@ -18,7 +18,7 @@ import {
 } from './faults.js';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from './payloads.js';
 import type { ScenarioName } from './scenario.js';
-import { simulatedTimeMs } from './sim-clock.js';
+import { type SimClock, simulatedTimeMs } from './sim-clock.js';
 
 /**
  * Simulated Wall Connectors on loopback, one node:http server per charger,
@@ -78,6 +78,8 @@ export interface Simulator {
   chargers(): SimulatedChargerInfo[];
   /** The simulated time now. */
   simTimeMs(): number;
+  /** How real time maps to simulated time, so another process can keep the same clock. */
+  clock(): SimClock;
   /** Validates and applies a fault at the current simulated time; throws on an invalid fault. */
   injectFault(index: number, fault: SimFault): void;
   truth(): SimulatorTruth[];
@@ -236,6 +238,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     };
     if (path === '/sim/truth' && req.method === 'GET') return json(200, truthOf(rt));
     if (path === '/sim/stats' && req.method === 'GET') return json(200, rt.stats);
+    if (path === '/sim/clock' && req.method === 'GET') return json(200, { simStartMs, realStartMs, acceleration });
     if (path === '/sim/fault' && req.method === 'POST') {
       let fault: ParsedSimFault;
       try {
@@ -428,6 +431,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     stop,
     chargers,
     simTimeMs,
+    clock: () => ({ simStartMs, realStartMs, acceleration }),
 
     injectFault(index, fault) {
       apply(runtime(index), parseSimFault(fault));
