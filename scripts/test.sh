@@ -11,11 +11,22 @@ cd "$(dirname "$0")/.."
 log() { printf '[test] %s\n' "$*" >&2; }
 PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' package.json)"
 
-# 1. Debian packages: the servers the tests run and the tools that build influxd.
+# 1. Debian packages: the servers the tests run, the tools that build influxd,
+#    and the real tools some tests drive: Compose (validates docker-compose.yml),
+#    shellcheck, curl (the InfluxDB init script), Chromium (the status page) and
+#    poppler (renders the PDF report).
 apt_packages=()
-command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || apt_packages+=(redis-server)
-[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || apt_packages+=(mosquitto)
-command -v pkg-config >/dev/null || apt_packages+=(pkg-config)
+need() { # COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || apt_packages+=("$2")
+}
+need redis-server redis-server
+need mosquitto mosquitto
+need pkg-config pkg-config
+need curl curl
+need docker-compose docker-compose
+need shellcheck shellcheck
+need chromium chromium
+need pdftoppm poppler-utils
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing ${apt_packages[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

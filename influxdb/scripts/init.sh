@@ -394,9 +394,10 @@ ensure_token() { # CONSUMER DESCRIPTION ACTION:BUCKET...
 ALL_BUCKETS=("$BUCKET_RAW" "$BUCKET_1M" "$BUCKET_5M" "$BUCKET_1H" "$BUCKET_SESSIONS" "$BUCKET_PRICES")
 ensure_token grafana 'twc-dashboard grafana (read-only)' "${ALL_BUCKETS[@]/#/read:}"
 ensure_token api 'twc-dashboard api (read-only)' "${ALL_BUCKETS[@]/#/read:}"
-# The collector rebuilds sessions from its raw data and prices them from ComEd's.
+# The collector rebuilds sessions from its raw data, prices them from ComEd's,
+# and reads back the sessions whose cost is still provisional to complete it.
 ensure_token collector 'twc-dashboard collector' \
-  "write:$BUCKET_RAW" "write:$BUCKET_SESSIONS" "read:$BUCKET_RAW" "read:$BUCKET_PRICES"
+  "write:$BUCKET_RAW" "write:$BUCKET_SESSIONS" "read:$BUCKET_RAW" "read:$BUCKET_PRICES" "read:$BUCKET_SESSIONS"
 ensure_token comed-poller 'twc-dashboard comed-poller' "write:$BUCKET_PRICES" "read:$BUCKET_PRICES"
 
 log "done"

@@ -172,6 +172,7 @@ export function createCollectorService(
         now,
       });
       tracker = sessionTracker;
+      await live.pruneChargers(chargers.map(({ name }) => name));
       writer.start();
       for (const { poller } of chargers) poller.start();
       const every = (intervalMs: number, task: () => unknown) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isValidTimeZone } from '../prices/chicago-time.js';
 import { parseEnv, positiveInt, seconds, withFileSecrets } from '../env.js';
+import { isValidTimeZone } from '../prices/chicago-time.js';
 
 export interface ChargerConfig {
   name: string;
@@ -71,7 +71,10 @@ const schema = z.object({
   PRICING: z.enum(['comed', 'flat', 'tou']).default('comed'),
   PRICE_BASIS: z.enum(['hourly', 'five-minute']).default('hourly'),
   FLAT_SUPPLY_CENTS_KWH: z.coerce.number().default(0),
-  TIMEZONE: z.string().refine(isValidTimeZone, 'is not an IANA time zone (e.g. America/Chicago)').default('America/Chicago'),
+  TIMEZONE: z
+    .string()
+    .refine(isValidTimeZone, 'is not an IANA time zone (e.g. America/Chicago)')
+    .default('America/Chicago'),
   TARIFF_DELIVERY_CENTS_KWH: z.string().optional(),
   TARIFF_OTHER_CENTS_KWH: z.string().optional(),
   TARIFF_TAX_PERCENT: z.string().optional(),

@@ -40,6 +40,11 @@ export interface ChargerStatus {
 export interface LiveState {
   publishVitals(sample: LiveVitals): void;
   publishStatus(status: ChargerStatus): void;
+  /**
+   * Forgets chargers no longer configured, so the API stops listing them and
+   * the Home Assistant bridge clears their entities. Returns the ids removed.
+   */
+  pruneChargers(configuredNames: readonly string[]): Promise<string[]>;
   stats(): { failedCommands: number; connected: boolean };
   stop(): Promise<void>;
 }
@@ -99,6 +104,30 @@ export function createRedisLiveState(options: {
     },
     publishStatus(status) {
       redis.hset(liveKeys.chargers(prefix), status.charger_id, JSON.stringify(status)).catch(failed);
+    },
+    async pruneChargers(configuredNames) {
+      const keep = new Set(configuredNames);
+      try {
+        const entries = await redis.hgetall(liveKeys.chargers(prefix));
+        const stale = Object.entries(entries)
+          .filter(([, body]) => {
+            try {
+              return !keep.has((JSON.parse(body) as ChargerStatus).charger_name);
+            } catch {
+              return true;
+            }
+          })
+          .map(([id]) => id);
+        if (stale.length > 0) {
+          await redis.hdel(liveKeys.chargers(prefix), ...stale);
+          await redis.del(...stale.map((id) => liveKeys.vitals(prefix, id)));
+          logger.info({ removed: stale }, 'chargers no longer configured removed from live state');
+        }
+        return stale;
+      } catch (error) {
+        failed(error);
+        return [];
+      }
     },
     stats() {
       return { failedCommands, connected: redis.status === 'ready' };

@@ -122,7 +122,10 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
       for (const sample of samples) state = nextSessionState(state, sample, options.config).state;
       if (samples.length > 0) {
         counters.rebuilt++;
-        log.info({ chargerId, samples: samples.length, open: state.session?.id ?? null }, 'session state rebuilt from InfluxDB');
+        log.info(
+          { chargerId, samples: samples.length, open: state.session?.id ?? null },
+          'session state rebuilt from InfluxDB',
+        );
       }
     } catch (error) {
       log.warn({ chargerId, err: (error as Error).message }, 'could not rebuild session state from InfluxDB');

@@ -167,6 +167,36 @@ describe('collector service against the simulator', () => {
     expect(ids.map((row) => row._value)).toEqual([first.chargers[0]?.serial]);
   }, 40_000);
 
+  it('forgets a charger removed from the configuration', async () => {
+    const { sim, chargers } = await simulator({ chargers: 2, scenario: 'idle', seed: 8 });
+    const spoolDir = tempDir('spool', cleanups);
+    const run1 = await startCollector({
+      chargers: chargers.map((c, i) => `car${i}=${c.host}`).join(','),
+      spoolDir,
+      simulator: sim,
+    });
+    await waitFor(() => run1.service.status().chargers.every((c) => c.online === true), 10_000, 'both online');
+    await run1.service.stop();
+    const redis = new Redis(servers().redis.url);
+    cleanups.push(() => redis.disconnect());
+    expect(Object.keys(await redis.hgetall(liveKeys.chargers(run1.keyPrefix))).sort()).toEqual(
+      chargers.map((c) => c.serial).sort(),
+    );
+
+    const run2 = await startCollector({
+      chargers: `car0=${chargers[0]?.host}`,
+      spoolDir,
+      simulator: sim,
+      rawBucket: run1.rawBucket,
+      sessionsBucket: run1.sessionsBucket,
+      pricesBucket: run1.pricesBucket,
+      keyPrefix: run1.keyPrefix,
+    });
+    await run2.service.stop();
+    expect(Object.keys(await redis.hgetall(liveKeys.chargers(run1.keyPrefix)))).toEqual([chargers[0]?.serial]);
+    expect(await redis.exists(liveKeys.vitals(run1.keyPrefix, chargers[1]?.serial ?? ''))).toBe(0);
+  });
+
   it('spools through a real InfluxDB outage while polling and stores every sample exactly once', async () => {
     const dir = makeTempDir('collector-outage');
     const influx = await startInfluxd(dir);

@@ -144,7 +144,7 @@ describe('influxdb init script', () => {
     const expected: Record<Consumer, string[]> = {
       grafana: BUCKETS.map((bucket) => `read:${bucket}`).sort(),
       api: BUCKETS.map((bucket) => `read:${bucket}`).sort(),
-      collector: ['read:twc_prices', 'read:twc_raw', 'write:twc_raw', 'write:twc_sessions'],
+      collector: ['read:twc_prices', 'read:twc_raw', 'read:twc_sessions', 'write:twc_raw', 'write:twc_sessions'],
       'comed-poller': ['read:twc_prices', 'write:twc_prices'],
     };
     for (const [consumer, description] of Object.entries(DESCRIPTIONS) as [Consumer, string][]) {
@@ -184,7 +184,7 @@ describe('influxdb init script', () => {
     const allowed: Record<Consumer, { write: string[]; read: string[] }> = {
       grafana: { write: [], read: BUCKETS },
       api: { write: [], read: BUCKETS },
-      collector: { write: ['twc_raw', 'twc_sessions'], read: ['twc_raw', 'twc_prices'] },
+      collector: { write: ['twc_raw', 'twc_sessions'], read: ['twc_raw', 'twc_prices', 'twc_sessions'] },
       'comed-poller': { write: ['twc_prices'], read: ['twc_prices'] },
     };
     const denied = { write: 403, read: 404 };

@@ -128,6 +128,7 @@ describe('twc simulate', () => {
     ).toEqual({
       chargers: 10,
       basePort: 18080,
+      listenHost: '127.0.0.1',
       phase: 'three',
       scenario: 'session',
       acceleration: 120.5,
@@ -136,6 +137,12 @@ describe('twc simulate', () => {
       faults: ['reboot', 'wifi-dropout'],
     });
     expect(parseSimulateArgs([])).toMatchObject({ chargers: 1, basePort: 0, scenario: 'day', acceleration: 1 });
+  });
+
+  it('listens on loopback unless told otherwise, as a container needs', () => {
+    expect(parseSimulateArgs([]).listenHost).toBe('127.0.0.1');
+    expect(parseSimulateArgs(['--listen', '0.0.0.0']).listenHost).toBe('0.0.0.0');
+    expect(() => parseSimulateArgs(['--listen', 'a b'])).toThrow(/--listen/);
   });
 
   it('draws random faults reproducibly from the seed, only of the kinds asked for', () => {

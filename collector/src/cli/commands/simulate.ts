@@ -14,11 +14,12 @@ import { createSimulator, type Simulator } from '../../simulator/simulator-serve
 import type { Command } from '../main.js';
 
 const USAGE = [
-  'twc simulate [--chargers N] [--port P] [--three-phase] [--scenario session|day|idle] [--speed X]',
+  'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle] [--speed X]',
   '             [--seed S] [--firmware old|new|mixed] [--faults kind,kind,...]',
   '',
   '  --chargers N   how many chargers (default 1)',
   '  --port P       first port, the others follow consecutively (default 0: any free port)',
+  '  --listen HOST  interface to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
   '  --three-phase  230 V three-phase units instead of North American split-phase',
   '  --scenario     session: one charge; day: a typical day at home (default); idle: no car',
   '  --speed X      simulated seconds per real second (default 1)',
@@ -34,6 +35,7 @@ const MIN_FAULT_INTERVAL_MS = 1_000;
 export interface SimulateSettings {
   chargers: number;
   basePort: number;
+  listenHost: string;
   phase: 'split' | 'three';
   scenario: ScenarioName;
   acceleration: number;
@@ -78,6 +80,7 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
       options: {
         chargers: { type: 'string' },
         port: { type: 'string' },
+        listen: { type: 'string' },
         'three-phase': { type: 'boolean' },
         scenario: { type: 'string' },
         speed: { type: 'string' },
@@ -110,9 +113,12 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
       if (!faults.includes(name as SimFaultKind)) faults.push(name as SimFaultKind);
     }
   }
+  const listenHost = str('listen') ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(listenHost)) throw new UsageError(`--listen must be a host or address, got "${listenHost}"`);
   return {
     chargers,
     basePort,
+    listenHost,
     phase: values['three-phase'] ? 'three' : 'split',
     scenario: choiceOption('scenario', str('scenario'), 'day', SCENARIO_NAMES),
     acceleration,
@@ -193,6 +199,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
   const simulator = createSimulator({
     chargers: settings.chargers,
     basePort: settings.basePort,
+    listenHost: settings.listenHost,
     phase: settings.phase,
     scenario: settings.scenario,
     acceleration: settings.acceleration,

@@ -1,0 +1,359 @@
+/**
+ * The images' build steps and entrypoints, exercised without a Docker engine:
+ * the `pnpm` steps of each Dockerfile's build stage run in a copy of the
+ * working tree, then each service starts from the deployed folder as the
+ * container would start it (its CMD or its compose command, its compose
+ * environment pointed at the test servers) and must pass its own healthcheck
+ * and stop cleanly on SIGTERM.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { freePort } from '@twc/testenv';
+import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createComedServer } from '../../src/simulator/comed-server.js';
+import { createSimulator } from '../../src/simulator/simulator-server.js';
+import {
+  type ComposeConfig,
+  type ComposeService,
+  composeConfig,
+  healthcheckArgv,
+  makeInstallDir,
+  REPO_ROOT,
+  run,
+  runSetup,
+  serviceEnv,
+} from './stack.js';
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+
+/** Instructions per stage, continuation lines joined, comments dropped. */
+function parseDockerfile(path: string): Instruction[][] {
+  const text = readFileSync(path, 'utf8').replace(/\\\n/g, ' ');
+  const stages: Instruction[][] = [];
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith('#')) continue;
+    const [op = '', ...rest] = trimmed.split(/\s+/);
+    const instruction = { op: op.toUpperCase(), args: rest.join(' ') };
+    if (instruction.op === 'FROM') stages.push([]);
+    stages.at(-1)?.push(instruction);
+  }
+  return stages;
+}
+
+/** The shell command of a RUN, without its BuildKit flags (--mount=...). */
+function runCommand(instruction: Instruction): string {
+  return instruction.args.replace(/^(--[\w-]+=\S+\s+)+/, '');
+}
+
+const DOCKERFILES = { collector: 'collector/Dockerfile', api: 'api/Dockerfile' } as const;
+
+/** A copy of the working tree as a build context sees it: tracked and new files, not ignored ones. */
+function copyWorkingTree(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'twc-image-'));
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
+  for (const file of files) {
+    try {
+      mkdirSync(join(dir, dirname(file)), { recursive: true });
+      cpSync(join(REPO_ROOT, file), join(dir, file));
+    } catch (error) {
+      // A tracked file deleted in the working tree is not in the build context either.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return dir;
+}
+
+/**
+ * Runs the build stage's pnpm steps in `context` and returns the folder the
+ * final stage copies (COPY --from=build <WORKDIR>/<folder>). Corepack and
+ * the pnpm store location are the image's business: here the machine's pnpm
+ * (the packageManager version) and store serve.
+ */
+async function buildLikeDockerfile(dockerfile: string, context: string): Promise<{ deployDir: string; cmd: string[] }> {
+  const [build, final] = parseDockerfile(join(REPO_ROOT, dockerfile));
+  if (!build || !final) throw new Error(`${dockerfile}: expected a build stage and a final stage`);
+  const workdir = build.find((instruction) => instruction.op === 'WORKDIR')?.args ?? '/';
+  for (const instruction of build.filter((i) => i.op === 'RUN')) {
+    const command = runCommand(instruction);
+    if (!command.startsWith('pnpm ')) continue;
+    const result = await run('/bin/sh', ['-c', command], {
+      cwd: context,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: 'true' },
+      timeoutMs: 300_000,
+    });
+    if (result.code !== 0) throw new Error(`${dockerfile}: RUN ${command} failed:\n${result.stdout}\n${result.stderr}`);
+  }
+  const copy = final.find((i) => i.op === 'COPY' && i.args.includes('--from=build'));
+  const source = copy?.args.split(/\s+/).filter((word) => !word.startsWith('--'))[0];
+  if (!source?.startsWith(`${workdir}/`)) throw new Error(`${dockerfile}: final stage copies nothing from ${workdir}`);
+  const cmd = JSON.parse(final.find((i) => i.op === 'CMD')?.args ?? '[]') as string[];
+  return { deployDir: join(context, source.slice(workdir.length + 1)), cmd };
+}
+
+/** The Dockerfile HEALTHCHECK's command line (shell form). */
+function dockerfileHealthcheck(dockerfile: string): string[] {
+  const final = parseDockerfile(join(REPO_ROOT, dockerfile)).at(-1) ?? [];
+  const args = final.find((i) => i.op === 'HEALTHCHECK')?.args ?? '';
+  const command = args.replace(/^(--[\w-]+=\S+\s+)*CMD\s+/, '');
+  return ['/bin/sh', '-c', command];
+}
+
+interface Service {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const started: Service[] = [];
+
+function startService(argv: string[], cwd: string, env: Record<string, string>): Service {
+  const [command = '', ...args] = argv;
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const service = { child, output: () => output, exited };
+  started.push(service);
+  return service;
+}
+
+/** Runs `check` in `cwd` with `env` every 500 ms until it exits 0; fails with the service's output. */
+async function waitHealthy(check: string[], cwd: string, env: Record<string, string>, service: Service, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    const [command = '', ...args] = check;
+    const result = await run(command, args, { cwd, env, timeoutMs: 10_000 });
+    if (result.code === 0) return;
+    last = `${result.stdout}${result.stderr}`;
+    if (service.child.exitCode !== null) {
+      throw new Error(`exited with ${service.child.exitCode} before it was healthy:\n${service.output()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`not healthy after ${ms} ms (${last}):\n${service.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function stopWithSigterm(service: Service): Promise<number | null> {
+  service.child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000));
+  const result = await Promise.race([service.exited, timeout]);
+  if (result === 'timeout') throw new Error(`still running 30 s after SIGTERM:\n${service.output()}`);
+  return result;
+}
+
+afterEach(() => {
+  for (const service of started.splice(0)) {
+    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+  }
+});
+
+describe('Dockerfiles', () => {
+  const packageManager = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).packageManager as string;
+
+  for (const [name, dockerfile] of Object.entries(DOCKERFILES)) {
+    it(`${name}: multi-stage on a pinned Node 24 LTS slim image, pnpm ${packageManager}, non-root, with a healthcheck`, () => {
+      const text = readFileSync(join(REPO_ROOT, dockerfile), 'utf8');
+      const stages = parseDockerfile(join(REPO_ROOT, dockerfile));
+      expect(stages.length).toBe(2);
+      expect(text).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-\w+-slim$/m);
+      expect(packageManager).toMatch(/^pnpm@10\.\d+\.\d+$/);
+      // Corepack reads the pnpm version from package.json's packageManager.
+      expect(text).toContain('RUN corepack enable');
+      const [build = [], final = []] = stages;
+      const runs = build.filter((i) => i.op === 'RUN').map(runCommand);
+      expect(runs).toContain('pnpm install --frozen-lockfile');
+      expect(runs.some((command) => /^pnpm --filter @twc\/\w+ deploy --prod --legacy \S+$/.test(command))).toBe(true);
+      expect(final.find((i) => i.op === 'USER')?.args).toBe('node');
+      expect(final.some((i) => i.op === 'HEALTHCHECK')).toBe(true);
+      // Nothing tied to one CPU architecture: the same file builds amd64 and arm64.
+      const instructions = stages.flat().map((i) => `${i.op} ${i.args}`);
+      expect(instructions.join('\n')).not.toMatch(/amd64|x86_64|arm64|aarch64|--platform/);
+    });
+  }
+});
+
+describe('.dockerignore', () => {
+  const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  const ignored = (path: string) =>
+    patterns.some((pattern) => {
+      const plain = pattern.replace(/^\*\*\//, '').replace(/\/$/, '');
+      return !pattern.startsWith('!') && (path === plain || path.startsWith(`${plain}/`));
+    });
+
+  it('keeps secrets and local state out of the build context', () => {
+    for (const path of ['.env', '.git', 'node_modules', 'backups', 'docker-compose.override.yml']) {
+      expect(ignored(path), path).toBe(true);
+    }
+  });
+
+  it('keeps everything the Dockerfiles copy', () => {
+    for (const dockerfile of Object.values(DOCKERFILES)) {
+      const sources = parseDockerfile(join(REPO_ROOT, dockerfile))
+        .flat()
+        .filter((i) => i.op === 'COPY' && !i.args.includes('--from='))
+        .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+      expect(sources.length).toBeGreaterThan(5);
+      for (const source of sources) expect(ignored(source.replace(/\/$/, '')), `${dockerfile}: ${source}`).toBe(false);
+    }
+  });
+});
+
+describe('the images, built and started as plain processes', () => {
+  let context: string;
+  let compose: ComposeConfig;
+  let buckets: { raw: string; sessions: string; prices: string };
+  let secretsDir: string;
+
+  beforeAll(async () => {
+    context = copyWorkingTree();
+    const installDir = makeInstallDir('images');
+    const setup = await runSetup(installDir, ['--non-interactive', '--no-start', '--chargers', 'sim=127.0.0.1:1']);
+    expect(setup.code, setup.stderr).toBe(0);
+    compose = await composeConfig(installDir, ['demo']);
+    buckets = {
+      raw: await createTestBucket('image-raw'),
+      sessions: await createTestBucket('image-sessions'),
+      prices: await createTestBucket('image-prices'),
+    };
+    secretsDir = mkdtempSync(join(tmpdir(), 'twc-image-tokens-'));
+    writeFileSync(join(secretsDir, 'token'), `${servers().influx.token}\n`);
+  }, 120_000);
+
+  afterAll(() => {
+    if (context) rmSync(context, { recursive: true, force: true });
+  });
+
+  /** The service's compose environment, its servers and folders swapped for the test's. */
+  function environment(name: string, overrides: Record<string, string>): Record<string, string> {
+    const { influx, redis } = servers();
+    const data = mkdtempSync(join(tmpdir(), `twc-image-${name}-`));
+    const env = serviceEnv(compose.services[name] as ComposeService);
+    const swapped: Record<string, string> = {};
+    for (const [key, value] of Object.entries(env)) {
+      if (value.startsWith('/var/lib/twc/')) swapped[key] = join(data, value.slice('/var/lib/twc/'.length));
+    }
+    return {
+      ...env,
+      ...swapped,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      INFLUXDB_URL: influx.url,
+      INFLUXDB_TOKEN_FILE: join(secretsDir, 'token'),
+      INFLUXDB_ORG: influx.org,
+      INFLUXDB_BUCKET_RAW: buckets.raw,
+      INFLUXDB_BUCKET_SESSIONS: buckets.sessions,
+      INFLUXDB_BUCKET_PRICES: buckets.prices,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: uniqueKeyPrefix(name),
+      LOG_LEVEL: 'warn',
+      ...overrides,
+    };
+  }
+
+  describe('collector image', () => {
+    let deployDir: string;
+    let cmd: string[];
+
+    beforeAll(async () => {
+      ({ deployDir, cmd } = await buildLikeDockerfile(DOCKERFILES.collector, context));
+    }, 300_000);
+
+    it('runs the collector: healthy by both healthchecks, polling the charger, stopping cleanly on SIGTERM', async () => {
+      const simulator = createSimulator({ chargers: 1, scenario: 'idle', firmware: 'new' });
+      const [charger] = await simulator.start();
+      try {
+        expect(cmd).toEqual(['node', 'dist/collector/main.js']);
+        expect(compose.services.collector?.command).toEqual(cmd);
+        const healthPort = await freePort();
+        const env = environment('collector', { CHARGERS: `sim=${charger?.host}`, HEALTH_PORT: String(healthPort) });
+        const collector = startService(cmd, deployDir, env);
+        await waitHealthy(healthcheckArgv(compose.services.collector as ComposeService), deployDir, env, collector);
+        await waitHealthy(dockerfileHealthcheck(DOCKERFILES.collector), deployDir, env, collector);
+        // Healthy is not enough: the charger must be read through the image's own code.
+        const deadline = Date.now() + 30_000;
+        let health: { chargers?: { online: boolean | null; vitalsPolls: number }[] } = {};
+        while (Date.now() < deadline) {
+          health = (await (await fetch(`http://127.0.0.1:${healthPort}/health`)).json()) as typeof health;
+          if (health.chargers?.[0]?.online && (health.chargers[0].vitalsPolls ?? 0) > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        expect(health.chargers?.[0]?.online, collector.output()).toBe(true);
+        expect(await stopWithSigterm(collector), collector.output()).toBe(0);
+      } finally {
+        await simulator.stop();
+      }
+    }, 120_000);
+
+    it('runs the comed-poller from the same image: healthy once a ComEd price is in Redis, stopping cleanly', async () => {
+      const comed = createComedServer();
+      const { url } = await comed.start();
+      try {
+        const command = compose.services['comed-poller']?.command ?? [];
+        expect(command).toEqual(['node', 'dist/prices/poller-main.js']);
+        const env = environment('comed-poller', { COMED_API_URL: url, PRICE_BACKFILL_DAYS: '0' });
+        const poller = startService(command, deployDir, env);
+        await waitHealthy(healthcheckArgv(compose.services['comed-poller'] as ComposeService), deployDir, env, poller);
+        expect(await stopWithSigterm(poller), poller.output()).toBe(0);
+      } finally {
+        await comed.stop();
+      }
+    }, 120_000);
+
+    it('runs the demo simulator from the same image, answering where its healthcheck looks', async () => {
+      const command = compose.services.simulator?.command ?? [];
+      expect(command.slice(0, 3)).toEqual(['node', 'dist/cli/main.js', 'simulate']);
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      const simulator = startService(command, deployDir, env);
+      await waitHealthy(healthcheckArgv(compose.services.simulator as ComposeService), deployDir, env, simulator);
+      expect(await stopWithSigterm(simulator), simulator.output()).toBe(0);
+    }, 60_000);
+  });
+
+  describe('api image', () => {
+    let deployDir: string;
+    let cmd: string[];
+
+    beforeAll(async () => {
+      ({ deployDir, cmd } = await buildLikeDockerfile(DOCKERFILES.api, context));
+    }, 300_000);
+
+    it('runs the api with its compiled collector modules: healthy by both healthchecks, stopping cleanly', async () => {
+      expect(cmd).toEqual(['node', 'dist/server.js']);
+      // Outside the tests @twc/collector/<module> must resolve to compiled JavaScript in the deployed folder.
+      const resolved = execFileSync(
+        'node',
+        ['--input-type=module', '-e', "console.log(import.meta.resolve('@twc/collector/env'))"],
+        { cwd: deployDir, encoding: 'utf8' },
+      ).trim();
+      expect(resolved).toMatch(/node_modules\/@twc\/collector\/dist\/env\.js$/);
+      const port = await freePort();
+      const env = environment('api', {
+        API_PORT: String(port),
+        API_HOST: '127.0.0.1',
+        MQTT_URL: servers().mqtt.url,
+        MQTT_USERNAME: '',
+        MQTT_PASSWORD: '',
+      });
+      const api = startService(cmd, deployDir, env);
+      await waitHealthy(healthcheckArgv(compose.services.api as ComposeService), deployDir, env, api);
+      await waitHealthy(dockerfileHealthcheck(DOCKERFILES.api), deployDir, env, api);
+      expect(await stopWithSigterm(api), api.output()).toBe(0);
+    }, 120_000);
+  });
+});
