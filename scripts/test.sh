@@ -26,6 +26,7 @@ need curl curl
 need docker-compose docker-compose
 need shellcheck shellcheck
 need chromium chromium
+[ -d /usr/share/fonts/truetype/dejavu ] || apt_packages+=(fonts-dejavu-core)
 need pdftoppm poppler-utils
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing ${apt_packages[*]}"

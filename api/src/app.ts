@@ -1,18 +1,162 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Logger } from '@twc/collector/logger';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { ApiConfig } from './config.js';
+import { ApiError } from './errors.js';
+import { createLiveHub } from './live/live-hub.js';
+import { createNotifier } from './notify/notifiers.js';
+import { createInfluxReader, type InfluxReader, registerInflux } from './plugins/app/influx.js';
+import { createLiveStore, type LiveStore, registerLiveStore } from './plugins/app/redis.js';
+import { registerAuth } from './plugins/external/auth.js';
+import { registerCors } from './plugins/external/cors.js';
+import { registerRateLimit } from './plugins/external/rate-limit.js';
+import { registerSwagger } from './plugins/external/swagger.js';
+import { registerWebsocket } from './plugins/external/websocket.js';
+import { createReportScheduler, type ReportScheduler } from './reports/report-scheduler.js';
+import { chargerRoutes } from './routes/chargers.js';
+import { costRoutes } from './routes/cost.js';
+import { exportRoutes } from './routes/export.js';
+import { healthRoutes } from './routes/health.js';
+import { liveRoutes } from './routes/live.js';
+import { priceRoutes } from './routes/price.js';
+import { reportRoutes } from './routes/reports.js';
+import { statusPageRoutes } from './routes/status-page.js';
 
 export interface AppOptions {
-  logger?: FastifyServerOptions['logger'];
+  config: ApiConfig;
+  /** The process logger; silent when not given (tests). */
+  logger?: Logger;
+  /** The clock, for tests that pin "now". */
+  now?: () => number;
+  /** Adapters to use instead of the ones built from the config. */
+  influx?: InfluxReader;
+  live?: LiveStore;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: ApiConfig;
+    now: () => number;
+    scheduler: ReportScheduler;
+  }
+}
+
+/** `querystring.from` -> `from`: the name the client used. */
+function fieldOf(instancePath: string, context: string | undefined): string {
+  const path = instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
+  return path || context || 'request';
 }
 
 /**
  * The API as a Fastify instance, built without listening so tests can use
- * `app.inject()`. `server.ts` adds the listening socket and graceful close.
+ * `app.inject()`; `server.ts` adds the socket and graceful close.
  */
-export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false });
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Behind the reverse proxy of a typical install, the client address is in X-Forwarded-For.
+    trustProxy: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('config', config);
+  app.decorate('now', options.now ?? Date.now);
 
-  // Liveness: answers as long as the process serves HTTP; open without auth.
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issue = error.validation[0];
+      const message = `${fieldOf(issue?.instancePath ?? '', error.validationContext)}: ${issue?.message ?? 'invalid'}`;
+      request.log.info({ err: message }, 'bad request');
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message });
+    }
+    const statusCode = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ err: error.message, statusCode }, 'request refused');
+    // Below 500 the message is for the client; above, only messages we wrote for it.
+    const message = statusCode < 500 || error instanceof ApiError ? error.message : 'Internal Server Error';
+    return reply.code(statusCode).send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  );
 
+  const logger = options.logger;
+  const child = (module: string) => (logger ? logger.child({ module }) : (app.log as unknown as Logger));
+  registerInflux(
+    app,
+    options.influx ??
+      createInfluxReader({
+        ...config.influx,
+        logger: child('influx'),
+      }),
+  );
+  const live = options.live ?? createLiveStore({ ...config.redis, logger: child('redis') });
+  registerLiveStore(app, live);
+  await live.connect();
+
+  await registerCors(app, config.corsOrigins);
+  // Before auth and rate limit: its onRequest hook marks upgrade requests, so a
+  // refused upgrade's socket is closed after the answer.
+  await registerWebsocket(app);
+  await registerRateLimit(app, config.rateLimit, live.client, config.redis.keyPrefix);
+  await registerAuth(app, config.auth);
+  await registerSwagger(app);
+
+  const hub = createLiveHub({
+    redisUrl: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    logger: child('live-hub'),
+    ...config.websocket,
+  });
+  app.decorate('hub', hub);
+  app.addHook('onReady', async () => {
+    await hub.start();
+  });
+  app.addHook('preClose', async () => {
+    await hub.stop();
+  });
+
+  await app.register(healthRoutes);
+  await app.register(
+    async (api) => {
+      await api.register(chargerRoutes);
+      await api.register(priceRoutes);
+      await api.register(costRoutes);
+      await api.register(exportRoutes);
+      await api.register(reportRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+  await app.register(liveRoutes);
+  await app.register(statusPageRoutes);
+
+  const scheduler = createReportScheduler({
+    dir: config.reports.dir,
+    timeZone: config.timeZone,
+    settings: {
+      monthlyReports: true,
+      daily: config.reports.daily,
+      weekly: config.reports.weekly,
+      notifyHour: config.reports.notifyHour,
+    },
+    influx: app.influx,
+    notifier: createNotifier(config.notify, child('notify')),
+    redis: live.client,
+    keyPrefix: config.redis.keyPrefix,
+    logger: child('report-scheduler'),
+    now: app.now,
+  });
+  app.decorate('scheduler', scheduler);
+  // REPORTS_ENABLED=false leaves everything scheduled to GET /export/report and to other replicas.
+  if (config.reports.enabled) {
+    app.addHook('onReady', async () => scheduler.start());
+    app.addHook('preClose', async () => scheduler.stop());
+  }
   return app;
 }

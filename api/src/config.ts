@@ -1,0 +1,123 @@
+import { parseEnv, withFileSecrets } from '@twc/collector/env';
+import { CHICAGO_TIME_ZONE, isValidTimeZone } from '@twc/collector/prices/chicago-time';
+import { z } from 'zod';
+import { PUSHOVER_API_URL } from './notify/notifiers.js';
+
+const commaList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(/[\s,]+/)
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+  .optional();
+
+const schema = z
+  .object({
+    API_HOST: z.string().default('0.0.0.0'),
+    API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    INFLUXDB_URL: z.url().default('http://influxdb:8086'),
+    INFLUXDB_TOKEN: z.string({ error: 'is required (or INFLUXDB_TOKEN_FILE)' }).min(1),
+    INFLUXDB_ORG: z.string().default('twc'),
+    INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
+    INFLUXDB_BUCKET_SESSIONS: z.string().default('twc_sessions'),
+    INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
+    INFLUXDB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    REDIS_URL: z.string().default('redis://redis:6379'),
+    REDIS_KEY_PREFIX: z.string().default('twc:'),
+    TIMEZONE: z
+      .string()
+      .default(CHICAGO_TIME_ZONE)
+      .refine(isValidTimeZone, { message: 'is not an IANA time zone name (e.g. America/Chicago)' }),
+    AUTH_MODE: z.enum(['none', 'jwt', 'apikey']).default('none'),
+    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+    API_KEYS: commaList,
+    RATE_LIMIT_ENABLED: z.stringbool().default(true),
+    RATE_LIMIT_MAX: z.coerce.number().int().positive().default(300),
+    RATE_LIMIT_WINDOW_S: z.coerce.number().positive().default(60),
+    CORS_ORIGINS: commaList,
+    GRAFANA_URL: z.url().default('http://localhost:3000'),
+    WS_HEARTBEAT_S: z.coerce.number().positive().default(30),
+    WS_MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
+    REPORTS_ENABLED: z.stringbool().default(true),
+    REPORTS_DIR: z.string().default('/var/lib/twc/reports'),
+    NOTIFY_DAILY: z.stringbool().default(true),
+    NOTIFY_WEEKLY: z.stringbool().default(true),
+    NOTIFY_HOUR: z.coerce.number().int().min(0).max(23).default(7),
+    NOTIFY_SLACK_WEBHOOK_URL: z.url().optional(),
+    NOTIFY_DISCORD_WEBHOOK_URL: z.url().optional(),
+    NOTIFY_PUSHOVER_TOKEN: z.string().optional(),
+    NOTIFY_PUSHOVER_USER: z.string().optional(),
+    NOTIFY_WEBHOOK_URL: z.url().optional(),
+    NOTIFY_PUSHOVER_API_URL: z.url().default(PUSHOVER_API_URL),
+  })
+  .superRefine((raw, context) => {
+    if (raw.AUTH_MODE === 'jwt' && !raw.JWT_SECRET) {
+      context.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when AUTH_MODE=jwt' });
+    }
+    if (raw.AUTH_MODE === 'apikey' && (raw.API_KEYS ?? []).length === 0) {
+      context.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required when AUTH_MODE=apikey' });
+    }
+    if (Boolean(raw.NOTIFY_PUSHOVER_TOKEN) !== Boolean(raw.NOTIFY_PUSHOVER_USER)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['NOTIFY_PUSHOVER_USER'],
+        message: 'NOTIFY_PUSHOVER_TOKEN and NOTIFY_PUSHOVER_USER go together',
+      });
+    }
+  });
+
+export type ApiConfig = ReturnType<typeof loadApiConfig>;
+
+const SECRETS = ['INFLUXDB_TOKEN', 'JWT_SECRET', 'API_KEYS', 'NOTIFY_PUSHOVER_TOKEN'] as const;
+
+/** The API's settings from the environment, parsed once at start-up; secrets may come from NAME_FILE. */
+export function loadApiConfig(env: NodeJS.ProcessEnv) {
+  const raw = parseEnv(schema, withFileSecrets(env, SECRETS), 'api');
+  return {
+    host: raw.API_HOST,
+    port: raw.API_PORT,
+    logLevel: raw.LOG_LEVEL,
+    influx: {
+      url: raw.INFLUXDB_URL,
+      token: raw.INFLUXDB_TOKEN,
+      org: raw.INFLUXDB_ORG,
+      timeoutMs: raw.INFLUXDB_TIMEOUT_MS,
+      buckets: {
+        raw: raw.INFLUXDB_BUCKET_RAW,
+        sessions: raw.INFLUXDB_BUCKET_SESSIONS,
+        prices: raw.INFLUXDB_BUCKET_PRICES,
+      },
+    },
+    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
+    timeZone: raw.TIMEZONE,
+    auth: {
+      mode: raw.AUTH_MODE,
+      jwtSecret: raw.JWT_SECRET,
+      apiKeys: raw.API_KEYS ?? [],
+    },
+    rateLimit: { enabled: raw.RATE_LIMIT_ENABLED, max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_S * 1000 },
+    corsOrigins: raw.CORS_ORIGINS ?? [],
+    grafanaUrl: raw.GRAFANA_URL,
+    websocket: { heartbeatMs: raw.WS_HEARTBEAT_S * 1000, maxBufferedBytes: raw.WS_MAX_BUFFERED_KB * 1024 },
+    reports: {
+      enabled: raw.REPORTS_ENABLED,
+      dir: raw.REPORTS_DIR,
+      daily: raw.NOTIFY_DAILY,
+      weekly: raw.NOTIFY_WEEKLY,
+      notifyHour: raw.NOTIFY_HOUR,
+    },
+    notify: {
+      slackWebhookUrl: raw.NOTIFY_SLACK_WEBHOOK_URL,
+      discordWebhookUrl: raw.NOTIFY_DISCORD_WEBHOOK_URL,
+      pushover:
+        raw.NOTIFY_PUSHOVER_TOKEN && raw.NOTIFY_PUSHOVER_USER
+          ? { token: raw.NOTIFY_PUSHOVER_TOKEN, user: raw.NOTIFY_PUSHOVER_USER }
+          : undefined,
+      webhookUrl: raw.NOTIFY_WEBHOOK_URL,
+      pushoverApiUrl: raw.NOTIFY_PUSHOVER_API_URL,
+    },
+  };
+}

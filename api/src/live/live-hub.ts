@@ -1,0 +1,202 @@
+/**
+ * WebSocket fan-out of live updates. Every API replica subscribes to the
+ * collector's and poller's Redis channels (psubscribe), so a client connected
+ * to any replica sees every update. A slow client never delays the others:
+ * messages to a client whose socket buffer is over the bound are dropped, and
+ * a client still over it at the next heartbeat, or not answering pings, is
+ * cut off.
+ */
+import { liveKeys } from '@twc/collector/collector/redis-live-state';
+import type { Logger } from '@twc/collector/logger';
+import { priceKeys } from '@twc/collector/prices/redis-price-state';
+import { sessionKeys } from '@twc/collector/sessions/session-store';
+import { Redis } from 'ioredis';
+import type { WebSocket } from 'ws';
+
+export type LiveMessageType = 'vitals' | 'session' | 'price';
+
+/** `all`, or one charger id. */
+export type Subscription = string;
+
+export interface LiveHubStats {
+  clients: number;
+  delivered: number;
+  dropped: number;
+  terminated: number;
+}
+
+export interface LiveHub {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  add(socket: WebSocket, subscription: Subscription): void;
+  stats(): LiveHubStats;
+}
+
+/** Which update a channel carries; undefined for a channel that is not ours. */
+export function classifyChannel(
+  prefix: string,
+  channel: string,
+): { type: LiveMessageType; chargerId: string | null } | undefined {
+  if (channel === priceKeys.channel(prefix)) return { type: 'price', chargerId: null };
+  for (const type of ['vitals', 'session'] as const) {
+    const head = type === 'vitals' ? liveKeys.vitalsChannel(prefix, '') : sessionKeys.channel(prefix, '');
+    if (channel.startsWith(head) && channel.length > head.length)
+      return { type, chargerId: channel.slice(head.length) };
+  }
+  return undefined;
+}
+
+/** Whether a client with this subscription wants an update; prices concern every charger. */
+export function wants(subscription: Subscription, chargerId: string | null): boolean {
+  return chargerId === null || subscription === 'all' || subscription === chargerId;
+}
+
+/** Redis glob patterns treat * ? [ ] \ specially: a key prefix holding one must match literally. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+}
+
+/** A client's `{"subscribe": "<charger id>" | "all"}`; undefined for anything else. */
+export function parseSubscribe(text: string): Subscription | undefined {
+  try {
+    const message = JSON.parse(text) as unknown;
+    if (typeof message !== 'object' || message === null) return undefined;
+    const value = (message as { subscribe?: unknown }).subscribe;
+    return typeof value === 'string' && value.length > 0 && value.length <= 64 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Client {
+  socket: WebSocket;
+  subscription: Subscription;
+  alive: boolean;
+  droppedSinceHeartbeat: number;
+}
+
+export function createLiveHub(options: {
+  redisUrl: string;
+  keyPrefix: string;
+  logger: Logger;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+}): LiveHub {
+  const { keyPrefix: prefix, logger } = options;
+  const clients = new Set<Client>();
+  const counters = { delivered: 0, dropped: 0, terminated: 0 };
+  let subscriber: Redis | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let malformedLogged = false;
+
+  function terminate(client: Client, reason: string): void {
+    counters.terminated++;
+    clients.delete(client);
+    logger.info({ reason, subscription: client.subscription }, 'live client cut off');
+    client.socket.terminate();
+  }
+
+  function send(client: Client, text: string): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    if (client.socket.bufferedAmount > options.maxBufferedBytes) {
+      counters.dropped++;
+      client.droppedSinceHeartbeat++;
+      return;
+    }
+    counters.delivered++;
+    client.socket.send(text);
+  }
+
+  function onMessage(channel: string, message: string): void {
+    const kind = classifyChannel(prefix, channel);
+    if (!kind) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(message);
+    } catch {
+      if (!malformedLogged) logger.warn({ channel }, 'unreadable message on a live channel; skipped');
+      malformedLogged = true;
+      return;
+    }
+    const text = JSON.stringify({ type: kind.type, charger_id: kind.chargerId, data });
+    for (const client of clients) {
+      if (wants(client.subscription, kind.chargerId)) send(client, text);
+    }
+  }
+
+  function beat(): void {
+    for (const client of clients) {
+      if (!client.alive) {
+        terminate(client, 'no pong since the last ping');
+        continue;
+      }
+      if (client.droppedSinceHeartbeat > 0 && client.socket.bufferedAmount > options.maxBufferedBytes) {
+        terminate(client, 'too slow: its buffer stayed full for a heartbeat');
+        continue;
+      }
+      client.alive = false;
+      client.droppedSinceHeartbeat = 0;
+      client.socket.ping();
+    }
+  }
+
+  return {
+    async start() {
+      if (subscriber) return;
+      const redis = new Redis(options.redisUrl, {
+        // Reconnects forever and re-subscribes by itself after a Redis restart.
+        retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+        maxRetriesPerRequest: null,
+      });
+      subscriber = redis;
+      let down = false;
+      redis.on('error', (error) => {
+        if (!down) logger.warn({ err: error.message }, 'Redis unavailable; live updates paused');
+        down = true;
+      });
+      redis.on('ready', () => {
+        if (down) logger.info('Redis reachable again; live updates resume');
+        down = false;
+      });
+      redis.on('pmessage', (_pattern: string, channel: string, message: string) => onMessage(channel, message));
+      const escaped = globEscape(prefix);
+      const subscribed = redis.psubscribe(`${escaped}vitals:*`, `${escaped}session:*`, `${escaped}price`);
+      heartbeat = setInterval(beat, options.heartbeatMs);
+      heartbeat.unref();
+      // Serving starts even when Redis is down; the subscription follows when it is back.
+      await Promise.race([subscribed.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000))]);
+    },
+    async stop() {
+      if (heartbeat) clearInterval(heartbeat);
+      for (const client of clients) client.socket.close(1001, 'server shutting down');
+      clients.clear();
+      const redis = subscriber;
+      subscriber = undefined;
+      // quit() would wait for a connection that may never come while Redis is down.
+      if (redis?.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis?.disconnect();
+    },
+    add(socket, subscription) {
+      const client: Client = { socket, subscription, alive: true, droppedSinceHeartbeat: 0 };
+      clients.add(client);
+      socket.on('pong', () => {
+        client.alive = true;
+      });
+      socket.on('message', (raw) => {
+        const wanted = parseSubscribe(String(raw));
+        if (wanted === undefined) {
+          send(client, JSON.stringify({ type: 'error', message: 'expected {"subscribe": "<charger id>" | "all"}' }));
+          return;
+        }
+        client.subscription = wanted;
+        send(client, JSON.stringify({ type: 'subscribed', subscription: wanted }));
+      });
+      socket.on('close', () => clients.delete(client));
+      socket.on('error', () => clients.delete(client));
+      send(client, JSON.stringify({ type: 'subscribed', subscription }));
+    },
+    stats() {
+      return { clients: clients.size, ...counters };
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+
+export const API_DESCRIPTION = [
+  'REST, WebSocket and exports of the Tesla Wall Connector dashboard: live charger state, charging',
+  'sessions with their cost at ComEd hourly prices, price history, cost summaries and exports.',
+  '',
+  'Authentication is optional (AUTH_MODE=none|jwt|apikey). When it is on, every route but',
+  '/health and /ready needs a bearer token (a JWT signed HS256 with JWT_SECRET, or one of',
+  'API_KEYS), sent as `Authorization: Bearer <token>`, `X-API-Key: <key>` or the `token`',
+  'query parameter (for the WebSocket and links).',
+].join('\n');
+
+/** OpenAPI 3 generated from the routes' zod schemas, served at /api/v1/openapi.json, and the interactive docs at /docs. */
+export async function registerSwagger(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tesla Wall Connector dashboard API', version: '1.0.0', description: API_DESCRIPTION },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'a JWT (AUTH_MODE=jwt) or an API key (AUTH_MODE=apikey)',
+          },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{}, { bearer: [] }, { apiKey: [] }],
+    },
+    transform: createJsonSchemaTransform({ skipList: [] }),
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+}

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * A small live status page: static HTML and inline script, no front-end
+ * build. It loads the chargers, their status and the current price from the
+ * API, then follows the WebSocket. When auth is on, the page asks for a token
+ * and keeps it in the browser's localStorage; the page itself holds no data.
+ */
+const SCRIPT = `
+const tokenKey = 'twc-token';
+const params = new URLSearchParams(location.search);
+if (params.get('token')) localStorage.setItem(tokenKey, params.get('token'));
+let token = localStorage.getItem(tokenKey) || '';
+const $ = (selector, root = document) => root.querySelector(selector);
+const fmt = {
+  kw: (w) => (w == null ? '–' : (w / 1000).toFixed(2) + ' kW'),
+  kwh: (wh) => (wh == null ? '–' : (wh / 1000).toFixed(2) + ' kWh'),
+  usd: (v) => (v == null ? '–' : '$' + v.toFixed(2)),
+  cents: (v) => (v == null ? '–' : v.toFixed(1) + ' ¢/kWh'),
+};
+function set(root, field, text) {
+  const node = root.querySelector('[data-field="' + field + '"]');
+  if (node) node.textContent = text;
+}
+async function api(path) {
+  const response = await fetch(path, { headers: token ? { authorization: 'Bearer ' + token } : {} });
+  if (response.status === 401) {
+    $('#login').hidden = false;
+    throw new Error('unauthorized');
+  }
+  if (!response.ok) throw new Error(path + ': ' + response.status);
+  return response.json();
+}
+function card(charger) {
+  let node = $('[data-charger="' + CSS.escape(charger.id) + '"]');
+  if (!node) {
+    node = $('#charger-template').content.firstElementChild.cloneNode(true);
+    node.dataset.charger = charger.id;
+    $('#chargers').append(node);
+  }
+  set(node, 'name', charger.name);
+  return node;
+}
+function showVitals(node, vitals) {
+  set(node, 'power', fmt.kw(vitals.power_w));
+  set(node, 'state', vitals.charging ? 'charging' : vitals.vehicle_connected ? 'plugged in' : 'idle');
+  set(node, 'evse', vitals.evse_state_name);
+}
+function showSession(node, session) {
+  set(node, 'energy', session && session.open ? fmt.kwh(session.energy_wh) : '–');
+  set(node, 'cost', session && session.open ? fmt.usd(session.total_cost_usd) : '–');
+}
+function showPrice(price) {
+  set(document, 'price', fmt.cents(price.five_minute ? price.five_minute.price_cents_kwh : null));
+  set(document, 'hour-average', fmt.cents(price.hour_average ? price.hour_average.price_cents_kwh : null));
+  $('#price').classList.toggle('stale', !!price.stale);
+}
+async function load() {
+  const { chargers } = await api('/api/v1/chargers');
+  for (const charger of chargers) {
+    const node = card(charger);
+    set(node, 'online', charger.online ? 'online' : 'offline');
+    api('/api/v1/chargers/' + encodeURIComponent(charger.id) + '/status')
+      .then((status) => {
+        showVitals(node, status.vitals);
+        showSession(node, status.session);
+      })
+      .catch(() => {});
+  }
+  api('/api/v1/price/current').then(showPrice).catch(() => set(document, 'price', '–'));
+}
+let retryMs = 1000;
+function follow() {
+  const url = new URL('/ws/live', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (token) url.searchParams.set('token', token);
+  const socket = new WebSocket(url);
+  socket.onopen = () => {
+    retryMs = 1000;
+    $('#connection').textContent = 'live';
+  };
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'price') return showPrice(message.data);
+    if (message.type === 'vitals') {
+      const node = card({ id: message.charger_id, name: message.data.charger_name });
+      const v = message.data.vitals;
+      return showVitals(node, { ...v, charging: v.contactor_closed });
+    }
+    if (message.type === 'session') {
+      const node = card({ id: message.charger_id, name: message.data.charger_name });
+      const live = message.data;
+      return showSession(node, { open: live.open, energy_wh: live.session.energyWh, total_cost_usd: live.cost.totalCostUsd });
+    }
+  };
+  socket.onclose = () => {
+    $('#connection').textContent = 'reconnecting';
+    setTimeout(follow, retryMs);
+    retryMs = Math.min(retryMs * 2, 30000);
+  };
+}
+$('#login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  token = $('#token').value.trim();
+  localStorage.setItem(tokenKey, token);
+  location.reload();
+});
+load().then(follow, () => {});
+`;
+
+const STYLE = `
+body { font: 16px system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1d2330; }
+header { display: flex; gap: 1rem; align-items: baseline; padding: 1rem 1.5rem; background: #1d2330; color: #fff; }
+header h1 { font-size: 1.2rem; margin: 0; flex: 1; }
+header a { color: #9cc3ff; }
+main { padding: 1.5rem; display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); }
+section { background: #fff; border-radius: 8px; padding: 1rem 1.25rem; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+h2 { font-size: 1rem; margin: 0 0 .5rem; }
+dl { display: grid; grid-template-columns: auto 1fr; gap: .25rem 1rem; margin: 0; }
+dt { color: #5b6475; } dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 600; }
+.stale dd { color: #b35c00; }
+form[hidden] { display: none; }
+form { padding: 1rem 1.5rem; }
+`;
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+export function statusPageHtml(grafanaUrl: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Wall Connector status</title>
+<link rel="icon" href="data:,">
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>Wall Connector</h1><span id="connection">connecting</span><a href="${escapeHtml(grafanaUrl)}">Grafana dashboards</a></header>
+<form id="login" hidden><label>API token <input id="token" type="password" autocomplete="current-password"></label> <button>Sign in</button></form>
+<main>
+<section id="price"><h2>ComEd price</h2><dl><dt>5-minute</dt><dd data-field="price">–</dd><dt>hour so far</dt><dd data-field="hour-average">–</dd></dl></section>
+<div id="chargers" style="display: contents"></div>
+</main>
+<template id="charger-template"><section class="charger"><h2 data-field="name"></h2><dl>
+<dt>power</dt><dd data-field="power">–</dd>
+<dt>state</dt><dd data-field="state">–</dd>
+<dt>EVSE</dt><dd data-field="evse">–</dd>
+<dt>session energy</dt><dd data-field="energy">–</dd>
+<dt>session cost so far</dt><dd data-field="cost">–</dd>
+<dt>link</dt><dd data-field="online">–</dd>
+</dl></section></template>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+export async function statusPageRoutes(app: FastifyInstance): Promise<void> {
+  const html = statusPageHtml(app.config.grafanaUrl);
+  // Only this page's own inline script and style may run.
+  const policy = [
+    "default-src 'none'",
+    `script-src ${hash(SCRIPT)}`,
+    `style-src ${hash(STYLE)} 'unsafe-hashes' ${hash('display: contents')}`,
+    "connect-src 'self' ws: wss:",
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "base-uri 'none'",
+  ].join('; ');
+  app.get('/', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', policy).send(html),
+  );
+}

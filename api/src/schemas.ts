@@ -1,0 +1,145 @@
+/**
+ * Response and parameter schemas shared by the routes. The OpenAPI document
+ * is generated from these, so the documentation cannot drift from the code.
+ */
+import { z } from 'zod';
+
+export const isoTime = z.iso.datetime({ offset: true });
+
+export const errorSchema = z
+  .object({
+    statusCode: z.number().int(),
+    error: z.string(),
+    message: z.string().meta({ example: 'from: Invalid ISO datetime' }),
+  })
+  .meta({ id: 'Error' });
+
+export const chargerIdParams = z.object({
+  id: z.string().min(1).max(64).meta({ description: 'Charger id (its serial number)', example: 'ACB12345678901' }),
+});
+
+export const chargerSchema = z
+  .object({
+    id: z.string().meta({ example: 'ACB12345678901' }),
+    name: z.string().meta({ example: 'garage' }),
+    serial_number: z.string().nullable(),
+    firmware_version: z.string().nullable().meta({ example: '24.44.1+g1ee2ee3c4a2d6a' }),
+    online: z.boolean().nullable().meta({ description: 'null when unknown (Redis down and no recent sample)' }),
+    last_seen: isoTime.nullable().meta({ example: '2026-01-15T18:00:05.000Z' }),
+    source: z.enum(['live', 'influxdb']),
+  })
+  .meta({ id: 'Charger' });
+
+export const vitalsSchema = z
+  .object({
+    vehicle_connected: z.boolean().nullable(),
+    contactor_closed: z.boolean().nullable(),
+    charging: z.boolean().nullable(),
+    power_w: z.number().nullable().meta({ example: 11520 }),
+    session_energy_wh: z.number().nullable().meta({ example: 8450.5 }),
+    session_s: z.number().nullable(),
+    vehicle_current_a: z.number().nullable(),
+    grid_v: z.number().nullable(),
+    grid_hz: z.number().nullable(),
+    voltageA_v: z.number().nullable(),
+    voltageB_v: z.number().nullable(),
+    voltageC_v: z.number().nullable(),
+    currentA_a: z.number().nullable(),
+    currentB_a: z.number().nullable(),
+    currentC_a: z.number().nullable(),
+    pcba_temp_c: z.number().nullable(),
+    handle_temp_c: z.number().nullable(),
+    mcu_temp_c: z.number().nullable(),
+    uptime_s: z.number().nullable(),
+    evse_state: z.number().nullable().meta({ example: 11 }),
+    evse_state_name: z.string().meta({ example: 'charging' }),
+  })
+  .meta({ id: 'Vitals' });
+
+export const sessionSchema = z
+  .object({
+    id: z.string().meta({ example: 'ACB12345678901-1768500000000' }),
+    charger_id: z.string(),
+    charger_name: z.string(),
+    open: z.boolean(),
+    start_time: isoTime,
+    end_time: isoTime.nullable(),
+    duration_s: z.number(),
+    charging_s: z.number(),
+    energy_wh: z.number().meta({ example: 24500 }),
+    avg_power_w: z.number().nullable(),
+    peak_power_w: z.number().nullable(),
+    supply_cost_usd: z.number().nullable(),
+    adders_cost_usd: z.number().nullable(),
+    tax_cost_usd: z.number().nullable(),
+    total_cost_usd: z.number().nullable().meta({ example: 2.734 }),
+    avg_price_cents_kwh: z.number().nullable().meta({ description: 'energy-weighted', example: 3.1 }),
+    provisional: z.boolean().meta({ description: 'some energy has no price yet' }),
+    flat_rate_cost_usd: z.number().nullable(),
+    cheapest_window_cost_usd: z.number().nullable(),
+    saving_vs_flat_usd: z.number().nullable(),
+    saving_vs_cheapest_usd: z.number().nullable(),
+    end_reason: z.string().nullable(),
+  })
+  .meta({ id: 'Session' });
+
+export const statusSchema = z
+  .object({
+    charger_id: z.string(),
+    charger_name: z.string(),
+    source: z.enum(['live', 'influxdb']),
+    time: isoTime.meta({ description: 'when the vitals were read' }),
+    age_s: z.number().meta({ description: 'seconds since the vitals were read' }),
+    online: z.boolean().nullable(),
+    vitals: vitalsSchema,
+    session: sessionSchema.nullable().meta({ description: 'the open session, if any' }),
+  })
+  .meta({ id: 'ChargerStatus' });
+
+export const currentPriceSchema = z
+  .object({
+    five_minute: z.object({ time: isoTime, price_cents_kwh: z.number().meta({ example: 2.9 }) }).nullable(),
+    hour_average: z
+      .object({ time: isoTime, hour_ending: isoTime, price_cents_kwh: z.number().meta({ example: 3.2 }) })
+      .nullable(),
+    feed_time: isoTime.nullable(),
+    stale: z.boolean().meta({ description: 'no 5-minute price for more than 15 minutes' }),
+    updated: isoTime,
+    source: z.enum(['live', 'influxdb']),
+  })
+  .meta({ id: 'CurrentPrice' });
+
+export const pricePointSchema = z.object({
+  start: isoTime,
+  end: isoTime,
+  avg_price_cents_kwh: z.number().meta({ example: 3.05 }),
+  min_price_cents_kwh: z.number(),
+  max_price_cents_kwh: z.number(),
+  count: z.number().int().meta({ description: '5-minute prices in the bucket' }),
+});
+
+export const sessionHourSchema = z.object({
+  hour_ending: isoTime,
+  energy_wh: z.number(),
+  avg_price_cents_kwh: z.number().nullable(),
+  supply_cost_usd: z.number().nullable(),
+  adders_cost_usd: z.number().nullable(),
+  tax_cost_usd: z.number().nullable(),
+  total_cost_usd: z.number().nullable(),
+  provisional: z.boolean(),
+});
+
+export const totalsSchema = z
+  .object({
+    energy_wh: z.number().meta({ example: 182400 }),
+    supply_cost_usd: z.number(),
+    adders_cost_usd: z.number(),
+    tax_cost_usd: z.number(),
+    total_cost_usd: z.number().meta({ example: 21.37 }),
+    avg_price_cents_kwh: z.number().nullable().meta({ description: 'energy-weighted average supply price' }),
+    sessions: z.number().int(),
+    flat_rate_cost_usd: z.number(),
+    saving_vs_flat_usd: z.number(),
+    provisional: z.boolean(),
+  })
+  .meta({ id: 'CostTotals' });

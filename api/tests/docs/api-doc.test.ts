@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { exampleOf } from '../../src/docs/api-markdown.js';
+import { API_DOC_PATH, apiMarkdown } from '../../src/docs/write-api-doc.js';
+import { createTestStack } from '../seed.js';
+
+describe('docs/API.md', () => {
+  it('matches the OpenAPI document (regenerate: pnpm exec tsx --conditions twc-source api/src/docs/write-api-doc.ts)', async () => {
+    const stack = await createTestStack('api-doc');
+    const app = await buildApp({ config: stack.config({ AUTH_MODE: 'apikey', API_KEYS: 'k' }) });
+    try {
+      await app.ready();
+      const expected = apiMarkdown(app.swagger());
+      const actual = readFileSync(API_DOC_PATH, 'utf8');
+      expect(actual === expected, 'docs/API.md is out of date with the OpenAPI document').toBe(true);
+      for (const path of Object.keys((app.swagger() as { paths: object }).paths)) {
+        expect(actual).toContain(`## GET ${path}`);
+      }
+      expect(actual).toContain('## WS /ws/live');
+    } finally {
+      await app.close();
+      await stack.close();
+    }
+  });
+
+  it('builds examples from schema examples, then from types', () => {
+    const document = {
+      info: { title: '', version: '' },
+      paths: {},
+      components: { schemas: { T: { type: 'string', example: 'x' } } },
+    };
+    expect(
+      exampleOf(document, {
+        type: 'object',
+        properties: {
+          a: { $ref: '#/components/schemas/T' },
+          b: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
+          c: { type: ['number', 'null'] },
+          d: { type: 'array', items: { enum: ['5min', 'hour'] } },
+          e: { type: 'integer', default: 50 },
+        },
+      }),
+    ).toEqual({ a: 'x', b: '2026-01-15T18:00:00.000Z', c: 0, d: ['5min'], e: 50 });
+  });
+});

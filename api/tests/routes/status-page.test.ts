@@ -1,0 +1,134 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import {
+  CHARGER_ID,
+  chargerStatus,
+  createTestStack,
+  currentPrice,
+  liveSessionOf,
+  pricesBetween,
+  simulateCharge,
+  type TestStack,
+} from '../seed.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUTPUT = resolve(import.meta.dirname, '../../../.test-output');
+const START = Date.UTC(2026, 6, 1, 4, 0, 0);
+let stack: TestStack;
+const apps: FastifyInstance[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  stack = await createTestStack('api-page');
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await Promise.all(apps.map((app) => app.close()));
+  await stack.close();
+});
+
+async function listen(env: Record<string, string> = {}): Promise<string> {
+  const app = await buildApp({ config: stack.config({ GRAFANA_URL: 'http://grafana.local:3000/d/twc', ...env }) });
+  apps.push(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+async function browser() {
+  // A missing browser must fail the test, not skip it: scripts/test.sh installs it.
+  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`).toBe(true);
+  // A fresh profile each time; playwright passes it to Chromium as --user-data-dir.
+  const profile = mkdtempSync(join(tmpdir(), 'twc-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  cleanups.push(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  return context;
+}
+
+describe('status page', () => {
+  it('is served without auth, with a Grafana link and a strict content security policy', async () => {
+    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key' });
+    const response = await fetch(`${base}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-security-policy')).toMatch(/script-src 'sha256-/);
+    const html = await response.text();
+    expect(html).toContain('href="http://grafana.local:3000/d/twc"');
+    expect((await fetch(`${base}/api/v1/chargers`)).status).toBe(401);
+  });
+
+  it('shows live values in Chromium and updates them when the collector publishes', async () => {
+    const prices = pricesBetween(START - 3_600_000, START + 3_600_000);
+    const open = simulateCharge({ startMs: START, chargeMs: 900_000, close: false, prices });
+    stack.live.publishStatus(chargerStatus());
+    stack.live.publishVitals(open.lastLive);
+    await stack.sessions.publish(liveSessionOf(open));
+    await stack.price.save(currentPrice({ timeMs: Date.now(), priceCentsPerKwh: 4.25 }, undefined, Date.now()), true);
+
+    const base = await listen();
+    const context = await browser();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(`${base}/`);
+    const card = page.locator(`[data-charger="${CHARGER_ID}"]`);
+    await card.locator('[data-field="power"]').filter({ hasText: '9.60 kW' }).waitFor({ timeout: 10_000 });
+    await expect(card.locator('[data-field="name"]').textContent()).resolves.toBe('garage');
+    await expect(card.locator('[data-field="state"]').textContent()).resolves.toBe('charging');
+    await expect(card.locator('[data-field="energy"]').textContent()).resolves.toBe(
+      `${(open.session.energyWh / 1000).toFixed(2)} kWh`,
+    );
+    await expect(page.locator('[data-field="price"]').textContent()).resolves.toBe('4.3 ¢/kWh');
+    await page.locator('#connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+
+    // The charger slows to 16 A: the page must change without a reload.
+    const slower = simulateCharge({ startMs: START, chargeMs: 905_000, amps: 16, close: false, prices });
+    stack.live.publishVitals(slower.lastLive);
+    await card.locator('[data-field="power"]').filter({ hasText: '3.84 kW' }).waitFor({ timeout: 10_000 });
+
+    mkdirSync(OUTPUT, { recursive: true });
+    const screenshot = join(OUTPUT, 'status-page.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+    expect(statSync(screenshot).size).toBeGreaterThan(1000);
+    expect(errors).toEqual([]);
+  });
+
+  it('asks for a token when auth is on, then shows the data', async () => {
+    stack.live.publishStatus(chargerStatus());
+    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key' });
+    const context = await browser();
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.fill('#token', 'page-key');
+    await page.click('#login button');
+    await page
+      .locator(`[data-charger="${CHARGER_ID}"] [data-field="name"]`)
+      .filter({ hasText: 'garage' })
+      .waitFor({ timeout: 10_000 });
+    await page.locator('#connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+  });
+});
