@@ -38,3 +38,26 @@ export function parseEnv<T extends z.ZodType>(
 
 export const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Demo and test only: the simulator's accelerated clock (its GET /sim/clock),
+ * so a service stamps data in the simulation's time instead of the real one.
+ */
+export const simClockSettings = {
+  SIM_CLOCK_SIM_START_MS: z.coerce.number().int().optional(),
+  SIM_CLOCK_REAL_START_MS: z.coerce.number().int().optional(),
+  SIM_CLOCK_ACCELERATION: z.coerce.number().positive().optional(),
+};
+
+export function simClockFrom(raw: {
+  SIM_CLOCK_SIM_START_MS?: number | undefined;
+  SIM_CLOCK_REAL_START_MS?: number | undefined;
+  SIM_CLOCK_ACCELERATION?: number | undefined;
+}): { simStartMs: number; realStartMs: number; acceleration: number } | undefined {
+  if (raw.SIM_CLOCK_SIM_START_MS === undefined || raw.SIM_CLOCK_REAL_START_MS === undefined) return undefined;
+  return {
+    simStartMs: raw.SIM_CLOCK_SIM_START_MS,
+    realStartMs: raw.SIM_CLOCK_REAL_START_MS,
+    acceleration: raw.SIM_CLOCK_ACCELERATION ?? 1,
+  };
+}

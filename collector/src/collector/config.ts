@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv, positiveInt, seconds, withFileSecrets } from '../env.js';
+import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '../env.js';
 import { isValidTimeZone } from '../prices/chicago-time.js';
 
 export interface ChargerConfig {
@@ -81,9 +81,7 @@ const schema = z.object({
   TARIFF_MONTHLY_FIXED_USD: z.string().optional(),
   TARIFF_FLAT_RATE_CENTS_KWH: z.string().optional(),
   TARIFF_FILE: z.string().optional(),
-  SIM_CLOCK_SIM_START_MS: z.coerce.number().int().optional(),
-  SIM_CLOCK_REAL_START_MS: z.coerce.number().int().optional(),
-  SIM_CLOCK_ACCELERATION: z.coerce.number().positive().optional(),
+  ...simClockSettings,
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -135,18 +133,8 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
     },
     redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
     spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },
-    /**
-     * Demo and test only: stamp samples with the simulator's accelerated clock
-     * (its GET /sim/clock) instead of the real one. Unset for real chargers.
-     */
-    simClock:
-      raw.SIM_CLOCK_SIM_START_MS !== undefined && raw.SIM_CLOCK_REAL_START_MS !== undefined
-        ? {
-            simStartMs: raw.SIM_CLOCK_SIM_START_MS,
-            realStartMs: raw.SIM_CLOCK_REAL_START_MS,
-            acceleration: raw.SIM_CLOCK_ACCELERATION ?? 1,
-          }
-        : undefined,
+    /** Demo and test only: stamp samples with the simulator's accelerated clock. Unset for real chargers. */
+    simClock: simClockFrom(raw),
     healthPort: raw.HEALTH_PORT,
     logLevel: raw.LOG_LEVEL,
   };

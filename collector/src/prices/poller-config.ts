@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv, positiveInt, seconds, withFileSecrets } from '../env.js';
+import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '../env.js';
 import { DEFAULT_COMED_API_URL } from './comed-client.js';
 
 const schema = z.object({
@@ -17,6 +17,7 @@ const schema = z.object({
   REDIS_KEY_PREFIX: z.string().default('twc:'),
   SPOOL_DIR: z.string().default('/var/lib/twc/spool'),
   SPOOL_MAX_MB: z.coerce.number().positive().default(50),
+  ...simClockSettings,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,6 +38,8 @@ export function loadPricePollerConfig(env: NodeJS.ProcessEnv) {
     },
     redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
     spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },
+    /** Demo and test only: the simulator's accelerated clock (the local ComEd server can run on it too). */
+    simClock: simClockFrom(raw),
     logLevel: raw.LOG_LEVEL,
   };
 }

@@ -14,7 +14,11 @@ export interface PricePollerService {
 }
 
 /** Wires the ComEd client, the spooling writer, Redis and InfluxDB queries around the poller. */
-export function createPricePollerService(config: PricePollerConfig, logger: Logger): PricePollerService {
+export function createPricePollerService(
+  config: PricePollerConfig,
+  logger: Logger,
+  options: { now?: () => number } = {},
+): PricePollerService {
   const client = createComedClient({ ...config.comed, logger });
   const spool = createSpool({ ...config.spool, logger: logger.child({ module: 'spool' }) });
   const writer = createInfluxWriter({
@@ -37,6 +41,7 @@ export function createPricePollerService(config: PricePollerConfig, logger: Logg
     pollIntervalMs: config.pollIntervalMs,
     backfillDays: config.backfillDays,
     progressFile: config.progressFile,
+    now: options.now,
     async knownHours(fromMs, toMs) {
       const rows = await queryApi.collectRows<{ _time: string; _value: number }>(
         `from(bucket: ${JSON.stringify(config.influx.bucket)})
