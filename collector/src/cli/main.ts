@@ -17,6 +17,7 @@ const commands: Record<string, CommandLoader> = {
   probe: async () => (await import('./commands/probe.js')).probeCommand,
   prices: async () => (await import('./commands/prices.js')).pricesCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
 };
 
 function help(): string {
