@@ -74,7 +74,9 @@ from(bucket: "${source}")
     let status = 'scheduled';
     for (let attempt = 0; attempt < 100 && !['success', 'failed', 'canceled'].includes(status); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      status = (await influxApi<{ status: string }>('GET', `/api/v2/tasks/${task.id}/runs/${run.id}`)).status;
+      // A forced run can take a moment to become visible under its id: not found yet means pending.
+      const runs = await influxApi<{ runs: { id: string; status: string }[] }>('GET', `/api/v2/tasks/${task.id}/runs`);
+      status = runs.runs.find((candidate) => candidate.id === run.id)?.status ?? 'scheduled';
     }
     expect(status).toBe('success');
 
