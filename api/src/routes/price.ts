@@ -1,4 +1,5 @@
 import { isValidTimeZone } from '@twc/collector/prices/chicago-time';
+import { cheapestWindow } from '@twc/collector/sessions/cheapest-window';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -20,6 +21,12 @@ const historyQuery = z.object({
   to: isoTime.optional().meta({ description: 'end of the range (default: now)' }),
   resolution: z.enum(['5min', 'hour', 'day']).default('hour'),
   tz: z.string().optional().meta({ description: 'time zone of day buckets (default: TIMEZONE)' }),
+});
+
+const cheapestQuery = z.object({
+  hours: z.coerce.number().int().min(1).max(24).default(4).meta({ description: 'length of the window in hours' }),
+  from: isoTime.optional().meta({ description: 'earliest start of the window (default: 24 hours before `before`)' }),
+  before: isoTime.optional().meta({ description: 'the window must end by then (default: now)' }),
 });
 
 export async function priceRoutes(app: FastifyInstance): Promise<void> {
@@ -91,6 +98,54 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
         from: new Date(fromMs).toISOString(),
         to: new Date(toMs).toISOString(),
         points,
+      };
+    },
+  );
+
+  routes.get(
+    '/price/cheapest-window',
+    {
+      schema: {
+        tags: ['prices'],
+        summary: 'The cheapest contiguous window of N hours between two instants',
+        description:
+          'Slides an N-hour window over the known 5-minute prices in [from, before] and returns the one with the lowest average price; windows holding a missing interval are skipped. ComEd publishes prices as they happen, so this answers "when was power cheapest", e.g. last night, for planning the next charge.',
+        querystring: cheapestQuery,
+        response: {
+          200: z.object({
+            hours: z.number().int(),
+            from: isoTime,
+            before: isoTime,
+            window: z
+              .object({ start: isoTime, end: isoTime, avg_price_cents_kwh: z.number() })
+              .nullable()
+              .meta({ description: 'null when no complete window of known prices fits' }),
+          }),
+          400: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { hours } = request.query;
+      const beforeMs = request.query.before === undefined ? app.now() : Date.parse(request.query.before);
+      const fromMs = request.query.from === undefined ? beforeMs - DAY_MS : Date.parse(request.query.from);
+      if (beforeMs <= fromMs) throw badRequest('before', 'must be after from');
+      if (beforeMs - fromMs > LIMITS['5min'].maxMs) throw badRequest('from', 'the range is longer than 31 days');
+      const prices = await fiveMinutePrices(app.influx, fromMs, beforeMs);
+      const slots = prices.map((price) => ({ endMs: Date.parse(price.end), centsPerKwh: price.avg_price_cents_kwh }));
+      const best = cheapestWindow(slots, hours * 12, { earliestStartMs: fromMs, deadlineMs: beforeMs });
+      return {
+        hours,
+        from: new Date(fromMs).toISOString(),
+        before: new Date(beforeMs).toISOString(),
+        window: best
+          ? {
+              start: new Date(best.startMs).toISOString(),
+              end: new Date(best.endMs).toISOString(),
+              avg_price_cents_kwh: best.avgCentsPerKwh,
+            }
+          : null,
       };
     },
   );

@@ -138,3 +138,44 @@ describe('current price', () => {
     expect((await get(down, '/api/v1/price/current')).status).toBe(503);
   });
 });
+
+describe('cheapest window', () => {
+  it('finds the cheapest N hours of known prices before a deadline, checked by brute force', async () => {
+    const from = Date.UTC(2026, 2, 9, 0, 0);
+    const before = Date.UTC(2026, 2, 9, 14, 0);
+    const { status, body } = await get(
+      await app(),
+      `/api/v1/price/cheapest-window?hours=3&from=${new Date(from).toISOString()}&before=${new Date(before).toISOString()}`,
+    );
+    expect(status).toBe(200);
+    // Every window of 36 five-minute slots inside the range, averaged here independently.
+    let best = { start: 0, avg: Number.POSITIVE_INFINITY };
+    for (let start = from; start + 3 * 3_600_000 <= before; start += 300_000) {
+      let sum = 0;
+      for (let slot = 1; slot <= 36; slot++) sum += priceAt(start + slot * 300_000);
+      if (sum / 36 < best.avg - 1e-12) best = { start, avg: sum / 36 };
+    }
+    expect(body.window.start).toBe(new Date(best.start).toISOString());
+    expect(body.window.end).toBe(new Date(best.start + 3 * 3_600_000).toISOString());
+    expect(body.window.avg_price_cents_kwh).toBeCloseTo(best.avg, 9);
+  });
+
+  it('answers null when no complete window fits, and 400 naming the field for bad input', async () => {
+    const api = await app();
+    const empty = await get(
+      api,
+      '/api/v1/price/cheapest-window?hours=3&from=2025-01-01T00:00:00Z&before=2025-01-01T12:00:00Z',
+    );
+    expect(empty.status).toBe(200);
+    expect(empty.body.window).toBeNull();
+    const tooLong = await get(api, '/api/v1/price/cheapest-window?hours=25');
+    expect(tooLong.status).toBe(400);
+    expect(JSON.stringify(tooLong.body)).toMatch(/hours/);
+    const reversed = await get(
+      api,
+      '/api/v1/price/cheapest-window?from=2026-03-09T10:00:00Z&before=2026-03-09T09:00:00Z',
+    );
+    expect(reversed.status).toBe(400);
+    expect(JSON.stringify(reversed.body)).toMatch(/before/);
+  });
+});
