@@ -248,6 +248,8 @@ export async function createTestStack(label: string): Promise<TestStack> {
   const live = createRedisLiveState({ url: redis.url, keyPrefix, logger });
   const price = createRedisPriceState({ url: redis.url, keyPrefix, logger });
   const sessions = createRedisSessionStore({ url: redis.url, keyPrefix, logger });
+  // The adapters drop commands until connected (Redis is optional for the services); seeding must not.
+  await Promise.all([live.ready(5000), price.ready(5000), sessions.ready(5000)]);
   async function write(points: PointData[]): Promise<void> {
     writer.write(bucket, 'durable', points);
     await writer.flush();

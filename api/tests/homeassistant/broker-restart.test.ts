@@ -23,6 +23,7 @@ const live = createRedisLiveState({ url: servers().redis.url, keyPrefix, logger 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'twc-ha-broker-'));
   broker = await startMosquitto(dir, { port: await freePort() });
+  await live.ready(5000);
   live.publishStatus(status(SERIAL, 'garage'));
   live.publishVitals(liveVitals(SERIAL, 'garage', new Date()));
 });

@@ -238,12 +238,15 @@ beforeAll(async () => {
 
   redis = new Redis(servers().redis.url);
   liveState.current = live();
+  await liveState.current.ready(5000);
   liveState.current.publishStatus(status(GARAGE, 'garage'));
   liveState.current.publishVitals(liveVitals(GARAGE, 'garage', new Date()));
   const sessions = createRedisSessionStore({ url: servers().redis.url, keyPrefix, logger });
+  await sessions.ready(5000);
   await sessions.publish(liveSession(GARAGE, 'garage', new Date()));
   await sessions.stop();
   const prices = createRedisPriceState({ url: servers().redis.url, keyPrefix, logger });
+  await prices.ready(5000);
   await prices.save(currentPrice(new Date()), true);
   await prices.stop();
   await eventually(async () => (await redis.hget(`${keyPrefix}chargers`, GARAGE)) !== null);

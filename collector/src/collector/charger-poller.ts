@@ -34,7 +34,10 @@ export interface ChargerPollerOptions {
   bucket: string;
   live: LiveState;
   logger: Logger;
+  /** The clock data is stamped with (the simulator's, in tests and demos). */
   now?: () => number;
+  /** The clock polls are scheduled by: always real time, whatever `now` says. */
+  clock?: () => number;
   random?: () => number;
   /** Called with every vitals sample once the charger's identity is known. */
   onVitals?: (sample: VitalsSample) => void;
@@ -66,7 +69,8 @@ export interface ChargerPoller {
  */
 export function createChargerPoller(options: ChargerPollerOptions): ChargerPoller {
   const { client, intervals, logger, writer, live } = options;
-  const now = options.now ?? Date.now;
+  const stamp = options.now ?? Date.now;
+  const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const log = logger.child({ module: 'charger-poller', charger: options.name, host: client.host });
 
@@ -84,7 +88,7 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
   const tags = () => ({ charger_id: serial as string, charger_name: options.name });
 
   function sleepUntil(timeMs: number): Promise<void> {
-    const delay = timeMs - now();
+    const delay = timeMs - clock();
     if (delay <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       wake = resolve;
@@ -120,14 +124,14 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
       consecutive_failures: health.consecutiveFailures,
       last_error: health.lastError ?? null,
       last_seen: health.lastSuccessMs === undefined ? null : new Date(health.lastSuccessMs).toISOString(),
-      updated: new Date(now()).toISOString(),
+      updated: new Date(stamp()).toISOString(),
     };
     live.publishStatus(status);
   }
 
   /** Records a probe of the charger (vitals, or /version while its identity is unknown). */
   function recordProbe(outcome: { ok: true } | { ok: false; error: string }, pollMs: number): void {
-    const result = recordVitalsPoll(health, outcome, now(), { offlineAfterFailures: options.offlineAfterFailures });
+    const result = recordVitalsPoll(health, outcome, stamp(), { offlineAfterFailures: options.offlineAfterFailures });
     health = result.health;
     if (result.transition === 'offline') {
       log.warn({ failures: health.consecutiveFailures, err: health.lastError }, 'charger offline');
@@ -148,7 +152,7 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
             last_error: health.lastError ?? '',
             poll_ms: pollMs,
           },
-          timeMs: now(),
+          timeMs: stamp(),
         },
       ]);
     }
@@ -156,11 +160,11 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
   }
 
   function scheduleProbeRetry(endpoint: Endpoint, interval: number): void {
-    due[endpoint] = now() + vitalsDelayMs(health.consecutiveFailures, interval, options.maxBackoffMs, random());
+    due[endpoint] = clock() + vitalsDelayMs(health.consecutiveFailures, interval, options.maxBackoffMs, random());
   }
 
   async function pollVersion(): Promise<void> {
-    const started = now();
+    const started = clock();
     try {
       const { data } = await client.version();
       if (serial !== undefined && data.serial_number !== serial) {
@@ -174,38 +178,38 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
           measurement: 'twc_version',
           tags: tags(),
           fields: { firmware_version: firmware, part_number: partNumber, serial_number: serial },
-          timeMs: now(),
+          timeMs: stamp(),
         },
       ]);
-      due.version = now() + intervals.versionMs;
+      due.version = clock() + intervals.versionMs;
       if (health.online !== true) {
         // The version answer is the first sign of life; vitals follow at once.
-        due.vitals = now();
+        due.vitals = clock();
       }
       publishStatus();
     } catch (error) {
       if (serial === undefined) {
-        recordProbe({ ok: false, error: errorText(error) }, now() - started);
+        recordProbe({ ok: false, error: errorText(error) }, clock() - started);
         scheduleProbeRetry('version', intervals.vitalsMs);
       } else {
-        due.version = now() + intervals.versionMs;
+        due.version = clock() + intervals.versionMs;
       }
     }
   }
 
   async function pollVitals(): Promise<void> {
-    const started = now();
+    const started = clock();
     const lateness = Math.max(0, started - due.vitals);
     timing.vitalsPolls++;
     timing.lastLatenessMs = lateness;
     timing.maxLatenessMs = Math.max(timing.maxLatenessMs, lateness);
     try {
       const response = await client.vitals();
-      const timeMs = now();
+      const timeMs = stamp();
       const vitals = normalizeVitals(response.data, { phaseMode: options.phaseMode });
       const { phase_mode, charging, evse_state_name, current_alerts, evse_not_ready_reasons, ...fields } = vitals;
       writer.write(options.bucket, 'vitals', [{ measurement: 'twc_vitals', tags: tags(), fields, timeMs }]);
-      recordProbe({ ok: true }, timeMs - started);
+      recordProbe({ ok: true }, clock() - started);
       live.publishVitals({
         charger_id: serial as string,
         charger_name: options.name,
@@ -215,9 +219,9 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
       options.onVitals?.({ chargerId: serial as string, chargerName: options.name, timeMs, vitals });
       // Keep the cadence on its grid; a poll that ran late does not push every later one back.
       const next = due.vitals + intervals.vitalsMs;
-      due.vitals = next > now() ? next : now() + intervals.vitalsMs;
+      due.vitals = next > clock() ? next : clock() + intervals.vitalsMs;
     } catch (error) {
-      recordProbe({ ok: false, error: errorText(error) }, now() - started);
+      recordProbe({ ok: false, error: errorText(error) }, clock() - started);
       scheduleProbeRetry('vitals', intervals.vitalsMs);
     }
   }
@@ -237,11 +241,11 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
         thermal_foldbacks: data.thermal_foldbacks,
         avg_startup_temp: data.avg_startup_temp,
       };
-      writer.write(options.bucket, 'durable', [{ measurement: 'twc_lifetime', tags: tags(), fields, timeMs: now() }]);
+      writer.write(options.bucket, 'durable', [{ measurement: 'twc_lifetime', tags: tags(), fields, timeMs: stamp() }]);
     } catch (error) {
       log.debug({ err: errorText(error) }, 'lifetime poll failed');
     }
-    due.lifetime = now() + intervals.lifetimeMs;
+    due.lifetime = clock() + intervals.lifetimeMs;
   }
 
   async function pollWifi(): Promise<void> {
@@ -256,11 +260,11 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
         internet: data.internet,
         wifi_infra_ip: data.wifi_infra_ip,
       };
-      writer.write(options.bucket, 'vitals', [{ measurement: 'twc_wifi', tags: tags(), fields, timeMs: now() }]);
+      writer.write(options.bucket, 'vitals', [{ measurement: 'twc_wifi', tags: tags(), fields, timeMs: stamp() }]);
     } catch (error) {
       log.debug({ err: errorText(error) }, 'wifi_status poll failed');
     }
-    due.wifi = now() + intervals.wifiMs;
+    due.wifi = clock() + intervals.wifiMs;
   }
 
   async function loop(): Promise<void> {
@@ -281,7 +285,7 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
       } catch (error) {
         // A bug in handling one answer must not end the polling of this charger.
         log.error({ err: error, endpoint }, 'unexpected error while polling');
-        due[endpoint] = now() + intervals.vitalsMs;
+        due[endpoint] = clock() + intervals.vitalsMs;
       }
     }
   }
@@ -290,7 +294,7 @@ export function createChargerPoller(options: ChargerPollerOptions): ChargerPolle
     start() {
       if (!stopped) return;
       stopped = false;
-      const start = now();
+      const start = clock();
       due.version = start;
       due.vitals = start;
       due.lifetime = start;

@@ -172,7 +172,8 @@ export function createCollectorService(
         now,
       });
       tracker = sessionTracker;
-      await live.pruneChargers(chargers.map(({ name }) => name));
+      // Redis is optional: wait a moment for it so the first samples reach it, then go on regardless.
+      if (await live.ready(5000)) await live.pruneChargers(chargers.map(({ name }) => name));
       writer.start();
       for (const { poller } of chargers) poller.start();
       const every = (intervalMs: number, task: () => unknown) => {

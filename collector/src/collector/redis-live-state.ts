@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import type { NormalizedVitals } from '../charger/normalize.js';
 import type { Logger } from '../logger.js';
+import { createRedisConnection } from '../redis-connection.js';
 
 /**
  * Redis keys and channels shared by the services. The collector writes,
@@ -38,6 +38,8 @@ export interface ChargerStatus {
 }
 
 export interface LiveState {
+  /** Waits up to `timeoutMs` for the connection; false when Redis is not there. */
+  ready(timeoutMs: number): Promise<boolean>;
   publishVitals(sample: LiveVitals): void;
   publishStatus(status: ChargerStatus): void;
   /**
@@ -50,9 +52,9 @@ export interface LiveState {
 }
 
 /**
- * Live state in Redis. Redis being down never stops collection: commands
- * fail fast instead of queueing, failures are counted, and the outage is
- * logged once when it starts and once when it ends.
+ * Live state in Redis. Redis being down never stops collection: commands fail
+ * fast instead of queueing, failures are counted, and the outage is logged
+ * once when it starts and once when it ends (redis-connection.ts).
  */
 export function createRedisLiveState(options: {
   url: string;
@@ -63,77 +65,48 @@ export function createRedisLiveState(options: {
 }): LiveState {
   const { keyPrefix: prefix, logger } = options;
   const ttl = options.vitalsTtlS ?? 3600;
-  let failedCommands = 0;
-  let down = false;
-  const redis = new Redis(options.url, {
-    // Commands wait for the first connection, but while Redis is down they
-    // fail after one reconnect attempt instead of piling up in memory.
-    maxRetriesPerRequest: 1,
-    // Reconnect forever, at most every 5 s: Redis may restart while we collect.
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-    lazyConnect: false,
-  });
-  redis.on('error', () => {
-    // Connection errors surface through failed commands and the 'end'/'ready' cycle; logged once below.
-  });
-  redis.on('ready', () => {
-    if (down) logger.info('Redis reachable again');
-    down = false;
-  });
-
-  function failed(error: unknown): void {
-    failedCommands++;
-    if (!down) {
-      down = true;
-      logger.warn(
-        { err: error instanceof Error ? error.message : String(error) },
-        'Redis unavailable; live state paused, collection goes on',
-      );
-    }
-  }
+  const connection = createRedisConnection({ url: options.url, logger, purpose: 'live state' });
 
   return {
+    ready: (timeoutMs) => connection.ready(timeoutMs),
     publishVitals(sample) {
       const body = JSON.stringify(sample);
-      redis
-        .multi()
-        .set(liveKeys.vitals(prefix, sample.charger_id), body, 'EX', ttl)
-        .publish(liveKeys.vitalsChannel(prefix, sample.charger_id), body)
-        .exec()
-        .catch(failed);
+      void connection.run((redis) =>
+        redis
+          .multi()
+          .set(liveKeys.vitals(prefix, sample.charger_id), body, 'EX', ttl)
+          .publish(liveKeys.vitalsChannel(prefix, sample.charger_id), body)
+          .exec(),
+      );
     },
     publishStatus(status) {
-      redis.hset(liveKeys.chargers(prefix), status.charger_id, JSON.stringify(status)).catch(failed);
+      void connection.run((redis) => redis.hset(liveKeys.chargers(prefix), status.charger_id, JSON.stringify(status)));
     },
     async pruneChargers(configuredNames) {
       const keep = new Set(configuredNames);
-      try {
-        const entries = await redis.hgetall(liveKeys.chargers(prefix));
-        const stale = Object.entries(entries)
-          .filter(([, body]) => {
-            try {
-              return !keep.has((JSON.parse(body) as ChargerStatus).charger_name);
-            } catch {
-              return true;
-            }
-          })
-          .map(([id]) => id);
-        if (stale.length > 0) {
-          await redis.hdel(liveKeys.chargers(prefix), ...stale);
-          await redis.del(...stale.map((id) => liveKeys.vitals(prefix, id)));
-          logger.info({ removed: stale }, 'chargers no longer configured removed from live state');
-        }
-        return stale;
-      } catch (error) {
-        failed(error);
-        return [];
+      const entries = await connection.run((redis) => redis.hgetall(liveKeys.chargers(prefix)));
+      const stale = Object.entries(entries ?? {})
+        .filter(([, body]) => {
+          try {
+            return !keep.has((JSON.parse(body) as ChargerStatus).charger_name);
+          } catch {
+            return true;
+          }
+        })
+        .map(([id]) => id);
+      if (stale.length > 0) {
+        await connection.run((redis) =>
+          redis
+            .multi()
+            .hdel(liveKeys.chargers(prefix), ...stale)
+            .del(...stale.map((id) => liveKeys.vitals(prefix, id)))
+            .exec(),
+        );
+        logger.info({ removed: stale }, 'chargers no longer configured removed from live state');
       }
+      return stale;
     },
-    stats() {
-      return { failedCommands, connected: redis.status === 'ready' };
-    },
-    async stop() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    stats: () => connection.stats(),
+    stop: () => connection.close(),
   };
 }

@@ -9,7 +9,7 @@ import { createRedisPriceState } from './redis-price-state.js';
 
 export interface PricePollerService {
   readonly poller: PricePoller;
-  start(): void;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -54,8 +54,10 @@ export function createPricePollerService(
   });
   return {
     poller,
-    start() {
+    async start() {
       writer.start();
+      // The first price goes to Redis at once: give the connection a moment (it is not required).
+      await state.ready(5000);
       poller.start();
       logger.info({ api: config.comed.baseUrl, backfillDays: config.backfillDays }, 'comed-poller started');
     },

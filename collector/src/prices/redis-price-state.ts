@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { createRedisConnection } from '../redis-connection.js';
 import type { PricePoint } from './comed-parse.js';
 import { hourEndingFor } from './intervals.js';
 import { isPriceStale } from './price-plan.js';
@@ -47,39 +47,30 @@ export function currentPrice(
 }
 
 export interface PriceState {
+  /** Waits up to `timeoutMs` for the connection; false when Redis is not there. */
+  ready(timeoutMs: number): Promise<boolean>;
   /** Stores the current price; publishes it when `announce` (a new price arrived). */
   save(price: CurrentPrice, announce: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
 export function createRedisPriceState(options: { url: string; keyPrefix: string; logger: Logger }): PriceState {
-  const { keyPrefix: prefix, logger } = options;
-  let down = false;
-  const redis = new Redis(options.url, {
-    // Commands wait for the first connection, but while Redis is down they
-    // fail after one reconnect attempt instead of piling up in memory.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-  });
-  redis.on('error', () => {});
-  redis.on('ready', () => {
-    if (down) logger.info('Redis reachable again');
-    down = false;
+  const { keyPrefix: prefix } = options;
+  const connection = createRedisConnection({
+    url: options.url,
+    logger: options.logger,
+    purpose: 'the current price cache',
   });
   return {
+    ready: (timeoutMs) => connection.ready(timeoutMs),
     async save(price, announce) {
       const body = JSON.stringify(price);
-      try {
+      await connection.run((redis) => {
         const batch = redis.multi().set(priceKeys.current(prefix), body);
         if (announce) batch.publish(priceKeys.channel(prefix), body);
-        await batch.exec();
-      } catch (error) {
-        if (!down) logger.warn({ err: (error as Error).message }, 'Redis unavailable; current price not cached');
-        down = true;
-      }
+        return batch.exec();
+      });
     },
-    async stop() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    stop: () => connection.close(),
   };
 }

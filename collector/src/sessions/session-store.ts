@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { createRedisConnection } from '../redis-connection.js';
 import type { SessionCost } from './cost.js';
 import type { ChargingSession, SessionMachineState } from './session-machine.js';
 
@@ -26,6 +26,8 @@ export interface LiveSession {
 }
 
 export interface SessionStore {
+  /** Waits up to `timeoutMs` for the connection; false when Redis is not there. */
+  ready(timeoutMs: number): Promise<boolean>;
   /** The checkpointed state; undefined when Redis has none (or is down). */
   loadState(chargerId: string): Promise<SessionMachineState | undefined>;
   saveState(state: SessionMachineState): Promise<void>;
@@ -34,49 +36,34 @@ export interface SessionStore {
 }
 
 export function createRedisSessionStore(options: { url: string; keyPrefix: string; logger: Logger }): SessionStore {
-  const { keyPrefix: prefix, logger } = options;
-  let down = false;
-  const redis = new Redis(options.url, {
-    // Commands wait for the first connection, but while Redis is down they
-    // fail after one reconnect attempt instead of piling up in memory.
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+  const { keyPrefix: prefix } = options;
+  const connection = createRedisConnection({
+    url: options.url,
+    logger: options.logger,
+    purpose: 'session checkpoints',
   });
-  redis.on('error', () => {});
-  redis.on('ready', () => {
-    if (down) logger.info('Redis reachable again; session checkpoints resume');
-    down = false;
-  });
-  function failed(error: unknown): void {
-    if (!down) {
-      logger.warn({ err: (error as Error).message }, 'Redis unavailable; session checkpoints paused');
-    }
-    down = true;
-  }
   return {
+    ready: (timeoutMs) => connection.ready(timeoutMs),
     async loadState(chargerId) {
-      try {
-        const text = await redis.get(sessionKeys.state(prefix, chargerId));
-        return text === null ? undefined : (JSON.parse(text) as SessionMachineState);
-      } catch (error) {
-        failed(error);
-        return undefined;
-      }
+      // At start-up the connection may still be opening: give it a moment before
+      // concluding the checkpoint is lost and rebuilding from InfluxDB.
+      await connection.ready(2000);
+      const text = await connection.run((redis) => redis.get(sessionKeys.state(prefix, chargerId)));
+      return typeof text === 'string' ? (JSON.parse(text) as SessionMachineState) : undefined;
     },
     async saveState(state) {
-      await redis.set(sessionKeys.state(prefix, state.chargerId), JSON.stringify(state)).catch(failed);
+      await connection.run((redis) => redis.set(sessionKeys.state(prefix, state.chargerId), JSON.stringify(state)));
     },
     async publish(live) {
       const body = JSON.stringify(live);
-      await redis
-        .multi()
-        .set(sessionKeys.live(prefix, live.charger_id), body)
-        .publish(sessionKeys.channel(prefix, live.charger_id), body)
-        .exec()
-        .catch(failed);
+      await connection.run((redis) =>
+        redis
+          .multi()
+          .set(sessionKeys.live(prefix, live.charger_id), body)
+          .publish(sessionKeys.channel(prefix, live.charger_id), body)
+          .exec(),
+      );
     },
-    async stop() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    stop: () => connection.close(),
   };
 }

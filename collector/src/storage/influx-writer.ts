@@ -213,6 +213,10 @@ export function createInfluxWriter(options: InfluxWriterOptions): InfluxWriter {
       timer = undefined;
       if (running) await running;
       await flushPending();
+      // One last try at the spool, so a clean stop after an outage leaves nothing behind
+      // when InfluxDB is back; whatever still fails stays on disk for the next start.
+      nextReplayAt = 0;
+      await replaySpool(Date.now());
       await Promise.allSettled([...writeApis.values()].map((api) => api.close()));
       writeApis.clear();
     },

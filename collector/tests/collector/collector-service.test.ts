@@ -1,4 +1,4 @@
-import { makeTempDir, startInfluxd } from '@twc/testenv';
+import { freePort, makeTempDir, startInfluxd } from '@twc/testenv';
 import { servers } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -167,6 +167,32 @@ describe('collector service against the simulator', () => {
     expect(ids.map((row) => row._value)).toEqual([first.chargers[0]?.serial]);
   }, 40_000);
 
+  it('keeps collecting into InfluxDB while Redis is unreachable', async () => {
+    const { sim, chargers } = await simulator({ chargers: 1, scenario: 'session', acceleration: 30, seed: 13 });
+    const collector = await startCollector({
+      chargers: `garage=${chargers[0]?.host}`,
+      spoolDir: tempDir('spool', cleanups),
+      simulator: sim,
+      env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
+    });
+    cleanups.push(() => collector.service.stop());
+    setTimeout(
+      () => console.log('DBG', JSON.stringify(collector.service.status()), JSON.stringify(collector.lines.slice(-20))),
+      8000,
+    );
+    await waitFor(() => (collector.service.status().chargers[0]?.vitalsPolls ?? 0) >= 10, 15_000, 'vitals polls');
+    await collector.service.stop();
+    expect(collector.service.status().redis.failedCommands).toBeGreaterThan(0);
+    const stored = await countRows(
+      collector.queryApi,
+      `from(bucket: "${collector.rawBucket}") |> range(start: -1d, stop: 1d)
+        |> filter(fn: (r) => r._measurement == "twc_vitals" and r._field == "power_w")`,
+    );
+    expect(stored).toBeGreaterThanOrEqual(10);
+    // Logged once, not at every sample.
+    expect(collector.lines.filter((line) => line.msg.startsWith('Redis unavailable; live state'))).toHaveLength(1);
+  }, 40_000);
+
   it('forgets a charger removed from the configuration', async () => {
     const { sim, chargers } = await simulator({ chargers: 2, scenario: 'idle', seed: 8 });
     const spoolDir = tempDir('spool', cleanups);
@@ -224,6 +250,8 @@ describe('collector service against the simulator', () => {
     expect(collector.service.status().writer.spool.files).toBeGreaterThan(0);
     await influx.restart();
     await waitFor(() => samples.length >= atKill + 16, 10_000, 'samples after the outage');
+    // The spool is replayed with a backoff; it drains on its own once InfluxDB answers.
+    await waitFor(() => collector.service.status().writer.spool.files === 0, 45_000, 'the spool to drain');
     await collector.service.stop();
     expect(collector.service.status().writer.spool.files).toBe(0);
 

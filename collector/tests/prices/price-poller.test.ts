@@ -58,6 +58,7 @@ async function harness(options: {
     logger: silentLogger(),
   });
   const state = createRedisPriceState({ url: redis.url, keyPrefix: prefix, logger: silentLogger() });
+  await state.ready(5000);
   const queryApi = new InfluxDB({ url: influx.url, token: influx.token }).getQueryApi(influx.org);
   const progressFile = options.progressFile ?? join(dir, 'backfill.json');
   const poller = createPricePoller({
