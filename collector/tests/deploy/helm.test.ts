@@ -236,6 +236,10 @@ describe('the Helm chart', () => {
   let externalValues: string;
 
   beforeAll(async () => {
+    // The chart's files/ copies of grafana/, influxdb/ and mosquitto.conf are not committed
+    // (Helm reads only files inside the chart); sync makes them, as packaging does.
+    const synced = await run('bash', ['scripts/build-helm.sh', 'sync'], { cwd: REPO_ROOT });
+    if (synced.code !== 0) throw new Error(`scripts/build-helm.sh sync failed:\n${synced.stderr}`);
     const built = await run('bash', ['scripts/build-helm.sh'], { cwd: REPO_ROOT, timeoutMs: 900_000 });
     if (built.code !== 0) throw new Error(`scripts/build-helm.sh failed:\n${built.stderr}`);
     helm = built.stdout.trim();
