@@ -1,0 +1,440 @@
+/**
+ * Collector benchmark: CPU time, peak RSS and vitals-poll lateness of the
+ * real collector process polling 10 and 50 simulated Wall Connectors, against
+ * real InfluxDB and Redis, compared with the same process idling.
+ *
+ *   pnpm exec tsx bench/collector-bench.ts              full run (about 9 minutes), updates docs/PERFORMANCE.md
+ *   pnpm exec tsx bench/collector-bench.ts --scale 0.2  shorter windows, for trying it out; writes nothing
+ *
+ * The collector runs as its own process, so its CPU and memory are read from
+ * /proc without the simulator's; the simulated chargers live in this process.
+ */
+import { spawnSync } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createSimulator, type Simulator } from '../collector/src/simulator/simulator-server.js';
+import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '../testenv/src/index.js';
+import { type Distribution, distribution, type PollEvent, vitalsPollLateness } from './poll-lateness.js';
+import { childPids, clockTicksPerS, type ProcUsage, readProcUsage } from './proc-usage.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const DOC = join(REPO, 'docs', 'PERFORMANCE.md');
+const DOC_START = '<!-- collector-bench:start -->';
+const DOC_END = '<!-- collector-bench:end -->';
+/** Long enough that an idle baseline never polls again after its first round. */
+const IDLE_INTERVAL_S = 86_400;
+const DEFAULT_CADENCE_S = { vitals: 5, lifetime: 60, version: 300, wifi: 60 };
+const RSS_SAMPLE_MS = 1_000;
+/**
+ * After every charger's first vitals poll: lets start-up work (first lifetime,
+ * Wi-Fi, sessions) settle. tsx compiles modules as they are first imported, so
+ * it gets longer.
+ */
+const SETTLE_MS: Record<'compiled' | 'tsx', number> = { compiled: 5_000, tsx: 10_000 };
+const TARGET_IDLE_CPU_PERCENT = 1;
+const TARGET_RSS_MIB = 80;
+
+type Runtime = 'compiled' | 'tsx';
+
+interface Scenario {
+  id: string;
+  runtime: Runtime;
+  chargers: number;
+  /** Undefined: the idle baseline (one charger, polled once, then nothing for a day). */
+  vitalsS?: number;
+  windowS: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { id: 'idle', runtime: 'compiled', chargers: 1, windowS: 60 },
+  { id: '10 @ 5 s', runtime: 'compiled', chargers: 10, vitalsS: 5, windowS: 120 },
+  { id: '50 @ 5 s', runtime: 'compiled', chargers: 50, vitalsS: 5, windowS: 60 },
+  { id: '10 @ 1 s', runtime: 'compiled', chargers: 10, vitalsS: 1, windowS: 30 },
+  { id: '50 @ 1 s', runtime: 'compiled', chargers: 50, vitalsS: 1, windowS: 30 },
+  { id: 'idle', runtime: 'tsx', chargers: 1, windowS: 30 },
+  { id: '10 @ 5 s', runtime: 'tsx', chargers: 10, vitalsS: 5, windowS: 60 },
+];
+
+interface HealthStatus {
+  chargers: { name: string; vitalsPolls: number; maxLatenessMs: number }[];
+  writer: { writtenLines: number; spooledLines: number; rejectedLines: number };
+  redis: { failedCommands: number };
+}
+
+interface ScenarioResult {
+  scenario: Scenario;
+  windowS: number;
+  cpuS: number;
+  cpuPercent: number;
+  peakRssKb: number;
+  windowMaxRssKb: number;
+  /** Child processes of the collector (a loader's compiler service, say): their CPU is not in its stat. */
+  childProcesses: number;
+  /** CPU of this process (the simulated chargers) over the window, for comparison. */
+  simulatorCpuPercent: number;
+  /** Requests of every endpoint the chargers answered in the window. */
+  requests: number;
+  vitalsPolls: number;
+  expectedVitalsPolls: number;
+  lateness: Distribution;
+  /** The collector's own worst vitals lateness since it started, over all chargers. */
+  collectorMaxLatenessMs: number;
+  /** Vitals polls that started more than one interval after they were due. */
+  behind: number;
+  writtenLines: number;
+  spooledLines: number;
+  rejectedLines: number;
+  redisFailures: number;
+  /** The machine's one-minute load average at the end of the window. */
+  load: number;
+}
+
+/** What the simulated chargers see, recorded through Node's HTTP diagnostics channels. */
+interface ChargerTraffic {
+  events: PollEvent[];
+  requestTimesMs: number[];
+}
+const traffic = new Map<number, ChargerTraffic>();
+
+function trafficOf(server: Server): ChargerTraffic | undefined {
+  const address = server.address() as AddressInfo | null;
+  return address ? traffic.get(address.port) : undefined;
+}
+
+subscribe('http.server.request.start', (message) => {
+  const atMs = performance.now();
+  const { request, server } = message as { request: IncomingMessage; server: Server };
+  const charger = trafficOf(server);
+  if (!charger || !request.url?.startsWith('/api/')) return;
+  charger.requestTimesMs.push(atMs);
+  if (request.url === '/api/1/vitals') charger.events.push({ kind: 'vitals-arrived', atMs });
+});
+subscribe('http.server.response.finish', (message) => {
+  const atMs = performance.now();
+  const { request, server } = message as { request: IncomingMessage; server: Server };
+  const charger = trafficOf(server);
+  if (!charger) return;
+  if (request.url === '/api/1/vitals') charger.events.push({ kind: 'vitals-answered', atMs });
+});
+
+/**
+ * The collector as its image runs it: compiled by tsc, started with plain
+ * node. A temporary package.json marks the output as ES modules, and a
+ * node_modules link lets it find the collector's dependencies.
+ */
+function buildCollector(dir: string): string {
+  const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+  const outDir = join(dir, 'dist');
+  const result = spawnSync(
+    process.execPath,
+    [tsc, '-p', join(REPO, 'collector', 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'],
+    { encoding: 'utf8' },
+  );
+  const main = join(outDir, 'collector', 'main.js');
+  if (!existsSync(main)) throw new Error(`tsc did not build the collector:\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0) {
+    // tsc emits despite type errors; the figures stay meaningful, but say so.
+    console.error(`warning: tsc reported errors while building the collector:\n${result.stdout.slice(0, 2000)}`);
+  }
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(REPO, 'collector', 'node_modules'), join(dir, 'node_modules'), 'dir');
+  return main;
+}
+
+async function createBuckets(servers: TestServers): Promise<void> {
+  const { influx } = servers;
+  for (const name of ['twc_raw', 'twc_sessions', 'twc_prices']) {
+    const response = await fetch(`${influx.url}/api/v2/buckets`, {
+      method: 'POST',
+      headers: { authorization: `Token ${influx.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ orgID: influx.orgId, name, retentionRules: [] }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`creating bucket ${name}: ${response.status} ${text}`);
+  }
+}
+
+async function fetchHealth(port: number): Promise<HealthStatus> {
+  const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) });
+  const body = (await response.json()) as HealthStatus;
+  if (!response.ok) throw new Error(`/health answered ${response.status}`);
+  return body;
+}
+
+async function runScenario(
+  scenario: Scenario,
+  context: { servers: TestServers; compiledMain: string; workDir: string; ticksPerS: number; scale: number },
+): Promise<ScenarioResult> {
+  const { servers, ticksPerS } = context;
+  const windowMs = Math.round(scenario.windowS * context.scale * 1000);
+  const simulator: Simulator = createSimulator({ chargers: scenario.chargers, scenario: 'session', seed: 7 });
+  const chargers = await simulator.start();
+  traffic.clear();
+  for (const charger of chargers) traffic.set(charger.port, { events: [], requestTimesMs: [] });
+
+  const cadence = scenario.vitalsS === undefined ? undefined : { ...DEFAULT_CADENCE_S, vitals: scenario.vitalsS };
+  const healthPort = await freePort();
+  const label = `${scenario.runtime}-${scenario.chargers}-${scenario.vitalsS ?? 'idle'}`;
+  const spoolDir = join(context.workDir, `spool-${label}`);
+  mkdirSync(spoolDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    CHARGERS: chargers.map(({ name, host }) => `${name}=${host}`).join(','),
+    POLL_VITALS_S: String(cadence?.vitals ?? IDLE_INTERVAL_S),
+    POLL_LIFETIME_S: String(cadence?.lifetime ?? IDLE_INTERVAL_S),
+    POLL_VERSION_S: String(cadence?.version ?? IDLE_INTERVAL_S),
+    POLL_WIFI_S: String(cadence?.wifi ?? IDLE_INTERVAL_S),
+    INFLUXDB_URL: servers.influx.url,
+    INFLUXDB_TOKEN: servers.influx.token,
+    INFLUXDB_ORG: servers.influx.org,
+    REDIS_URL: servers.redis.url,
+    REDIS_KEY_PREFIX: `bench-${label}:`,
+    SPOOL_DIR: spoolDir,
+    HEALTH_PORT: String(healthPort),
+    LOG_LEVEL: 'info',
+  };
+  const collector = new ManagedProcess({
+    name: `collector (${label})`,
+    command: process.execPath,
+    args:
+      scenario.runtime === 'compiled'
+        ? [context.compiledMain]
+        : ['--import', 'tsx', join('collector', 'src', 'collector', 'main.ts')],
+    cwd: REPO,
+    env,
+    logFile: join(context.workDir, `collector-${label}.log`),
+  });
+
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    collector.start();
+    const pid = collector.pid as number;
+    await collector.waitUntil(async () => {
+      const health = await fetchHealth(healthPort);
+      return health.chargers.length === chargers.length && health.chargers.every((c) => c.vitalsPolls > 0);
+    }, 120_000);
+    await sleep(SETTLE_MS[scenario.runtime]);
+
+    const before = await fetchHealth(healthPort);
+    const usageBefore = readProcUsage(pid, ticksPerS);
+    const simulatorCpuBefore = process.cpuUsage();
+    const startMs = performance.now();
+    let windowMaxRssKb = usageBefore.rssKb;
+    sampler = setInterval(() => {
+      windowMaxRssKb = Math.max(windowMaxRssKb, readProcUsage(pid, ticksPerS).rssKb);
+    }, RSS_SAMPLE_MS);
+    await sleep(windowMs);
+    clearInterval(sampler);
+    const endMs = performance.now();
+    const usageAfter: ProcUsage = readProcUsage(pid, ticksPerS);
+    const simulatorCpu = process.cpuUsage(simulatorCpuBefore);
+    const after = await fetchHealth(healthPort);
+    const children = childPids(pid, ticksPerS).length;
+
+    const elapsedS = (endMs - startMs) / 1000;
+    const inWindow = (atMs: number) => atMs >= startMs && atMs < endMs;
+    const latenessMs: number[] = [];
+    let requests = 0;
+    for (const charger of traffic.values()) {
+      requests += charger.requestTimesMs.filter(inWindow).length;
+      if (scenario.vitalsS === undefined) continue;
+      for (const poll of vitalsPollLateness(charger.events, scenario.vitalsS * 1000)) {
+        if (inWindow(poll.startMs)) latenessMs.push(poll.latenessMs);
+      }
+    }
+    const cpuS = usageAfter.cpuS - usageBefore.cpuS;
+    const intervalMs = scenario.vitalsS === undefined ? Number.POSITIVE_INFINITY : scenario.vitalsS * 1000;
+    return {
+      scenario,
+      windowS: elapsedS,
+      cpuS,
+      cpuPercent: (cpuS / elapsedS) * 100,
+      peakRssKb: usageAfter.peakRssKb,
+      windowMaxRssKb: Math.max(windowMaxRssKb, usageAfter.rssKb),
+      childProcesses: children,
+      simulatorCpuPercent: ((simulatorCpu.user + simulatorCpu.system) / 1e6 / elapsedS) * 100,
+      requests,
+      vitalsPolls: sum(after.chargers.map((c) => c.vitalsPolls)) - sum(before.chargers.map((c) => c.vitalsPolls)),
+      expectedVitalsPolls: scenario.vitalsS === undefined ? 0 : (scenario.chargers * elapsedS) / scenario.vitalsS,
+      lateness: distribution(latenessMs),
+      collectorMaxLatenessMs: Math.max(...after.chargers.map((c) => c.maxLatenessMs)),
+      behind: latenessMs.filter((lateness) => lateness > intervalMs).length,
+      writtenLines: after.writer.writtenLines - before.writer.writtenLines,
+      spooledLines: after.writer.spooledLines,
+      rejectedLines: after.writer.rejectedLines,
+      redisFailures: after.redis.failedCommands,
+      load: loadavg()[0] ?? 0,
+    };
+  } catch (error) {
+    throw new Error(`${scenario.runtime} ${scenario.id}: ${(error as Error).message}\n${collector.tail()}`);
+  } finally {
+    clearInterval(sampler);
+    await collector.stop();
+    await simulator.stop();
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+const mib = (kb: number) => (kb / 1024).toFixed(1);
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+
+function baselineOf(results: ScenarioResult[], runtime: Runtime): ScenarioResult | undefined {
+  return results.find((r) => r.scenario.runtime === runtime && r.scenario.vitalsS === undefined);
+}
+
+function cadenceText(scenario: Scenario): string {
+  if (scenario.vitalsS === undefined) return 'idle (1 charger, polled once)';
+  const { lifetime, version, wifi } = DEFAULT_CADENCE_S;
+  return `vitals ${scenario.vitalsS} s, lifetime ${lifetime} s, version ${version} s, wifi ${wifi} s`;
+}
+
+function resourceTable(results: ScenarioResult[]): string[] {
+  const lines = [
+    '| runtime | chargers | cadence | window s | CPU % of one core | × idle | CPU ms per poll | peak RSS MiB (VmHWM) | × idle | max RSS in window MiB | requests | simulator CPU % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const baseline = baselineOf(results, r.scenario.runtime);
+    const isBaseline = r === baseline;
+    const baselineCpuS = baseline ? (baseline.cpuS / baseline.windowS) * r.windowS : 0;
+    // The idle process's own CPU over the same time is taken off, so this is the cost the polling adds.
+    const cpuPerRequestMs = r.requests > 0 && !isBaseline ? ((r.cpuS - baselineCpuS) / r.requests) * 1000 : Number.NaN;
+    lines.push(
+      `| ${r.scenario.runtime} | ${r.scenario.chargers} | ${cadenceText(r.scenario)} | ${fixed(r.windowS, 0)} | ` +
+        `${fixed(r.cpuPercent, 2)} | ${baseline && !isBaseline ? fixed(r.cpuPercent / baseline.cpuPercent, 1) : '1'} | ` +
+        `${fixed(cpuPerRequestMs, 2)} | ${mib(r.peakRssKb)} | ` +
+        `${baseline && !isBaseline ? fixed(r.peakRssKb / baseline.peakRssKb, 2) : '1'} | ${mib(r.windowMaxRssKb)} | ` +
+        `${r.requests} | ${fixed(r.simulatorCpuPercent, 2)} |`,
+    );
+  }
+  return lines;
+}
+
+function timingTable(results: ScenarioResult[]): string[] {
+  const lines = [
+    '| runtime | chargers | vitals every | vitals polls (expected) | lateness p50 ms | p99 ms | max ms | collector max ms | behind | points written | spooled | rejected | load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    if (r.scenario.vitalsS === undefined) continue;
+    lines.push(
+      `| ${r.scenario.runtime} | ${r.scenario.chargers} | ${r.scenario.vitalsS} s | ${r.vitalsPolls} (${fixed(r.expectedVitalsPolls, 0)}) | ` +
+        `${fixed(r.lateness.p50, 1)} | ${fixed(r.lateness.p99, 1)} | ${fixed(r.lateness.max, 1)} | ${r.collectorMaxLatenessMs} | ` +
+        `${r.behind} | ${r.writtenLines} | ${r.spooledLines} | ${r.rejectedLines} | ${fixed(r.load, 2)} |`,
+    );
+  }
+  return lines;
+}
+
+function targetLines(results: ScenarioResult[]): string[] {
+  const find = (runtime: Runtime, chargers: number, vitalsS: number) =>
+    results.find(
+      (r) => r.scenario.runtime === runtime && r.scenario.chargers === chargers && r.scenario.vitalsS === vitalsS,
+    );
+  const lines: string[] = [];
+  const verdict = (ok: boolean) => (ok ? '**met**' : '**missed**');
+  for (const runtime of ['compiled', 'tsx'] as const) {
+    const r = find(runtime, 10, DEFAULT_CADENCE_S.vitals);
+    if (!r) continue;
+    lines.push(
+      `- ${runtime}, 10 chargers at the default cadence, under ${TARGET_IDLE_CPU_PERCENT} % of one core: ` +
+        `${fixed(r.cpuPercent, 2)} % ${verdict(r.cpuPercent < TARGET_IDLE_CPU_PERCENT)}; ` +
+        `under ${TARGET_RSS_MIB} MiB RSS: peak ${mib(r.peakRssKb)} MiB ${verdict(r.peakRssKb / 1024 < TARGET_RSS_MIB)}`,
+    );
+  }
+  const fast = find('compiled', 50, 1);
+  if (fast) {
+    lines.push(
+      `- compiled, 50 chargers with vitals every 1 s, no poll behind its schedule (started more than one interval late): ` +
+        `${fast.behind} behind, worst ${fixed(fast.lateness.max, 1)} ms seen by the chargers, ` +
+        `${fast.collectorMaxLatenessMs} ms by the collector ${verdict(fast.behind === 0 && fast.collectorMaxLatenessMs <= 1000)}`,
+    );
+  }
+  return lines;
+}
+
+function report(results: ScenarioResult[], scale: number, loadBefore: number): string {
+  const cpu = cpus();
+  const warnings = results.filter((r) => r.spooledLines > 0 || r.rejectedLines > 0 || r.redisFailures > 0);
+  const withChildren = results.filter((r) => r.childProcesses > 0);
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ` +
+      `Linux ${release()}, Node ${process.version}, load average ${loadBefore.toFixed(2)} at the start` +
+      `${scale === 1 ? '' : `, windows scaled by ${scale}`}.`,
+    '',
+    ...resourceTable(results),
+    '',
+    ...timingTable(results),
+    '',
+    ...targetLines(results),
+    ...(warnings.length > 0
+      ? ['', `- warning: points spooled or rejected, or Redis commands failed, in ${warnings.length} scenario(s)`]
+      : []),
+    ...(withChildren.length > 0
+      ? ['', `- warning: the collector had child processes (not counted) in ${withChildren.length} scenario(s)`]
+      : []),
+  ].join('\n');
+}
+
+function writeDoc(markdown: string): void {
+  const text = readFileSync(DOC, 'utf8');
+  const start = text.indexOf(DOC_START);
+  const end = text.indexOf(DOC_END);
+  if (start === -1 || end < start) throw new Error(`${DOC} has no ${DOC_START} ... ${DOC_END} section to fill`);
+  writeFileSync(DOC, `${text.slice(0, start + DOC_START.length)}\n${markdown}\n${text.slice(end)}`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { scale: { type: 'string', default: '1' }, 'no-write': { type: 'boolean', default: false } },
+  });
+  const scale = Number(values.scale);
+  if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
+  const write = scale === 1 && !values['no-write'];
+  const ticksPerS = clockTicksPerS();
+  // Other work on the machine shows up as lateness and, a little, as CPU: the figure goes into the report.
+  const loadBefore = loadavg()[0] ?? 0;
+  const workDir = makeTempDir('bench');
+  let servers: TestServers | undefined;
+  // Ctrl-C: exit through 'exit', where testenv kills the servers and the collector it started.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('exit', () => {
+    rmSync(workDir, { recursive: true, force: true });
+    if (servers) rmSync(servers.dir, { recursive: true, force: true });
+  });
+  try {
+    console.error('building the collector with tsc ...');
+    const compiledMain = buildCollector(join(workDir, 'build'));
+    console.error('starting InfluxDB and Redis ...');
+    servers = await startTestServers();
+    await createBuckets(servers);
+    const results: ScenarioResult[] = [];
+    for (const scenario of SCENARIOS) {
+      console.error(`${scenario.runtime}: ${scenario.chargers} charger(s), ${cadenceText(scenario)} ...`);
+      results.push(await runScenario(scenario, { servers, compiledMain, workDir, ticksPerS, scale }));
+    }
+    const markdown = report(results, scale, loadBefore);
+    process.stdout.write(`${markdown}\n`);
+    if (write) {
+      writeDoc(markdown);
+      console.error(`wrote ${DOC}`);
+    }
+  } finally {
+    await servers?.stop();
+  }
+}
+
+await main();
