@@ -46,11 +46,11 @@ const schema = z
     NOTIFY_DAILY: z.stringbool().default(true),
     NOTIFY_WEEKLY: z.stringbool().default(true),
     NOTIFY_HOUR: z.coerce.number().int().min(0).max(23).default(7),
-    NOTIFY_SLACK_WEBHOOK_URL: z.url().optional(),
-    NOTIFY_DISCORD_WEBHOOK_URL: z.url().optional(),
-    NOTIFY_PUSHOVER_TOKEN: z.string().optional(),
-    NOTIFY_PUSHOVER_USER: z.string().optional(),
-    NOTIFY_WEBHOOK_URL: z.url().optional(),
+    ALERT_SLACK_WEBHOOK_URL: z.url().optional(),
+    ALERT_DISCORD_WEBHOOK_URL: z.url().optional(),
+    ALERT_PUSHOVER_APP_TOKEN: z.string().optional(),
+    ALERT_PUSHOVER_USER_KEY: z.string().optional(),
+    ALERT_WEBHOOK_URL: z.url().optional(),
     NOTIFY_PUSHOVER_API_URL: z.url().default(PUSHOVER_API_URL),
   })
   .superRefine((raw, context) => {
@@ -60,18 +60,18 @@ const schema = z
     if (raw.AUTH_MODE === 'apikey' && (raw.API_KEYS ?? []).length === 0) {
       context.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'is required when AUTH_MODE=apikey' });
     }
-    if (Boolean(raw.NOTIFY_PUSHOVER_TOKEN) !== Boolean(raw.NOTIFY_PUSHOVER_USER)) {
+    if (Boolean(raw.ALERT_PUSHOVER_APP_TOKEN) !== Boolean(raw.ALERT_PUSHOVER_USER_KEY)) {
       context.addIssue({
         code: 'custom',
-        path: ['NOTIFY_PUSHOVER_USER'],
-        message: 'NOTIFY_PUSHOVER_TOKEN and NOTIFY_PUSHOVER_USER go together',
+        path: ['ALERT_PUSHOVER_USER_KEY'],
+        message: 'ALERT_PUSHOVER_APP_TOKEN and ALERT_PUSHOVER_USER_KEY go together',
       });
     }
   });
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
-const SECRETS = ['INFLUXDB_TOKEN', 'JWT_SECRET', 'API_KEYS', 'NOTIFY_PUSHOVER_TOKEN'] as const;
+const SECRETS = ['INFLUXDB_TOKEN', 'JWT_SECRET', 'API_KEYS', 'ALERT_PUSHOVER_APP_TOKEN'] as const;
 
 /** The API's settings from the environment, parsed once at start-up; secrets may come from NAME_FILE. */
 export function loadApiConfig(env: NodeJS.ProcessEnv) {
@@ -110,13 +110,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
       notifyHour: raw.NOTIFY_HOUR,
     },
     notify: {
-      slackWebhookUrl: raw.NOTIFY_SLACK_WEBHOOK_URL,
-      discordWebhookUrl: raw.NOTIFY_DISCORD_WEBHOOK_URL,
+      slackWebhookUrl: raw.ALERT_SLACK_WEBHOOK_URL,
+      discordWebhookUrl: raw.ALERT_DISCORD_WEBHOOK_URL,
       pushover:
-        raw.NOTIFY_PUSHOVER_TOKEN && raw.NOTIFY_PUSHOVER_USER
-          ? { token: raw.NOTIFY_PUSHOVER_TOKEN, user: raw.NOTIFY_PUSHOVER_USER }
+        raw.ALERT_PUSHOVER_APP_TOKEN && raw.ALERT_PUSHOVER_USER_KEY
+          ? { token: raw.ALERT_PUSHOVER_APP_TOKEN, user: raw.ALERT_PUSHOVER_USER_KEY }
           : undefined,
-      webhookUrl: raw.NOTIFY_WEBHOOK_URL,
+      webhookUrl: raw.ALERT_WEBHOOK_URL,
       pushoverApiUrl: raw.NOTIFY_PUSHOVER_API_URL,
     },
   };

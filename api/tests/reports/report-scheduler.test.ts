@@ -37,7 +37,7 @@ afterAll(async () => {
 
 async function app(env: Record<string, string> = {}): Promise<FastifyInstance> {
   const built = await buildApp({
-    config: stack.config({ REPORTS_DIR: dir, NOTIFY_WEBHOOK_URL: webhook.url, ...env }),
+    config: stack.config({ REPORTS_DIR: dir, ALERT_WEBHOOK_URL: webhook.url, ...env }),
     now: () => NOW,
   });
   apps.push(built);
