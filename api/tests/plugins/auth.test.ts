@@ -76,6 +76,8 @@ describe('auth with API keys', () => {
     await api.listen({ host: '127.0.0.1', port: 0 });
     const url = `ws://127.0.0.1:${(api.server.address() as AddressInfo).port}/ws/live`;
     const socket = new WebSocket(url);
+    // Closing a socket the server refused reports "closed before the connection was established".
+    socket.on('error', () => {});
     const refused = await new Promise<number>((resolve) => {
       socket.on('unexpected-response', (request, response) => {
         // Handling this event makes the caller responsible for the connection (ws docs).
