@@ -23,6 +23,7 @@ need redis-server redis-server
 need mosquitto mosquitto
 need pkg-config pkg-config
 need curl curl
+need openssl openssl
 need docker-compose docker-compose
 need shellcheck shellcheck
 need chromium chromium

@@ -13,6 +13,32 @@ const commaList = z
   )
   .optional();
 
+/**
+ * Grafana's GF_SMTP_HOST form, host:port ("[::1]:25" for IPv6); Grafana
+ * refuses a host without a port, so one configuration serves both.
+ */
+const smtpHostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/, {
+    message: 'must be host:port, as Grafana takes it (e.g. smtp.example.com:587)',
+  })
+  .transform((value) => {
+    const separator = value.lastIndexOf(':');
+    return { host: value.slice(0, separator).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(separator + 1)) };
+  })
+  .refine(({ port }) => port >= 1 && port <= 65535, { message: 'has a port outside 1-65535' });
+
+/** Grafana's e-mail contact point splits its addresses at commas, semicolons and newlines; so do we. */
+const emailList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(/[,;\n]/)
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.email({ message: 'must be e-mail addresses separated by commas' })));
+
 const schema = z
   .object({
     API_HOST: z.string().default('0.0.0.0'),
@@ -52,6 +78,13 @@ const schema = z
     ALERT_PUSHOVER_USER_KEY: z.string().optional(),
     ALERT_WEBHOOK_URL: z.url().optional(),
     NOTIFY_PUSHOVER_API_URL: z.url().default(PUSHOVER_API_URL),
+    // E-mail: the recipients and mail server of Grafana's e-mail alerts.
+    ALERT_EMAIL_TO: z.optional(emailList),
+    GRAFANA_SMTP_ENABLED: z.stringbool().default(false),
+    GRAFANA_SMTP_HOST: z.optional(smtpHostPort),
+    GRAFANA_SMTP_USER: z.string().optional(),
+    GRAFANA_SMTP_PASSWORD: z.string().optional(),
+    GRAFANA_SMTP_FROM_ADDRESS: z.email({ message: 'must be an e-mail address' }).optional(),
   })
   .superRefine((raw, context) => {
     if (raw.AUTH_MODE === 'jwt' && !raw.JWT_SECRET) {
@@ -67,11 +100,48 @@ const schema = z
         message: 'ALERT_PUSHOVER_APP_TOKEN and ALERT_PUSHOVER_USER_KEY go together',
       });
     }
+    const recipients = (raw.ALERT_EMAIL_TO ?? []).length > 0;
+    if (recipients && !raw.GRAFANA_SMTP_ENABLED) {
+      context.addIssue({
+        code: 'custom',
+        path: ['GRAFANA_SMTP_ENABLED'],
+        message: 'must be true when ALERT_EMAIL_TO is set: e-mail needs the mail server settings (GRAFANA_SMTP_*)',
+      });
+    }
+    // SMTP on without recipients is Grafana's own mail (invites, password resets): summaries stay off.
+    if (raw.GRAFANA_SMTP_ENABLED && recipients) {
+      const required = [
+        ['GRAFANA_SMTP_HOST', raw.GRAFANA_SMTP_HOST, 'the mail server, host:port'],
+        ['GRAFANA_SMTP_FROM_ADDRESS', raw.GRAFANA_SMTP_FROM_ADDRESS, 'the sender address'],
+      ] as const;
+      for (const [name, value, what] of required) {
+        if (!value) {
+          context.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `is required to e-mail ALERT_EMAIL_TO (${what})`,
+          });
+        }
+      }
+    }
+    if (Boolean(raw.GRAFANA_SMTP_USER) !== Boolean(raw.GRAFANA_SMTP_PASSWORD)) {
+      context.addIssue({
+        code: 'custom',
+        path: [raw.GRAFANA_SMTP_USER ? 'GRAFANA_SMTP_PASSWORD' : 'GRAFANA_SMTP_USER'],
+        message: 'is required: GRAFANA_SMTP_USER and GRAFANA_SMTP_PASSWORD (or GRAFANA_SMTP_PASSWORD_FILE) go together',
+      });
+    }
   });
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
-const SECRETS = ['INFLUXDB_TOKEN', 'JWT_SECRET', 'API_KEYS', 'ALERT_PUSHOVER_APP_TOKEN'] as const;
+const SECRETS = [
+  'INFLUXDB_TOKEN',
+  'JWT_SECRET',
+  'API_KEYS',
+  'ALERT_PUSHOVER_APP_TOKEN',
+  'GRAFANA_SMTP_PASSWORD',
+] as const;
 
 /** The API's settings from the environment, parsed once at start-up; secrets may come from NAME_FILE. */
 export function loadApiConfig(env: NodeJS.ProcessEnv) {
@@ -118,6 +188,17 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
           : undefined,
       webhookUrl: raw.ALERT_WEBHOOK_URL,
       pushoverApiUrl: raw.NOTIFY_PUSHOVER_API_URL,
+      email:
+        raw.GRAFANA_SMTP_ENABLED && raw.ALERT_EMAIL_TO && raw.GRAFANA_SMTP_HOST && raw.GRAFANA_SMTP_FROM_ADDRESS
+          ? {
+              host: raw.GRAFANA_SMTP_HOST.host,
+              port: raw.GRAFANA_SMTP_HOST.port,
+              user: raw.GRAFANA_SMTP_USER,
+              password: raw.GRAFANA_SMTP_PASSWORD,
+              from: raw.GRAFANA_SMTP_FROM_ADDRESS,
+              to: raw.ALERT_EMAIL_TO,
+            }
+          : undefined,
     },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * Cost summaries to the notification channels configured in env: Slack and
- * Discord incoming webhooks, Pushover, and a generic JSON webhook; each is
- * optional. Email would need an SMTP library the project does not carry.
- * A channel that fails is logged once until it works again, and counted.
+ * Discord incoming webhooks, Pushover, a generic JSON webhook, and e-mail
+ * through Grafana's mail server; each is optional. A channel that fails is
+ * logged once until it works again, and counted; send() never throws.
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '@twc/collector/logger';
 import type { ApiConfig } from '../config.js';
+import { createSmtpMailer } from './smtp-mailer.js';
 
 export interface Notification {
   title: string;
@@ -25,62 +27,92 @@ export const PUSHOVER_API_URL = 'https://api.pushover.net/1/messages.json';
 
 interface Channel {
   name: string;
-  url: string;
-  body(notification: Notification): unknown;
+  deliver(notification: Notification): Promise<void>;
 }
 
 function failureReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string } }).cause;
+  const { code, responseCode, cause } = error as { code?: unknown; responseCode?: unknown; cause?: { code?: string } };
+  // nodemailer's errors carry their own code (EAUTH, EENVELOPE, ETIMEDOUT, ...) and the server's reply code.
+  if (typeof code === 'string') return typeof responseCode === 'number' ? `${code} ${responseCode}` : code;
   if (cause?.code) return cause.code;
   if ((error as Error).name === 'TimeoutError') return 'timeout';
   return (error as Error).message;
 }
 
-export function createNotifier(
-  settings: ApiConfig['notify'],
-  logger: Logger,
-  options: { timeoutMs?: number } = {},
-): Notifier {
-  const channels: Channel[] = [];
-  if (settings.slackWebhookUrl) {
-    channels.push({ name: 'slack', url: settings.slackWebhookUrl, body: (n) => ({ text: `*${n.title}*\n${n.text}` }) });
-  }
-  if (settings.discordWebhookUrl) {
-    channels.push({
-      name: 'discord',
-      url: settings.discordWebhookUrl,
-      body: (n) => ({ content: `**${n.title}**\n${n.text}` }),
-    });
-  }
-  if (settings.pushover) {
-    const { token, user } = settings.pushover;
-    channels.push({
-      name: 'pushover',
-      url: settings.pushoverApiUrl,
-      body: (n) => ({ token, user, title: n.title, message: n.text }),
-    });
-  }
-  if (settings.webhookUrl) {
-    channels.push({
-      name: 'webhook',
-      url: settings.webhookUrl,
-      body: (n) => ({ event: 'cost_summary', title: n.title, text: n.text, data: n.data ?? null }),
-    });
-  }
-  const failing = new Set<string>();
-  const counters = { sent: 0, failed: 0 };
-
-  async function post(channel: Channel, notification: Notification): Promise<boolean> {
-    try {
-      const response = await fetch(channel.url, {
+function webhook(name: string, url: string, body: (n: Notification) => unknown, timeoutMs: number): Channel {
+  return {
+    name,
+    async deliver(notification) {
+      const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(channel.body(notification)),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+        body: JSON.stringify(body(notification)),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       // Always read the body, so the connection is released.
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    },
+  };
+}
+
+export function createNotifier(
+  settings: ApiConfig['notify'],
+  logger: Logger,
+  options: {
+    /** Per webhook request, and per SMTP step (connect, greeting, each reply); 10 s and 30 s when unset. */
+    timeoutMs?: number;
+    /** TLS options for the mail server, such as a private CA that signed its certificate. */
+    smtpTls?: ConnectionOptions;
+  } = {},
+): Notifier {
+  const httpTimeoutMs = options.timeoutMs ?? 10_000;
+  const channels: Channel[] = [];
+  if (settings.slackWebhookUrl) {
+    channels.push(
+      webhook('slack', settings.slackWebhookUrl, (n) => ({ text: `*${n.title}*\n${n.text}` }), httpTimeoutMs),
+    );
+  }
+  if (settings.discordWebhookUrl) {
+    channels.push(
+      webhook('discord', settings.discordWebhookUrl, (n) => ({ content: `**${n.title}**\n${n.text}` }), httpTimeoutMs),
+    );
+  }
+  if (settings.pushover) {
+    const { token, user } = settings.pushover;
+    channels.push(
+      webhook(
+        'pushover',
+        settings.pushoverApiUrl,
+        (n) => ({ token, user, title: n.title, message: n.text }),
+        httpTimeoutMs,
+      ),
+    );
+  }
+  if (settings.webhookUrl) {
+    channels.push(
+      webhook(
+        'webhook',
+        settings.webhookUrl,
+        (n) => ({ event: 'cost_summary', title: n.title, text: n.text, data: n.data ?? null }),
+        httpTimeoutMs,
+      ),
+    );
+  }
+  if (settings.email) {
+    const mailer = createSmtpMailer(settings.email, {
+      // Mail servers may hold back their greeting for a few seconds to catch spam bots.
+      timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.smtpTls ? { tls: options.smtpTls } : {}),
+    });
+    channels.push({ name: 'email', deliver: (notification) => mailer.send(notification) });
+  }
+  const failing = new Set<string>();
+  const counters = { sent: 0, failed: 0 };
+
+  async function attempt(channel: Channel, notification: Notification): Promise<boolean> {
+    try {
+      await channel.deliver(notification);
       counters.sent++;
       if (failing.delete(channel.name)) logger.info({ channel: channel.name }, 'notification channel works again');
       return true;
@@ -88,7 +120,12 @@ export function createNotifier(
       counters.failed++;
       if (!failing.has(channel.name)) {
         failing.add(channel.name);
-        logger.warn({ channel: channel.name, reason: failureReason(error) }, 'notification failed');
+        const reason = failureReason(error);
+        const detail = (error as Error).message;
+        logger.warn(
+          { channel: channel.name, reason, ...(detail && detail !== reason ? { detail } : {}) },
+          'notification failed',
+        );
       }
       return false;
     }
@@ -97,7 +134,7 @@ export function createNotifier(
   return {
     channels: channels.map((channel) => channel.name),
     async send(notification) {
-      const results = await Promise.all(channels.map((channel) => post(channel, notification)));
+      const results = await Promise.all(channels.map((channel) => attempt(channel, notification)));
       return channels.filter((_, index) => !results[index]).map((channel) => channel.name);
     },
     stats: () => ({ ...counters }),

@@ -36,6 +36,7 @@ describe('notifiers', () => {
         pushover: { token: 'app-token', user: 'user-key' },
         webhookUrl: webhook.url,
         pushoverApiUrl: pushover.url,
+        email: undefined,
       },
       recordingLogger().logger,
     );
@@ -69,6 +70,7 @@ describe('notifiers', () => {
         discordWebhookUrl: undefined,
         pushover: undefined,
         pushoverApiUrl: 'https://api.pushover.net/1/messages.json',
+        email: undefined,
       },
       logger,
     );
