@@ -12,21 +12,30 @@ import { parseTouSchedule, type TouPeriod, type TouSchedule, WEEKDAY_NAMES } fro
 
 export type ComedPriceBasis = 'hourly' | 'five-minute';
 
+/**
+ * An hour still short of its twelve prices is not final when it ends: the
+ * poller fetches every few minutes, so the price stamped at the hour's end
+ * arrives after it, and ComEd sometimes fills missing intervals later (the
+ * poller's daily check re-fetches them). A day after its end, an hour ComEd
+ * never completed is billed on the prices it did publish.
+ */
+export const INCOMPLETE_HOUR_FINAL_AFTER_MS = 24 * 60 * 60 * 1000;
+
 export interface ComedProviderOptions {
   prices: readonly PricePoint[];
   /** 'hourly' (default) is what ComEd bills: each interval pays its hour's average. */
   basis?: ComedPriceBasis;
-  /** The time the answer is given at: an hour's average is final only once the hour is over. */
+  /** The time the answer is given at: an hour short of prices becomes final a day after it ends. */
   asOfMs: number;
 }
 
 /**
  * ComEd prices. On the hourly basis an interval's supply price is the
- * average of its hour, known once the hour is over (`asOfMs` at or past the
- * hour's end) or all twelve prices are in; until then undefined
- * (provisional). An hour that is over with some intervals missing averages
- * the prices ComEd did publish. On the five-minute basis, the interval's own
- * price, undefined when ComEd has none for it.
+ * average of its hour, known once all twelve prices are in; until then
+ * undefined (provisional). An hour ComEd never completed averages the prices
+ * it did publish, from a day after its end (INCOMPLETE_HOUR_FINAL_AFTER_MS).
+ * On the five-minute basis, the interval's own price, undefined when ComEd
+ * has none for it.
  */
 export function createComedProvider(options: ComedProviderOptions): PricingProvider {
   const basis = options.basis ?? 'hourly';
@@ -49,7 +58,7 @@ export function createComedProvider(options: ComedProviderOptions): PricingProvi
       const hourEndingMs = hourEndingFor(intervalEndFor(intervalEndMs));
       const hour = byHour.get(hourEndingMs);
       if (!hour) return undefined;
-      if (asOfMs >= hourEndingMs || isCompleteHour(hour)) return hour.avgPrice;
+      if (isCompleteHour(hour) || asOfMs >= hourEndingMs + INCOMPLETE_HOUR_FINAL_AFTER_MS) return hour.avgPrice;
       return undefined;
     },
   };

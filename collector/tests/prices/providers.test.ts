@@ -38,9 +38,14 @@ describe('createComedProvider, hourly basis (the default, what ComEd bills)', ()
     expect(provider.supplyCentsPerKwh(H - MIN5)).toBe(6.55);
   });
 
-  it('averages the published prices of an hour that is over with intervals missing', () => {
-    const provider = createComedProvider({ prices: nextHourSoFar, asOfMs: H + HOUR });
-    expect(provider.supplyCentsPerKwh(H + 10 * MIN5)).toBe(30);
+  it('waits for the missing prices of an hour that is over, and takes what ComEd published a day later', () => {
+    // The price stamped at an hour's end reaches us minutes after it, and ComEd fills gaps late.
+    const justOver = createComedProvider({ prices: nextHourSoFar, asOfMs: H + HOUR });
+    expect(justOver.supplyCentsPerKwh(H + 10 * MIN5)).toBeUndefined();
+    const almostADay = createComedProvider({ prices: nextHourSoFar, asOfMs: H + HOUR + 24 * HOUR - 1 });
+    expect(almostADay.supplyCentsPerKwh(H + 10 * MIN5)).toBeUndefined();
+    const aDayLater = createComedProvider({ prices: nextHourSoFar, asOfMs: H + HOUR + 24 * HOUR });
+    expect(aDayLater.supplyCentsPerKwh(H + 10 * MIN5)).toBe(30);
   });
 
   it('knows nothing of hours without prices', () => {
@@ -49,7 +54,7 @@ describe('createComedProvider, hourly basis (the default, what ComEd bills)', ()
   });
 
   it('places an instant off the grid in the interval holding it', () => {
-    const provider = createComedProvider({ prices: [...fullHour, ...nextHourSoFar], asOfMs: H + 2 * HOUR });
+    const provider = createComedProvider({ prices: [...fullHour, ...nextHourSoFar], asOfMs: H + 26 * HOUR });
     expect(provider.supplyCentsPerKwh(H - 1)).toBe(6.55);
     expect(provider.supplyCentsPerKwh(H + 1)).toBe(30);
   });
