@@ -29,6 +29,9 @@ need shellcheck shellcheck
 need chromium chromium
 [ -d /usr/share/fonts/truetype/dejavu ] || apt_packages+=(fonts-dejavu-core)
 need pdftoppm poppler-utils
+need python3 python3
+# schemathesis (the end-to-end suite's API fuzzer) installs into a virtualenv.
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_packages+=(python3-venv)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing ${apt_packages[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -46,6 +49,9 @@ pnpm install --frozen-lockfile --reporter=append-only >&2
 # 3. influxd, built once per machine and cached under ~/.cache.
 TWC_INFLUXD="$(./scripts/build-influxd.sh)"
 export TWC_INFLUXD
+# schemathesis from PyPI, in a virtualenv cached the same way.
+TWC_SCHEMATHESIS="$(./scripts/install-schemathesis.sh)"
+export TWC_SCHEMATHESIS
 
 # 4. Static checks, then every test.
 if [ $# -eq 0 ]; then

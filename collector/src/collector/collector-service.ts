@@ -72,7 +72,7 @@ export function createCollectorService(
   const queryApi = new InfluxDB({ url: config.influx.url, token: config.influx.token, timeout: 30_000 }).getQueryApi(
     config.influx.org,
   );
-  const queries = createInfluxSessionQueries({ queryApi, ...config.influx });
+  const queries = createInfluxSessionQueries({ queryApi, ...config.influx, now });
   let tracker: SessionTracker | undefined;
   const listeners: ((sample: VitalsSample) => void)[] = [
     (sample) => {
@@ -162,7 +162,7 @@ export function createCollectorService(
         store: sessionStore,
         writer,
         sessionsBucket: config.influx.sessionsBucket,
-        prices: createInfluxPriceSource({ queryApi, bucket: config.influx.pricesBucket }),
+        prices: createInfluxPriceSource({ queryApi, bucket: config.influx.pricesBucket, now }),
         pricing,
         config: config.sessions,
         logger,

@@ -12,14 +12,20 @@ export function createInfluxSessionQueries(options: {
   sessionsBucket: string;
   /** How far back provisional sessions are looked for. */
   provisionalWindowDays?: number;
+  /**
+   * The service's clock. Ranges end at it explicitly: left open, InfluxDB ends
+   * them at its own clock, which misses data stamped by the simulator's.
+   */
+  now?: () => number;
 }) {
   const { queryApi } = options;
   const provisionalWindowDays = options.provisionalWindowDays ?? 60;
+  const now = options.now ?? Date.now;
   return {
     async recentSamples(chargerId: string, sinceMs: number): Promise<SessionSample[]> {
       const rows = await queryApi.collectRows<Record<string, unknown>>(
         `from(bucket: ${JSON.stringify(options.rawBucket)})
-          |> range(start: ${fluxTime(sinceMs)})
+          |> range(start: ${fluxTime(sinceMs)}, stop: ${fluxTime(now() + 1)})
           |> filter(fn: (r) => r._measurement == "twc_vitals" and r.charger_id == ${JSON.stringify(chargerId)})
           |> filter(fn: (r) => r._field == "vehicle_connected" or r._field == "contactor_closed" or r._field == "session_energy_wh" or r._field == "session_s" or r._field == "uptime_s" or r._field == "power_w" or r._field == "handle_temp_c")
           |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
@@ -41,7 +47,7 @@ export function createInfluxSessionQueries(options: {
     async provisionalSessions(): Promise<StoredSession[]> {
       const rows = await queryApi.collectRows<Record<string, unknown>>(
         `from(bucket: ${JSON.stringify(options.sessionsBucket)})
-          |> range(start: -${provisionalWindowDays}d)
+          |> range(start: ${fluxTime(now() - provisionalWindowDays * 86_400_000)}, stop: ${fluxTime(now() + 1)})
           |> filter(fn: (r) => r._measurement == "twc_session")
           |> filter(fn: (r) => r._field == "provisional" or r._field == "session_id" or r._field == "end_time" or r._field == "charging_s" or r._field == "energy_by_interval")
           |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
