@@ -72,12 +72,7 @@ export async function chargerRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params;
       const nowMs = app.now();
-      const [live, statuses, liveSession] = await Promise.all([
-        app.live.vitals(id),
-        app.live.chargers(),
-        app.live.session(id),
-      ]);
-      const status = statuses?.find((candidate) => candidate.charger_id === id);
+      const { vitals: live, status, session: liveSession } = (await app.live.chargerLive(id)) ?? {};
       const session = liveSession?.open ? sessionFromLive(liveSession) : null;
       if (live) {
         const timeMs = Date.parse(live.time);

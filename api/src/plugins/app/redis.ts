@@ -16,7 +16,10 @@ export interface LiveStore {
   readonly client: Redis;
   readonly keyPrefix: string;
   chargers(): Promise<ChargerStatus[] | undefined>;
-  vitals(chargerId: string): Promise<LiveVitals | undefined>;
+  /** One charger's latest vitals, status and session, read in a single round trip. */
+  chargerLive(
+    chargerId: string,
+  ): Promise<{ vitals?: LiveVitals; status?: ChargerStatus; session?: LiveSession } | undefined>;
   session(chargerId: string): Promise<LiveSession | undefined>;
   price(): Promise<CurrentPrice | undefined>;
   /** Connects; resolves (degraded) even when Redis is down, ioredis keeps trying. */
@@ -37,6 +40,8 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // Commands issued in the same tick share one write and one round trip.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
   });
   client.on('error', () => {
@@ -90,7 +95,22 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
         return failed(error);
       }
     },
-    vitals: (chargerId) => get<LiveVitals>(liveKeys.vitals(prefix, chargerId)),
+    async chargerLive(chargerId) {
+      try {
+        const [vitals, status, session] = await Promise.all([
+          client.get(liveKeys.vitals(prefix, chargerId)),
+          client.hget(liveKeys.chargers(prefix), chargerId),
+          client.get(sessionKeys.live(prefix, chargerId)),
+        ]);
+        return {
+          vitals: parse<LiveVitals>(vitals, liveKeys.vitals(prefix, chargerId)),
+          status: parse<ChargerStatus>(status, `${liveKeys.chargers(prefix)} ${chargerId}`),
+          session: parse<LiveSession>(session, sessionKeys.live(prefix, chargerId)),
+        };
+      } catch (error) {
+        return failed(error);
+      }
+    },
     session: (chargerId) => get<LiveSession>(sessionKeys.live(prefix, chargerId)),
     price: () => get<CurrentPrice>(priceKeys.current(prefix)),
     async connect() {
