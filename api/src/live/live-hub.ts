@@ -25,12 +25,33 @@ export interface LiveHubStats {
   terminated: number;
 }
 
+/**
+ * The latest vitals and session the hub heard for a charger (the JSON the
+ * collector published). `session` is undefined while unknown, null when
+ * Redis held none.
+ */
+export interface LatestLive {
+  vitals?: unknown;
+  session?: unknown;
+}
+
 export interface LiveHub {
   start(): Promise<void>;
   stop(): Promise<void>;
   add(socket: WebSocket, subscription: Subscription): void;
+  /**
+   * What the hub last heard for a charger since its subscription (re)started,
+   * so a status request needs no Redis read; undefined when it has heard
+   * nothing (or the subscription is down), and the caller reads Redis.
+   */
+  latest(chargerId: string): LatestLive | undefined;
+  /** Fills a session the hub has not heard yet with what Redis holds (null for none); a newer message wins. */
+  rememberSession(chargerId: string, session: unknown): void;
   stats(): LiveHubStats;
 }
+
+/** The collector keeps a charger's latest vitals in Redis this long; the hub forgets them as soon. */
+const LATEST_MAX_AGE_MS = 3600_000;
 
 /** Which update a channel carries; undefined for a channel that is not ours. */
 export function classifyChannel(
@@ -88,6 +109,11 @@ export function createLiveHub(options: {
   let subscriber: Redis | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let malformedLogged = false;
+  // Every vitals and session publish goes through here; the collector always
+  // writes the key and publishes in one transaction, so the last message heard
+  // is what Redis holds. Cleared when the subscription drops: anything missed
+  // then is read from Redis until the next message arrives.
+  const latest = new Map<string, LatestLive & { heardMs: number }>();
 
   function terminate(client: Client, reason: string): void {
     counters.terminated++;
@@ -117,6 +143,12 @@ export function createLiveHub(options: {
       if (!malformedLogged) logger.warn({ channel }, 'unreadable message on a live channel; skipped');
       malformedLogged = true;
       return;
+    }
+    if (kind.chargerId !== null && (kind.type === 'vitals' || kind.type === 'session')) {
+      const entry = latest.get(kind.chargerId) ?? { heardMs: 0 };
+      entry[kind.type] = data;
+      entry.heardMs = Date.now();
+      latest.set(kind.chargerId, entry);
     }
     const text = JSON.stringify({ type: kind.type, charger_id: kind.chargerId, data });
     for (const client of clients) {
@@ -154,6 +186,7 @@ export function createLiveHub(options: {
         if (!down) logger.warn({ err: error.message }, 'Redis unavailable; live updates paused');
         down = true;
       });
+      redis.on('close', () => latest.clear());
       redis.on('ready', () => {
         if (down) logger.info('Redis reachable again; live updates resume');
         down = false;
@@ -194,6 +227,16 @@ export function createLiveHub(options: {
       socket.on('close', () => clients.delete(client));
       socket.on('error', () => clients.delete(client));
       send(client, JSON.stringify({ type: 'subscribed', subscription }));
+    },
+    latest(chargerId) {
+      if (subscriber?.status !== 'ready') return undefined;
+      const entry = latest.get(chargerId);
+      if (!entry || Date.now() - entry.heardMs > LATEST_MAX_AGE_MS) return undefined;
+      return entry;
+    },
+    rememberSession(chargerId, session) {
+      const entry = latest.get(chargerId);
+      if (subscriber?.status === 'ready' && entry && entry.session === undefined) entry.session = session;
     },
     stats() {
       return { clients: clients.size, ...counters };

@@ -1,3 +1,5 @@
+import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
+import type { LiveSession } from '@twc/collector/sessions/session-store';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -72,7 +74,24 @@ export async function chargerRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { id } = request.params;
       const nowMs = app.now();
-      const { vitals: live, status, session: liveSession } = (await app.live.chargerLive(id)) ?? {};
+      // The live hub hears every publish: a charger it has heard from needs no Redis read.
+      const heard = app.hub.latest(id);
+      let live: LiveVitals | undefined;
+      let status: ChargerStatus | undefined;
+      let liveSession: LiveSession | undefined;
+      if (heard?.vitals) {
+        live = heard.vitals as LiveVitals;
+        status = await app.live.chargerStatus(id);
+        if (heard.session === undefined) {
+          const stored = await app.live.session(id);
+          app.hub.rememberSession(id, stored ?? null);
+          liveSession = stored;
+        } else {
+          liveSession = (heard.session as LiveSession | null) ?? undefined;
+        }
+      } else {
+        ({ vitals: live, status, session: liveSession } = (await app.live.chargerLive(id)) ?? {});
+      }
       const session = liveSession?.open ? sessionFromLive(liveSession) : null;
       if (live) {
         const timeMs = Date.parse(live.time);

@@ -1,5 +1,8 @@
+import { liveKeys } from '@twc/collector/collector/redis-live-state';
 import { freePort } from '@twc/testenv';
+import { servers } from '@twc/testenv/vitest';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import {
@@ -217,6 +220,30 @@ describe('chargers live from Redis', () => {
     });
     expect(body.vitals.power_w).toBe(9600);
     expect(body.session).toMatchObject({ id: open.session.id, open: true, energy_wh: open.session.energyWh });
+  });
+
+  it('answers from what its live hub heard, and follows each new publish', async () => {
+    const api = await app();
+    await api.ready();
+    // A publish the hub hears after it started: the route then needs no Redis read for the vitals.
+    const later = { ...open.lastLive, time: new Date(NOW - 2000).toISOString() };
+    stack.live.publishVitals(later);
+    await eventually(async () => {
+      expect((await get(api, `/api/v1/chargers/${CHARGER_ID}/status`)).body.time).toBe(later.time);
+    });
+    // With the key gone from Redis the answer still comes from the last message heard...
+    const redis = new Redis(servers().redis.url);
+    await redis.del(liveKeys.vitals(stack.keyPrefix, CHARGER_ID));
+    redis.disconnect();
+    const fromHub = await get(api, `/api/v1/chargers/${CHARGER_ID}/status`);
+    expect(fromHub.body).toMatchObject({ source: 'live', time: later.time, online: true });
+    expect(fromHub.body.session).toMatchObject({ id: open.session.id, open: true });
+    // ...and the next publish replaces it.
+    const newest = { ...open.lastLive, time: new Date(NOW - 1000).toISOString() };
+    stack.live.publishVitals(newest);
+    await eventually(async () => {
+      expect((await get(api, `/api/v1/chargers/${CHARGER_ID}/status`)).body.time).toBe(newest.time);
+    });
   });
 
   it('puts the open session first, marked open', async () => {

@@ -16,6 +16,8 @@ export interface LiveStore {
   readonly client: Redis;
   readonly keyPrefix: string;
   chargers(): Promise<ChargerStatus[] | undefined>;
+  /** A charger's status, from a copy of the charger list at most a couple of seconds old. */
+  chargerStatus(chargerId: string): Promise<ChargerStatus | undefined>;
   /** One charger's latest vitals, status and session, read in a single round trip. */
   chargerLive(
     chargerId: string,
@@ -64,6 +66,12 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
     return undefined;
   }
 
+  // The collector writes charger statuses without publishing them; their
+  // online flag changes over many seconds, so one read serves every request
+  // for a couple of seconds.
+  const STATUS_MEMO_MS = 2000;
+  let statusMemo: { atMs: number; statuses: Promise<ChargerStatus[] | undefined> } | undefined;
+
   function parse<T>(text: string | null, key: string): T | undefined {
     if (text === null) return undefined;
     try {
@@ -82,18 +90,26 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
     }
   }
 
+  async function chargers(): Promise<ChargerStatus[] | undefined> {
+    try {
+      const hash = await client.hgetall(liveKeys.chargers(prefix));
+      return Object.entries(hash)
+        .map(([id, text]) => parse<ChargerStatus>(text, `${liveKeys.chargers(prefix)} ${id}`))
+        .filter((status): status is ChargerStatus => status !== undefined);
+    } catch (error) {
+      return failed(error);
+    }
+  }
+
   return {
     client,
     keyPrefix: prefix,
-    async chargers() {
-      try {
-        const hash = await client.hgetall(liveKeys.chargers(prefix));
-        return Object.entries(hash)
-          .map(([id, text]) => parse<ChargerStatus>(text, `${liveKeys.chargers(prefix)} ${id}`))
-          .filter((status): status is ChargerStatus => status !== undefined);
-      } catch (error) {
-        return failed(error);
+    chargers,
+    async chargerStatus(chargerId) {
+      if (!statusMemo || Date.now() - statusMemo.atMs > STATUS_MEMO_MS) {
+        statusMemo = { atMs: Date.now(), statuses: chargers() };
       }
+      return (await statusMemo.statuses)?.find((status) => status.charger_id === chargerId);
     },
     async chargerLive(chargerId) {
       try {
