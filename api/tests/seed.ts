@@ -31,6 +31,7 @@ import {
 } from '@twc/collector/sessions/session-machine';
 import { sessionPoints } from '@twc/collector/sessions/session-points';
 import { createRedisSessionStore, type LiveSession, type SessionStore } from '@twc/collector/sessions/session-store';
+import { toSessionSample } from '@twc/collector/sessions/session-tracker';
 import { type WhatIfResult, whatIf } from '@twc/collector/sessions/what-if';
 import { createInfluxWriter, type InfluxWriter } from '@twc/collector/storage/influx-writer';
 import type { PointData } from '@twc/collector/storage/schema';
@@ -149,16 +150,7 @@ export function simulateCharge(options: {
     const { phase_mode, charging: _c, evse_state_name, current_alerts, evse_not_ready_reasons, ...fields } = vitals;
     vitalsPoints.push({ measurement: 'twc_vitals', tags, fields, timeMs });
     lastLive = { charger_id: chargerId, charger_name: chargerName, time: new Date(timeMs).toISOString(), vitals };
-    const transition = nextSessionState(state, {
-      timeMs,
-      vehicleConnected: vitals.vehicle_connected,
-      contactorClosed: vitals.contactor_closed,
-      sessionEnergyWh: vitals.session_energy_wh,
-      sessionS: vitals.session_s,
-      uptimeS: vitals.uptime_s,
-      powerW: vitals.power_w,
-      handleTempC: vitals.handle_temp_c,
-    });
+    const transition = nextSessionState(state, toSessionSample(timeMs, vitals));
     state = transition.state;
     for (const event of transition.events) {
       if (event.type === 'session_closed') closed = event.session;

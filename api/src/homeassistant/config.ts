@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv, seconds, withFileSecrets } from '@twc/collector/env';
-import type { TariffSettings } from '@twc/collector/prices/tariff';
+import { type TariffSettings, tariffEnvSettings, tariffSettingsOf } from '@twc/collector/prices/tariff';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -27,12 +27,7 @@ const schema = z.object({
   INFLUXDB_TOKEN: z.string().optional(),
   INFLUXDB_ORG: z.string().default('twc'),
   INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
-  TARIFF_DELIVERY_CENTS_KWH: z.string().optional(),
-  TARIFF_OTHER_CENTS_KWH: z.string().optional(),
-  TARIFF_TAX_PERCENT: z.string().optional(),
-  TARIFF_MONTHLY_FIXED_USD: z.string().optional(),
-  TARIFF_FLAT_RATE_CENTS_KWH: z.string().optional(),
-  TARIFF_FILE: z.string().optional(),
+  ...tariffEnvSettings,
 });
 
 export interface HomeAssistantConfig {
@@ -108,13 +103,6 @@ export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantCo
             rawBucket: raw.INFLUXDB_BUCKET_RAW,
           },
     readingsRefreshMs: raw.HA_READINGS_REFRESH_S * 1000,
-    tariff: {
-      TARIFF_DELIVERY_CENTS_KWH: raw.TARIFF_DELIVERY_CENTS_KWH,
-      TARIFF_OTHER_CENTS_KWH: raw.TARIFF_OTHER_CENTS_KWH,
-      TARIFF_TAX_PERCENT: raw.TARIFF_TAX_PERCENT,
-      TARIFF_MONTHLY_FIXED_USD: raw.TARIFF_MONTHLY_FIXED_USD,
-      TARIFF_FLAT_RATE_CENTS_KWH: raw.TARIFF_FLAT_RATE_CENTS_KWH,
-      TARIFF_FILE: raw.TARIFF_FILE,
-    },
+    tariff: tariffSettingsOf(raw),
   };
 }

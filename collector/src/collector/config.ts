@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '../env.js';
 import { isValidTimeZone } from '../prices/chicago-time.js';
+import { tariffEnvSettings, tariffSettingsOf } from '../prices/tariff.js';
 
 export interface ChargerConfig {
   name: string;
@@ -75,12 +76,7 @@ const schema = z.object({
     .string()
     .refine(isValidTimeZone, 'is not an IANA time zone (e.g. America/Chicago)')
     .default('America/Chicago'),
-  TARIFF_DELIVERY_CENTS_KWH: z.string().optional(),
-  TARIFF_OTHER_CENTS_KWH: z.string().optional(),
-  TARIFF_TAX_PERCENT: z.string().optional(),
-  TARIFF_MONTHLY_FIXED_USD: z.string().optional(),
-  TARIFF_FLAT_RATE_CENTS_KWH: z.string().optional(),
-  TARIFF_FILE: z.string().optional(),
+  ...tariffEnvSettings,
   ...simClockSettings,
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -122,14 +118,7 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
       basis: raw.PRICE_BASIS,
       flatSupplyCentsPerKwh: raw.FLAT_SUPPLY_CENTS_KWH,
       timeZone: raw.TIMEZONE,
-      tariff: {
-        TARIFF_DELIVERY_CENTS_KWH: raw.TARIFF_DELIVERY_CENTS_KWH,
-        TARIFF_OTHER_CENTS_KWH: raw.TARIFF_OTHER_CENTS_KWH,
-        TARIFF_TAX_PERCENT: raw.TARIFF_TAX_PERCENT,
-        TARIFF_MONTHLY_FIXED_USD: raw.TARIFF_MONTHLY_FIXED_USD,
-        TARIFF_FLAT_RATE_CENTS_KWH: raw.TARIFF_FLAT_RATE_CENTS_KWH,
-        TARIFF_FILE: raw.TARIFF_FILE,
-      },
+      tariff: tariffSettingsOf(raw),
     },
     redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
     spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },

@@ -160,6 +160,28 @@ export async function loadTariffFile(path: string): Promise<TariffFile> {
   }
 }
 
+/** The TARIFF_* settings as a service's zod env schema takes them (all optional strings). */
+export const tariffEnvSettings = {
+  TARIFF_DELIVERY_CENTS_KWH: z.string().optional(),
+  TARIFF_OTHER_CENTS_KWH: z.string().optional(),
+  TARIFF_TAX_PERCENT: z.string().optional(),
+  TARIFF_MONTHLY_FIXED_USD: z.string().optional(),
+  TARIFF_FLAT_RATE_CENTS_KWH: z.string().optional(),
+  TARIFF_FILE: z.string().optional(),
+};
+
+/** Picks the TARIFF_* settings out of a parsed env, for loadTariff. */
+export function tariffSettingsOf(raw: TariffSettings): TariffSettings {
+  return {
+    TARIFF_DELIVERY_CENTS_KWH: raw.TARIFF_DELIVERY_CENTS_KWH,
+    TARIFF_OTHER_CENTS_KWH: raw.TARIFF_OTHER_CENTS_KWH,
+    TARIFF_TAX_PERCENT: raw.TARIFF_TAX_PERCENT,
+    TARIFF_MONTHLY_FIXED_USD: raw.TARIFF_MONTHLY_FIXED_USD,
+    TARIFF_FLAT_RATE_CENTS_KWH: raw.TARIFF_FLAT_RATE_CENTS_KWH,
+    TARIFF_FILE: raw.TARIFF_FILE,
+  };
+}
+
 /** The env-style settings (strings, as in .env); an empty string counts as unset. */
 export interface TariffSettings {
   TARIFF_DELIVERY_CENTS_KWH?: string | undefined;

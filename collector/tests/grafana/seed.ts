@@ -22,6 +22,7 @@ import { TARIFF_DEFAULTS } from '../../src/prices/tariff.js';
 import { costSession } from '../../src/sessions/cost.js';
 import { type ChargingSession, initialSessionState, nextSessionState } from '../../src/sessions/session-machine.js';
 import { sessionPoints } from '../../src/sessions/session-points.js';
+import { toSessionSample } from '../../src/sessions/session-tracker.js';
 import { whatIf } from '../../src/sessions/what-if.js';
 import { createChargerModel } from '../../src/simulator/charger-model.js';
 import { generatedPriceCents } from '../../src/simulator/comed-server.js';
@@ -215,16 +216,7 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
       }
       writer.write(buckets.raw, 'vitals', points);
 
-      const transition = nextSessionState(sessionState, {
-        timeMs,
-        vehicleConnected: vitals.vehicle_connected,
-        contactorClosed: vitals.contactor_closed,
-        sessionEnergyWh: vitals.session_energy_wh,
-        sessionS: vitals.session_s,
-        uptimeS: vitals.uptime_s,
-        powerW: vitals.power_w,
-        handleTempC: vitals.handle_temp_c,
-      });
+      const transition = nextSessionState(sessionState, toSessionSample(timeMs, vitals));
       sessionState = transition.state;
       for (const event of transition.events) {
         if (event.type !== 'session_closed') continue;
