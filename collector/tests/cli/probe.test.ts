@@ -17,6 +17,7 @@ import {
   startWallConnectorServer,
   type WallConnectorServer,
 } from '../charger/wall-connector-server.js';
+import { runCommand } from './run-command.js';
 
 const servers: WallConnectorServer[] = [];
 
@@ -34,23 +35,8 @@ async function serve(routes: Record<string, RouteHandler> = {}): Promise<WallCon
 }
 
 /** Runs `twc probe` with stdout and stderr captured. */
-async function probe(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await probeCommand.run(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
+function probe(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCommand(probeCommand, argv);
 }
 
 describe('twc probe', () => {

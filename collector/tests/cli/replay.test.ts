@@ -6,6 +6,7 @@ import { replayCommand } from '../../src/cli/commands/replay.js';
 import { createChargerModel } from '../../src/simulator/charger-model.js';
 import { generatedPriceCents } from '../../src/simulator/comed-server.js';
 import { buildVitals } from '../../src/simulator/payloads.js';
+import { runCommand } from './run-command.js';
 
 // 19:00 Chicago standard time: the charge runs into the evening's price shape.
 const START_MS = Date.UTC(2026, 0, 14, 1, 0, 0);
@@ -161,23 +162,8 @@ async function prices(): Promise<string> {
 }
 
 /** Runs `twc replay` with stdout and stderr captured. */
-async function replay(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await replayCommand.run(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
+function replay(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCommand(replayCommand, argv);
 }
 
 type Session = Record<string, unknown>;

@@ -6,6 +6,7 @@ import {
   simulateCommand,
 } from '../../src/cli/commands/simulate.js';
 import { silentLogger } from '../../src/logger.js';
+import { captureStdio } from '../cli/run-command.js';
 import { failureOf, getJson, httpRequest } from './http.js';
 import { must } from './must.js';
 
@@ -19,22 +20,13 @@ afterEach(() => {
 
 /** Captures stdout and stderr; `printed()` resolves with the first JSON line on stdout. */
 function captureOutput() {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
+  const io = captureStdio();
   return {
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout: io.stdout,
+    stderr: io.stderr,
     async printed(): Promise<Printed> {
-      for (let i = 0; i < 200 && !stdout.includes('\n'); i += 1) await new Promise((r) => setTimeout(r, 10));
-      return JSON.parse(stdout.split('\n')[0] ?? '') as Printed;
+      for (let i = 0; i < 200 && !io.stdout().includes('\n'); i += 1) await new Promise((r) => setTimeout(r, 10));
+      return JSON.parse(io.stdout().split('\n')[0] ?? '') as Printed;
     },
   };
 }
