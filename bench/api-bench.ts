@@ -31,6 +31,7 @@ import { silentLogger } from '../collector/src/logger.js';
 import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '../testenv/src/index.js';
 import { type LiveDelayResult, measureLiveDelay } from './api-live.js';
 import { combine, fixedRate, type LoadResult, maxThroughput } from './api-load.js';
+import { writeDocSection } from './doc-section.js';
 import { clockTicksPerS, readProcUsage } from './proc-usage.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -554,11 +555,7 @@ function report(http: HttpResult[], live: LiveResult[], scale: number, loadBefor
 }
 
 function writeDoc(markdown: string): void {
-  const text = readFileSync(DOC, 'utf8');
-  const start = text.indexOf(DOC_START);
-  const end = text.indexOf(DOC_END);
-  if (start === -1 || end < start) throw new Error(`${DOC} has no ${DOC_START} ... ${DOC_END} section to fill`);
-  writeFileSync(DOC, `${text.slice(0, start + DOC_START.length)}\n${markdown}\n${text.slice(end)}`);
+  writeDocSection(DOC, DOC_START, DOC_END, markdown);
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, release } from 'node:os';
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSimulator, type Simulator } from '../collector/src/simulator/simulator-server.js';
 import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '../testenv/src/index.js';
+import { writeDocSection } from './doc-section.js';
 import { type Distribution, distribution, type PollEvent, vitalsPollLateness } from './poll-lateness.js';
 import { childPids, clockTicksPerS, type ProcUsage, readProcUsage } from './proc-usage.js';
 
@@ -390,11 +391,7 @@ function report(results: ScenarioResult[], scale: number, loadBefore: number): s
 }
 
 function writeDoc(markdown: string): void {
-  const text = readFileSync(DOC, 'utf8');
-  const start = text.indexOf(DOC_START);
-  const end = text.indexOf(DOC_END);
-  if (start === -1 || end < start) throw new Error(`${DOC} has no ${DOC_START} ... ${DOC_END} section to fill`);
-  writeFileSync(DOC, `${text.slice(0, start + DOC_START.length)}\n${markdown}\n${text.slice(end)}`);
+  writeDocSection(DOC, DOC_START, DOC_END, markdown);
 }
 
 async function main(): Promise<void> {

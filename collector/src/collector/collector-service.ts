@@ -8,8 +8,7 @@ import type { PricingSettings } from '../sessions/pricing.js';
 import { createInfluxSessionQueries } from '../sessions/session-queries.js';
 import { createRedisSessionStore } from '../sessions/session-store.js';
 import { createSessionTracker, type SessionTracker } from '../sessions/session-tracker.js';
-import { createInfluxWriter, type InfluxWriter } from '../storage/influx-writer.js';
-import { createSpool } from '../storage/spool.js';
+import { createSpoolingWriter, type InfluxWriter } from '../storage/influx-writer.js';
 import { type ChargerPoller, createChargerPoller, type VitalsSample } from './charger-poller.js';
 import type { CollectorConfig } from './config.js';
 import { createRedisLiveState, type LiveState } from './redis-live-state.js';
@@ -59,14 +58,7 @@ export function createCollectorService(
   options: CollectorServiceOptions = {},
 ): CollectorService {
   const now = options.now ?? Date.now;
-  const spool = createSpool({ ...config.spool, logger: logger.child({ module: 'spool' }) });
-  const writer = createInfluxWriter({
-    url: config.influx.url,
-    token: config.influx.token,
-    org: config.influx.org,
-    spool,
-    logger: logger.child({ module: 'influx-writer' }),
-  });
+  const writer = createSpoolingWriter({ influx: config.influx, spool: config.spool, logger });
   const live = createRedisLiveState({ ...config.redis, logger: logger.child({ module: 'redis-live-state' }) });
   const sessionStore = createRedisSessionStore({ ...config.redis, logger: logger.child({ module: 'session-store' }) });
   const queryApi = new InfluxDB({ url: config.influx.url, token: config.influx.token, timeout: 30_000 }).getQueryApi(
@@ -138,7 +130,7 @@ export function createCollectorService(
   }
 
   function reportSpool(): void {
-    const stats = spool.stats();
+    const stats = writer.stats().spool;
     writer.write(config.influx.rawBucket, 'vitals', [
       {
         measurement: 'collector_spool',

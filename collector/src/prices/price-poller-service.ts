@@ -1,7 +1,6 @@
 import { InfluxDB } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.js';
-import { createInfluxWriter } from '../storage/influx-writer.js';
-import { createSpool } from '../storage/spool.js';
+import { createSpoolingWriter } from '../storage/influx-writer.js';
 import { createComedClient } from './comed-client.js';
 import type { PricePollerConfig } from './poller-config.js';
 import { createPricePoller, type PricePoller } from './price-poller.js';
@@ -20,14 +19,7 @@ export function createPricePollerService(
   options: { now?: () => number } = {},
 ): PricePollerService {
   const client = createComedClient({ ...config.comed, logger });
-  const spool = createSpool({ ...config.spool, logger: logger.child({ module: 'spool' }) });
-  const writer = createInfluxWriter({
-    url: config.influx.url,
-    token: config.influx.token,
-    org: config.influx.org,
-    spool,
-    logger: logger.child({ module: 'influx-writer' }),
-  });
+  const writer = createSpoolingWriter({ influx: config.influx, spool: config.spool, logger });
   const state = createRedisPriceState({ ...config.redis, logger: logger.child({ module: 'redis-price-state' }) });
   const queryApi = new InfluxDB({ url: config.influx.url, token: config.influx.token, timeout: 30_000 }).getQueryApi(
     config.influx.org,

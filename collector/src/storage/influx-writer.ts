@@ -1,7 +1,7 @@
 import { HttpError, InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from '../logger.js';
 import { type PointData, toLineProtocol } from './schema.js';
-import type { Spool, SpoolKind, SpoolStats } from './spool.js';
+import { createSpool, type Spool, type SpoolKind, type SpoolStats } from './spool.js';
 
 /** Lines per write request and per spool file. */
 const MAX_BATCH_LINES = 5000;
@@ -224,4 +224,20 @@ export function createInfluxWriter(options: InfluxWriterOptions): InfluxWriter {
       return { ...counters, pendingLines, influxReachable: reachable, spool: spool.stats() };
     },
   };
+}
+
+/** A service's writer and its on-disk spool, wired the same way in every service. */
+export function createSpoolingWriter(options: {
+  influx: { url: string; token: string; org: string };
+  spool: { dir: string; maxBytes: number };
+  logger: Logger;
+}): InfluxWriter {
+  const spool = createSpool({ ...options.spool, logger: options.logger.child({ module: 'spool' }) });
+  return createInfluxWriter({
+    url: options.influx.url,
+    token: options.influx.token,
+    org: options.influx.org,
+    spool,
+    logger: options.logger.child({ module: 'influx-writer' }),
+  });
 }
