@@ -150,6 +150,8 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
         const cost = costSession(session.energyByInterval, provider, options.pricing.tariff);
         const result = whatIf(session, provider, options.pricing.tariff);
         writer.write(options.sessionsBucket, 'durable', sessionPoints(session, track.chargerName, cost, result));
+        // Not left in the writer's memory: written, or spooled to disk, before going on.
+        await writer.flush();
         counters.closed++;
         log.info(
           {
@@ -208,10 +210,12 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
       return enqueue(track, async () => {
         track.state ??= await restore(sample.chargerId);
         const transition = nextSessionState(track.state, toSessionSample(sample.timeMs, sample.vitals), options.config);
-        track.state = transition.state;
         counters.samples++;
-        await store.saveState(track.state);
+        // A closed session is stored (in InfluxDB or the spool) before the
+        // checkpoint forgets it: a kill -9 in between replays the close.
         await onEvents(track, transition.events);
+        track.state = transition.state;
+        await store.saveState(track.state);
       });
     },
     async expire() {
@@ -221,9 +225,9 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
             if (!track.state) return;
             const transition = expireSessionState(track.state, now(), options.config);
             if (transition.events.length === 0) return;
+            await onEvents(track, transition.events);
             track.state = transition.state;
             await store.saveState(track.state);
-            await onEvents(track, transition.events);
           }),
         ),
       );
