@@ -61,4 +61,7 @@ if [ $# -eq 0 ]; then
   pnpm run typecheck
 fi
 log "tests"
+# Colour only on a terminal: a log file or a CI page gets plain text (vitest
+# colours its summary whenever CI is set, which makes a log hard to read).
+if [ ! -t 1 ] && [ -z "${FORCE_COLOR:-}" ]; then export NO_COLOR=1; fi
 exec pnpm exec vitest run "$@"
