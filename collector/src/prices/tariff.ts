@@ -19,7 +19,6 @@
  *           hours: { from: 13, to: 19 }, centsPerKwh: 14 }
  */
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isValidTimeZone } from './chicago-time.js';
 import type { Tariff } from './provider.js';
@@ -143,6 +142,9 @@ export async function loadTariffFile(path: string): Promise<TariffFile> {
     const code = (error as { code?: string }).code ?? 'unknown error';
     throw new TariffError(`cannot read tariff file ${path} (${code})`, { cause: error });
   }
+  // Loaded here, not with the module: most installations have no tariff file, and the collector
+  // should not carry a YAML parser in memory for years to read none.
+  const { parse: parseYaml } = await import('yaml');
   let content: unknown;
   try {
     content = parseYaml(text);

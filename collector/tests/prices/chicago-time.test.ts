@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CHICAGO_TIME_ZONE,
   comedLocalNumber,
@@ -100,5 +100,22 @@ describe('isValidTimeZone', () => {
   it('knows IANA zones and rejects made-up ones', () => {
     expect(isValidTimeZone('America/Chicago')).toBe(true);
     expect(isValidTimeZone('America/Springfield')).toBe(false);
+    expect(isValidTimeZone('')).toBe(false);
+  });
+
+  it('accepts the aliases Intl accepts, which are not in its list of canonical names', () => {
+    for (const alias of ['US/Central', 'Etc/UTC', 'UTC']) expect(isValidTimeZone(alias), alias).toBe(true);
+  });
+
+  it('checks a canonical name without building a formatter (which loads ICU data for good)', () => {
+    const formatter = vi.spyOn(Intl, 'DateTimeFormat');
+    try {
+      expect(isValidTimeZone('Europe/Paris')).toBe(true);
+      expect(formatter).not.toHaveBeenCalled();
+      expect(isValidTimeZone('US/Hawaii')).toBe(true);
+      expect(formatter).toHaveBeenCalled();
+    } finally {
+      formatter.mockRestore();
+    }
   });
 });
