@@ -242,7 +242,7 @@ if ($Probe) {
   foreach ($entry in ((Get-EnvValue 'CHARGERS') -split '[\s,;]+' | Where-Object { $_ })) {
     $hostName = if ($entry.Contains('=')) { $entry.Substring($entry.IndexOf('=') + 1) } else { $entry }
     Write-Host "Probing $hostName ..."
-    docker compose run --rm --no-deps collector node dist/cli/main.js probe $hostName
+    docker compose run --rm --no-deps collector dist/cli/main.js probe $hostName
     if ($LASTEXITCODE -ne 0) { Write-Warning "$hostName did not answer as a Wall Connector: check the address." }
   }
 }

@@ -384,7 +384,7 @@ probe_chargers() {
   for entry in $list; do
     host="${entry#*=}"
     say "Probing $host ..."
-    if docker compose run --rm --no-deps collector node dist/cli/main.js probe "$host"; then
+    if docker compose run --rm --no-deps collector dist/cli/main.js probe "$host"; then
       say "  $host answers like a Wall Connector."
     else
       warn "$host did not answer as a Wall Connector: check the address (the collector keeps retrying it)."

@@ -359,7 +359,7 @@ describe('docker-compose.yml', () => {
     const command = demo.services.simulator?.command ?? [];
     const basePort = Number(command[command.indexOf('--port') + 1]);
     const count = Number(command[command.indexOf('--chargers') + 1]);
-    expect(command.slice(0, 3)).toEqual(['node', 'dist/cli/main.js', 'simulate']);
+    expect(command.slice(0, 2)).toEqual(['dist/cli/main.js', 'simulate']);
     // The simulator is a service of its own on the stack's network, listening on every interface.
     expect(command[command.indexOf('--listen') + 1]).toBe('0.0.0.0');
     expect(chargers.map((charger) => charger.host)).toEqual(

@@ -146,6 +146,7 @@ interface ComposeFileService {
   mem_limit?: string;
   environment?: Record<string, unknown>;
   volumes?: string[];
+  command?: string[];
 }
 const compose = parseYaml(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeFileService>;
@@ -360,8 +361,12 @@ describe('the Helm chart', () => {
     }
     expect(defaults.container('StatefulSet', 'influxdb').image).toBe(`influxdb:${INFLUXDB_VERSION.replace(/^v/, '')}`);
     // The same commands as docker-compose.yml.
-    expect(defaults.container('Deployment', 'collector').command).toEqual(['node', 'dist/collector/main.js']);
-    expect(defaults.container('Deployment', 'comed-poller').command).toEqual(['node', 'dist/prices/poller-main.js']);
+    // The collector image's ENTRYPOINT (node and its V8 settings) stays; only the script is given.
+    for (const component of ['collector', 'comed-poller']) {
+      const container = defaults.container('Deployment', component);
+      expect(container.command, component).toBeUndefined();
+      expect(container.args, component).toEqual(composeService(component).command);
+    }
     expect(defaults.container('Deployment', 'api').command).toEqual(['node', 'dist/server.js']);
   });
 

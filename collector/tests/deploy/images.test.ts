@@ -15,6 +15,7 @@ import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createComedServer } from '../../src/simulator/comed-server.js';
 import { createSimulator } from '../../src/simulator/simulator-server.js';
+import { type Instruction, imageCommand, parseDockerfile } from './dockerfile.js';
 import {
   type ComposeConfig,
   type ComposeService,
@@ -26,26 +27,6 @@ import {
   runSetup,
   serviceEnv,
 } from './stack.js';
-
-interface Instruction {
-  op: string;
-  args: string;
-}
-
-/** Instructions per stage, continuation lines joined, comments dropped. */
-function parseDockerfile(path: string): Instruction[][] {
-  const text = readFileSync(path, 'utf8').replace(/\\\n/g, ' ');
-  const stages: Instruction[][] = [];
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    if (!trimmed || trimmed.startsWith('#')) continue;
-    const [op = '', ...rest] = trimmed.split(/\s+/);
-    const instruction = { op: op.toUpperCase(), args: rest.join(' ') };
-    if (instruction.op === 'FROM') stages.push([]);
-    stages.at(-1)?.push(instruction);
-  }
-  return stages;
-}
 
 /** The shell command of a RUN, without its BuildKit flags (--mount=...). */
 function runCommand(instruction: Instruction): string {
@@ -81,7 +62,10 @@ function copyWorkingTree(): string {
  * the pnpm store location are the image's business: here the machine's pnpm
  * (the packageManager version) and store serve.
  */
-async function buildLikeDockerfile(dockerfile: string, context: string): Promise<{ deployDir: string; cmd: string[] }> {
+async function buildLikeDockerfile(
+  dockerfile: string,
+  context: string,
+): Promise<{ deployDir: string; entrypoint: string[]; cmd: string[] }> {
   const [build, final] = parseDockerfile(join(REPO_ROOT, dockerfile));
   if (!build || !final) throw new Error(`${dockerfile}: expected a build stage and a final stage`);
   const workdir = build.find((instruction) => instruction.op === 'WORKDIR')?.args ?? '/';
@@ -98,8 +82,7 @@ async function buildLikeDockerfile(dockerfile: string, context: string): Promise
   const copy = final.find((i) => i.op === 'COPY' && i.args.includes('--from=build'));
   const source = copy?.args.split(/\s+/).filter((word) => !word.startsWith('--'))[0];
   if (!source?.startsWith(`${workdir}/`)) throw new Error(`${dockerfile}: final stage copies nothing from ${workdir}`);
-  const cmd = JSON.parse(final.find((i) => i.op === 'CMD')?.args ?? '[]') as string[];
-  return { deployDir: join(context, source.slice(workdir.length + 1)), cmd };
+  return { deployDir: join(context, source.slice(workdir.length + 1)), ...imageCommand(join(REPO_ROOT, dockerfile)) };
 }
 
 /** The Dockerfile HEALTHCHECK's command line (shell form). */
@@ -268,21 +251,31 @@ describe('the images, built and started as plain processes', () => {
 
   describe('collector image', () => {
     let deployDir: string;
+    let entrypoint: string[];
     let cmd: string[];
 
     beforeAll(async () => {
-      ({ deployDir, cmd } = await buildLikeDockerfile(DOCKERFILES.collector, context));
+      ({ deployDir, entrypoint, cmd } = await buildLikeDockerfile(DOCKERFILES.collector, context));
     }, 300_000);
+
+    it('starts every command under node with its V8 settings, so compose and Helm pass only the script', () => {
+      expect(entrypoint[0]).toBe('node');
+      expect(entrypoint.length).toBeGreaterThan(1);
+      for (const option of entrypoint.slice(1)) expect(option).toMatch(/^--[a-z0-9-]+(=\S+)?$/);
+      for (const service of ['collector', 'comed-poller', 'simulator']) {
+        expect(compose.services[service]?.command?.[0], service).toMatch(/^dist\/.+\.js$/);
+      }
+    });
 
     it('runs the collector: healthy by both healthchecks, polling the charger, stopping cleanly on SIGTERM', async () => {
       const simulator = createSimulator({ chargers: 1, scenario: 'idle', firmware: 'new' });
       const [charger] = await simulator.start();
       try {
-        expect(cmd).toEqual(['node', 'dist/collector/main.js']);
+        expect(cmd).toEqual(['dist/collector/main.js']);
         expect(compose.services.collector?.command).toEqual(cmd);
         const healthPort = await freePort();
         const env = environment('collector', { CHARGERS: `sim=${charger?.host}`, HEALTH_PORT: String(healthPort) });
-        const collector = startService(cmd, deployDir, env);
+        const collector = startService([...entrypoint, ...cmd], deployDir, env);
         await waitHealthy(healthcheckArgv(compose.services.collector as ComposeService), deployDir, env, collector);
         await waitHealthy(dockerfileHealthcheck(DOCKERFILES.collector), deployDir, env, collector);
         // Healthy is not enough: the charger must be read through the image's own code.
@@ -305,9 +298,9 @@ describe('the images, built and started as plain processes', () => {
       const { url } = await comed.start();
       try {
         const command = compose.services['comed-poller']?.command ?? [];
-        expect(command).toEqual(['node', 'dist/prices/poller-main.js']);
+        expect(command).toEqual(['dist/prices/poller-main.js']);
         const env = environment('comed-poller', { COMED_API_URL: url, PRICE_BACKFILL_DAYS: '0' });
-        const poller = startService(command, deployDir, env);
+        const poller = startService([...entrypoint, ...command], deployDir, env);
         await waitHealthy(healthcheckArgv(compose.services['comed-poller'] as ComposeService), deployDir, env, poller);
         expect(await stopWithSigterm(poller), poller.output()).toBe(0);
       } finally {
@@ -317,9 +310,9 @@ describe('the images, built and started as plain processes', () => {
 
     it('runs the demo simulator from the same image, answering where its healthcheck looks', async () => {
       const command = compose.services.simulator?.command ?? [];
-      expect(command.slice(0, 3)).toEqual(['node', 'dist/cli/main.js', 'simulate']);
+      expect(command.slice(0, 2)).toEqual(['dist/cli/main.js', 'simulate']);
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-      const simulator = startService(command, deployDir, env);
+      const simulator = startService([...entrypoint, ...command], deployDir, env);
       await waitHealthy(healthcheckArgv(compose.services.simulator as ComposeService), deployDir, env, simulator);
       expect(await stopWithSigterm(simulator), simulator.output()).toBe(0);
     }, 60_000);
