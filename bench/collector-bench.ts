@@ -5,22 +5,34 @@
  *
  *   pnpm exec tsx bench/collector-bench.ts              full run (about 9 minutes), updates docs/PERFORMANCE.md
  *   pnpm exec tsx bench/collector-bench.ts --scale 0.2  shorter windows, for trying it out; writes nothing
+ *   pnpm exec tsx bench/collector-bench.ts --image-node also on the Node release the image runs (fetched once)
+ *   pnpm exec tsx bench/collector-bench.ts --node <path>   on another node binary (repeatable)
  *
  * The collector runs as its own process, so its CPU and memory are read from
  * /proc without the simulator's; the simulated chargers live in this process.
  */
 import { spawnSync } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, release } from 'node:os';
-import { join } from 'node:path';
+import { cpus, homedir, loadavg, release } from 'node:os';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSimulator, type Simulator } from '../collector/src/simulator/simulator-server.js';
+import { imageCommand } from '../collector/tests/deploy/dockerfile.js';
 import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '../testenv/src/index.js';
 import { writeDocSection } from './doc-section.js';
 import { type Distribution, distribution, type PollEvent, vitalsPollLateness } from './poll-lateness.js';
@@ -41,11 +53,21 @@ const RSS_SAMPLE_MS = 1_000;
  */
 const SETTLE_MS: Record<'compiled' | 'tsx', number> = { compiled: 5_000, tsx: 10_000 };
 const TARGET_IDLE_CPU_PERCENT = 1;
-const TARGET_RSS_MIB = 80;
+/** 80 MB, in the KiB that /proc reports. */
+const TARGET_RSS_KB = 80e6 / 1024;
+const DOCKERFILE = join(REPO, 'collector', 'Dockerfile');
+/** node and the V8 options the collector image starts every command with. */
+const IMAGE_ENTRYPOINT = imageCommand(DOCKERFILE).entrypoint;
 
 type Runtime = 'compiled' | 'tsx';
 
-interface Scenario {
+interface NodeBinary {
+  path: string;
+  /** As `node --version` prints it. */
+  version: string;
+}
+
+interface ScenarioTemplate {
   id: string;
   runtime: Runtime;
   chargers: number;
@@ -54,7 +76,8 @@ interface Scenario {
   windowS: number;
 }
 
-const SCENARIOS: Scenario[] = [
+/** Every Node given runs the compiled scenarios; tsx (development) runs on this machine's Node only. */
+const SCENARIOS: ScenarioTemplate[] = [
   { id: 'idle', runtime: 'compiled', chargers: 1, windowS: 60 },
   { id: '10 @ 5 s', runtime: 'compiled', chargers: 10, vitalsS: 5, windowS: 120 },
   { id: '50 @ 5 s', runtime: 'compiled', chargers: 50, vitalsS: 5, windowS: 60 },
@@ -69,6 +92,8 @@ interface HealthStatus {
   writer: { writtenLines: number; spooledLines: number; rejectedLines: number };
   redis: { failedCommands: number };
 }
+
+type Scenario = ScenarioTemplate & { node: NodeBinary };
 
 interface ScenarioResult {
   scenario: Scenario;
@@ -172,7 +197,13 @@ async function fetchHealth(port: number): Promise<HealthStatus> {
 
 async function runScenario(
   scenario: Scenario,
-  context: { servers: TestServers; compiledMain: string; workDir: string; ticksPerS: number; scale: number },
+  context: {
+    servers: TestServers;
+    compiledMain: string;
+    workDir: string;
+    ticksPerS: number;
+    scale: number;
+  },
 ): Promise<ScenarioResult> {
   const { servers, ticksPerS } = context;
   const windowMs = Math.round(scenario.windowS * context.scale * 1000);
@@ -183,7 +214,7 @@ async function runScenario(
 
   const cadence = scenario.vitalsS === undefined ? undefined : { ...DEFAULT_CADENCE_S, vitals: scenario.vitalsS };
   const healthPort = await freePort();
-  const label = `${scenario.runtime}-${scenario.chargers}-${scenario.vitalsS ?? 'idle'}`;
+  const label = `${scenario.runtime}-${scenario.node.version}-${scenario.chargers}-${scenario.vitalsS ?? 'idle'}`;
   const spoolDir = join(context.workDir, `spool-${label}`);
   mkdirSync(spoolDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
@@ -206,10 +237,10 @@ async function runScenario(
   };
   const collector = new ManagedProcess({
     name: `collector (${label})`,
-    command: process.execPath,
+    command: scenario.node.path,
     args:
       scenario.runtime === 'compiled'
-        ? [context.compiledMain]
+        ? [...IMAGE_ENTRYPOINT.slice(1), context.compiledMain]
         : ['--import', 'tsx', join('collector', 'src', 'collector', 'main.ts')],
     cwd: REPO,
     env,
@@ -277,7 +308,7 @@ async function runScenario(
       load: loadavg()[0] ?? 0,
     };
   } catch (error) {
-    throw new Error(`${scenario.runtime} ${scenario.id}: ${(error as Error).message}\n${collector.tail()}`);
+    throw new Error(`${runtimeText(scenario)} ${scenario.id}: ${(error as Error).message}\n${collector.tail()}`);
   } finally {
     clearInterval(sampler);
     await collector.stop();
@@ -292,8 +323,13 @@ function sum(values: number[]): number {
 const mib = (kb: number) => (kb / 1024).toFixed(1);
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-function baselineOf(results: ScenarioResult[], runtime: Runtime): ScenarioResult | undefined {
-  return results.find((r) => r.scenario.runtime === runtime && r.scenario.vitalsS === undefined);
+function runtimeText(scenario: Scenario): string {
+  return `${scenario.runtime}, Node ${scenario.node.version.replace(/^v/, '')}`;
+}
+
+/** The idle run of the same runtime on the same Node. */
+function baselineOf(results: ScenarioResult[], scenario: Scenario): ScenarioResult | undefined {
+  return results.find((r) => runtimeText(r.scenario) === runtimeText(scenario) && r.scenario.vitalsS === undefined);
 }
 
 function cadenceText(scenario: Scenario): string {
@@ -308,13 +344,13 @@ function resourceTable(results: ScenarioResult[]): string[] {
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    const baseline = baselineOf(results, r.scenario.runtime);
+    const baseline = baselineOf(results, r.scenario);
     const isBaseline = r === baseline;
     const baselineCpuS = baseline ? (baseline.cpuS / baseline.windowS) * r.windowS : 0;
     // The idle process's own CPU over the same time is taken off, so this is the cost the polling adds.
     const cpuPerRequestMs = r.requests > 0 && !isBaseline ? ((r.cpuS - baselineCpuS) / r.requests) * 1000 : Number.NaN;
     lines.push(
-      `| ${r.scenario.runtime} | ${r.scenario.chargers} | ${cadenceText(r.scenario)} | ${fixed(r.windowS, 0)} | ` +
+      `| ${runtimeText(r.scenario)} | ${r.scenario.chargers} | ${cadenceText(r.scenario)} | ${fixed(r.windowS, 0)} | ` +
         `${fixed(r.cpuPercent, 2)} | ${baseline && !isBaseline ? fixed(r.cpuPercent / baseline.cpuPercent, 1) : '1'} | ` +
         `${fixed(cpuPerRequestMs, 2)} | ${mib(r.peakRssKb)} | ` +
         `${baseline && !isBaseline ? fixed(r.peakRssKb / baseline.peakRssKb, 2) : '1'} | ${mib(r.windowMaxRssKb)} | ` +
@@ -332,7 +368,7 @@ function timingTable(results: ScenarioResult[]): string[] {
   for (const r of results) {
     if (r.scenario.vitalsS === undefined) continue;
     lines.push(
-      `| ${r.scenario.runtime} | ${r.scenario.chargers} | ${r.scenario.vitalsS} s | ${r.vitalsPolls} (${fixed(r.expectedVitalsPolls, 0)}) | ` +
+      `| ${runtimeText(r.scenario)} | ${r.scenario.chargers} | ${r.scenario.vitalsS} s | ${r.vitalsPolls} (${fixed(r.expectedVitalsPolls, 0)}) | ` +
         `${fixed(r.lateness.p50, 1)} | ${fixed(r.lateness.p99, 1)} | ${fixed(r.lateness.max, 1)} | ${r.collectorMaxLatenessMs} | ` +
         `${r.behind} | ${r.writtenLines} | ${r.spooledLines} | ${r.rejectedLines} | ${fixed(r.load, 2)} |`,
     );
@@ -340,26 +376,23 @@ function timingTable(results: ScenarioResult[]): string[] {
   return lines;
 }
 
+/** The targets apply to the collector as its image runs it: compiled, on each Node measured. */
 function targetLines(results: ScenarioResult[]): string[] {
-  const find = (runtime: Runtime, chargers: number, vitalsS: number) =>
-    results.find(
-      (r) => r.scenario.runtime === runtime && r.scenario.chargers === chargers && r.scenario.vitalsS === vitalsS,
-    );
   const lines: string[] = [];
   const verdict = (ok: boolean) => (ok ? '**met**' : '**missed**');
-  for (const runtime of ['compiled', 'tsx'] as const) {
-    const r = find(runtime, 10, DEFAULT_CADENCE_S.vitals);
-    if (!r) continue;
+  const compiled = results.filter((r) => r.scenario.runtime === 'compiled');
+  for (const r of compiled.filter(
+    (r) => r.scenario.chargers === 10 && r.scenario.vitalsS === DEFAULT_CADENCE_S.vitals,
+  )) {
     lines.push(
-      `- ${runtime}, 10 chargers at the default cadence, under ${TARGET_IDLE_CPU_PERCENT} % of one core: ` +
+      `- ${runtimeText(r.scenario)}, 10 chargers at the default cadence, under ${TARGET_IDLE_CPU_PERCENT} % of one core: ` +
         `${fixed(r.cpuPercent, 2)} % ${verdict(r.cpuPercent < TARGET_IDLE_CPU_PERCENT)}; ` +
-        `under ${TARGET_RSS_MIB} MiB RSS: peak ${mib(r.peakRssKb)} MiB ${verdict(r.peakRssKb / 1024 < TARGET_RSS_MIB)}`,
+        `under 80 MB (${mib(TARGET_RSS_KB)} MiB) RSS: peak ${mib(r.peakRssKb)} MiB ${verdict(r.peakRssKb < TARGET_RSS_KB)}`,
     );
   }
-  const fast = find('compiled', 50, 1);
-  if (fast) {
+  for (const fast of compiled.filter((r) => r.scenario.chargers === 50 && r.scenario.vitalsS === 1)) {
     lines.push(
-      `- compiled, 50 chargers with vitals every 1 s, no poll behind its schedule (started more than one interval late): ` +
+      `- ${runtimeText(fast.scenario)}, 50 chargers with vitals every 1 s, no poll behind its schedule (started more than one interval late): ` +
         `${fast.behind} behind, worst ${fixed(fast.lateness.max, 1)} ms seen by the chargers, ` +
         `${fast.collectorMaxLatenessMs} ms by the collector ${verdict(fast.behind === 0 && fast.collectorMaxLatenessMs <= 1000)}`,
     );
@@ -373,8 +406,10 @@ function report(results: ScenarioResult[], scale: number, loadBefore: number): s
   const withChildren = results.filter((r) => r.childProcesses > 0);
   return [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ` +
-      `Linux ${release()}, Node ${process.version}, load average ${loadBefore.toFixed(2)} at the start` +
+      `Linux ${release()}, load average ${loadBefore.toFixed(2)} at the start` +
       `${scale === 1 ? '' : `, windows scaled by ${scale}`}.`,
+    '',
+    `The compiled collector ran as its image starts it: \`${IMAGE_ENTRYPOINT.join(' ')} dist/collector/main.js\`; tsx as \`node --import tsx\` (development).`,
     '',
     ...resourceTable(results),
     '',
@@ -394,13 +429,66 @@ function writeDoc(markdown: string): void {
   writeDocSection(DOC, DOC_START, DOC_END, markdown);
 }
 
+function nodeBinary(path: string): NodeBinary {
+  const result = spawnSync(path, ['--version'], { encoding: 'utf8' });
+  const version = result.stdout?.trim() ?? '';
+  if (result.status !== 0 || !/^v\d+\.\d+\.\d+$/.test(version)) {
+    throw new Error(`--node ${path} is not a working node binary: ${result.error?.message ?? result.stderr}`);
+  }
+  return { path, version };
+}
+
+/**
+ * The Node release the collector image runs (its NODE_IMAGE), for this
+ * machine's architecture, cached under ~/.cache. Fetched from the npm
+ * registry, where the `node-linux-<arch>` packages repackage Node's release
+ * binaries.
+ */
+function imageNode(): string {
+  const version = /^ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)-/m.exec(readFileSync(DOCKERFILE, 'utf8'))?.[1];
+  if (!version) throw new Error(`${DOCKERFILE}: no ARG NODE_IMAGE=node:<version>-... line`);
+  const dir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'twc-dashboard', 'node', `v${version}`);
+  const node = join(dir, 'bin', 'node');
+  if (existsSync(node)) return node;
+  const pkg = `node-linux-${process.arch}@${version}`;
+  console.error(`fetching Node ${version} (${pkg}) ...`);
+  // Unpacked beside its final place, so the rename stays on one file system.
+  mkdirSync(dirname(dir), { recursive: true });
+  const download = mkdtempSync(join(dirname(dir), '.download-'));
+  try {
+    const pack = spawnSync('npm', ['pack', pkg, '--silent', '--pack-destination', download], { encoding: 'utf8' });
+    const tarball = pack.stdout.trim().split('\n').at(-1) ?? '';
+    if (pack.status !== 0 || !tarball) throw new Error(`npm pack ${pkg} failed: ${pack.stderr}`);
+    const untar = spawnSync('tar', ['-xzf', join(download, tarball), '-C', download], { encoding: 'utf8' });
+    if (untar.status !== 0) throw new Error(`unpacking ${tarball} failed: ${untar.stderr}`);
+    renameSync(join(download, 'package'), dir);
+  } finally {
+    rmSync(download, { recursive: true, force: true });
+  }
+  return node;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { scale: { type: 'string', default: '1' }, 'no-write': { type: 'boolean', default: false } },
+    options: {
+      scale: { type: 'string', default: '1' },
+      'no-write': { type: 'boolean', default: false },
+      // Each a node binary that runs the compiled scenarios; this process's own when none is given.
+      node: { type: 'string', multiple: true },
+      // Adds the Node release the collector image runs.
+      'image-node': { type: 'boolean', default: false },
+    },
   });
   const scale = Number(values.scale);
   if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
   const write = scale === 1 && !values['no-write'];
+  const thisNode: NodeBinary = { path: process.execPath, version: process.version };
+  const nodePaths = [...(values.node ?? [process.execPath]), ...(values['image-node'] ? [imageNode()] : [])];
+  const nodes = [...new Map(nodePaths.map(nodeBinary).map((node) => [node.version, node])).values()];
+  const scenarios: Scenario[] = [
+    ...nodes.flatMap((node) => SCENARIOS.filter((s) => s.runtime === 'compiled').map((s) => ({ ...s, node }))),
+    ...SCENARIOS.filter((s) => s.runtime === 'tsx').map((s) => ({ ...s, node: thisNode })),
+  ];
   const ticksPerS = clockTicksPerS();
   // Other work on the machine shows up as lateness and, a little, as CPU: the figure goes into the report.
   const loadBefore = loadavg()[0] ?? 0;
@@ -419,8 +507,8 @@ async function main(): Promise<void> {
     servers = await startTestServers();
     await createBuckets(servers);
     const results: ScenarioResult[] = [];
-    for (const scenario of SCENARIOS) {
-      console.error(`${scenario.runtime}: ${scenario.chargers} charger(s), ${cadenceText(scenario)} ...`);
+    for (const scenario of scenarios) {
+      console.error(`${runtimeText(scenario)}: ${scenario.chargers} charger(s), ${cadenceText(scenario)} ...`);
       results.push(await runScenario(scenario, { servers, compiledMain, workDir, ticksPerS, scale }));
     }
     const markdown = report(results, scale, loadBefore);
