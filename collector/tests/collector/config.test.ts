@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadCollectorConfig, parseChargers } from '../../src/collector/config.js';
 
 describe('collector configuration', () => {
@@ -28,6 +28,19 @@ describe('collector configuration', () => {
     expect(config.responseTimeoutMs).toBe(10_000);
     expect(config.phaseMode).toBe('auto');
     expect(config.influx).toMatchObject({ url: 'http://influxdb:8086', org: 'twc', rawBucket: 'twc_raw' });
+  });
+
+  it('checks TIMEZONE without loading the ICU calendar data a formatter would keep in memory', () => {
+    const formatter = vi.spyOn(Intl, 'DateTimeFormat');
+    try {
+      const env = { CHARGERS: 'garage=10.0.0.2', INFLUXDB_TOKEN: 'secret' };
+      expect(loadCollectorConfig({ ...env, TIMEZONE: 'America/Denver' }).pricing.timeZone).toBe('America/Denver');
+      expect(() => loadCollectorConfig({ ...env, TIMEZONE: 'America/Gotham' })).toThrow(/TIMEZONE/);
+      // Only the unknown name needed a formatter to be told apart from an alias.
+      expect(formatter).toHaveBeenCalledTimes(1);
+    } finally {
+      formatter.mockRestore();
+    }
   });
 
   it('names every bad or missing setting', () => {
