@@ -197,13 +197,7 @@ async function fetchHealth(port: number): Promise<HealthStatus> {
 
 async function runScenario(
   scenario: Scenario,
-  context: {
-    servers: TestServers;
-    compiledMain: string;
-    workDir: string;
-    ticksPerS: number;
-    scale: number;
-  },
+  context: { servers: TestServers; compiledMain: string; workDir: string; ticksPerS: number; scale: number },
 ): Promise<ScenarioResult> {
   const { servers, ticksPerS } = context;
   const windowMs = Math.round(scenario.windowS * context.scale * 1000);
