@@ -7,6 +7,8 @@
  *   pnpm exec tsx bench/collector-bench.ts --scale 0.2  shorter windows, for trying it out; writes nothing
  *   pnpm exec tsx bench/collector-bench.ts --image-node also on the Node release the image runs (fetched once)
  *   pnpm exec tsx bench/collector-bench.ts --node <path>   on another node binary (repeatable)
+ *   pnpm exec tsx bench/collector-bench.ts --soak-minutes 30   instead, one long run of 10 chargers per Node:
+ *                                                               memory over time, in a section of its own
  *
  * The collector runs as its own process, so its CPU and memory are read from
  * /proc without the simulator's; the simulated chargers live in this process.
@@ -42,6 +44,8 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const DOC = join(REPO, 'docs', 'PERFORMANCE.md');
 const DOC_START = '<!-- collector-bench:start -->';
 const DOC_END = '<!-- collector-bench:end -->';
+const SOAK_START = '<!-- collector-soak:start -->';
+const SOAK_END = '<!-- collector-soak:end -->';
 /** Long enough that an idle baseline never polls again after its first round. */
 const IDLE_INTERVAL_S = 86_400;
 const DEFAULT_CADENCE_S = { vitals: 5, lifetime: 60, version: 300, wifi: 60 };
@@ -74,6 +78,8 @@ interface ScenarioTemplate {
   /** Undefined: the idle baseline (one charger, polled once, then nothing for a day). */
   vitalsS?: number;
   windowS: number;
+  /** A long run, reported apart: its memory over time. */
+  soak?: boolean;
 }
 
 /** Every Node given runs the compiled scenarios; tsx (development) runs on this machine's Node only. */
@@ -102,6 +108,8 @@ interface ScenarioResult {
   cpuPercent: number;
   peakRssKb: number;
   windowMaxRssKb: number;
+  /** The highest RSS sampled in each fifth of the window, in order. */
+  rssByFifthKb: number[];
   /** Child processes of the collector (a loader's compiler service, say): their CPU is not in its stat. */
   childProcesses: number;
   /** CPU of this process (the simulated chargers) over the window, for comparison. */
@@ -256,8 +264,12 @@ async function runScenario(
     const simulatorCpuBefore = process.cpuUsage();
     const startMs = performance.now();
     let windowMaxRssKb = usageBefore.rssKb;
+    const rssByFifthKb = [0, 0, 0, 0, 0];
     sampler = setInterval(() => {
-      windowMaxRssKb = Math.max(windowMaxRssKb, readProcUsage(pid, ticksPerS).rssKb);
+      const { rssKb } = readProcUsage(pid, ticksPerS);
+      windowMaxRssKb = Math.max(windowMaxRssKb, rssKb);
+      const fifth = Math.min(4, Math.floor(((performance.now() - startMs) / windowMs) * 5));
+      rssByFifthKb[fifth] = Math.max(rssByFifthKb[fifth] ?? 0, rssKb);
     }, RSS_SAMPLE_MS);
     await sleep(windowMs);
     clearInterval(sampler);
@@ -287,6 +299,7 @@ async function runScenario(
       cpuPercent: (cpuS / elapsedS) * 100,
       peakRssKb: usageAfter.peakRssKb,
       windowMaxRssKb: Math.max(windowMaxRssKb, usageAfter.rssKb),
+      rssByFifthKb,
       childProcesses: children,
       simulatorCpuPercent: ((simulatorCpu.user + simulatorCpu.system) / 1e6 / elapsedS) * 100,
       requests,
@@ -419,8 +432,26 @@ function report(results: ScenarioResult[], scale: number, loadBefore: number): s
   ].join('\n');
 }
 
-function writeDoc(markdown: string): void {
-  writeDocSection(DOC, DOC_START, DOC_END, markdown);
+function soakReport(results: ScenarioResult[], scale: number, loadBefore: number): string {
+  const cpu = cpus();
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ` +
+      `Linux ${release()}, load average ${loadBefore.toFixed(2)} at the start` +
+      `${scale === 1 ? '' : `, windows scaled by ${scale}`}; \`${IMAGE_ENTRYPOINT.join(' ')} dist/collector/main.js\`.`,
+    '',
+    '| runtime | chargers | cadence | minutes | CPU % of one core | max RSS MiB in each fifth of the run | last fifth × first | points written | spooled |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const [first = 0] = r.rssByFifthKb;
+    const last = r.rssByFifthKb.at(-1) ?? 0;
+    lines.push(
+      `| ${runtimeText(r.scenario)} | ${r.scenario.chargers} | ${cadenceText(r.scenario)} | ${fixed(r.windowS / 60, 0)} | ` +
+        `${fixed(r.cpuPercent, 2)} | ${r.rssByFifthKb.map(mib).join(', ')} | ${first > 0 ? fixed(last / first, 2) : '-'} | ` +
+        `${r.writtenLines} | ${r.spooledLines} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function nodeBinary(path: string): NodeBinary {
@@ -471,6 +502,8 @@ async function main(): Promise<void> {
       node: { type: 'string', multiple: true },
       // Adds the Node release the collector image runs.
       'image-node': { type: 'boolean', default: false },
+      // Instead of the scenarios: one run of this many minutes per Node, for memory over time.
+      'soak-minutes': { type: 'string' },
     },
   });
   const scale = Number(values.scale);
@@ -479,10 +512,27 @@ async function main(): Promise<void> {
   const thisNode: NodeBinary = { path: process.execPath, version: process.version };
   const nodePaths = [...(values.node ?? [process.execPath]), ...(values['image-node'] ? [imageNode()] : [])];
   const nodes = [...new Map(nodePaths.map(nodeBinary).map((node) => [node.version, node])).values()];
-  const scenarios: Scenario[] = [
-    ...nodes.flatMap((node) => SCENARIOS.filter((s) => s.runtime === 'compiled').map((s) => ({ ...s, node }))),
-    ...SCENARIOS.filter((s) => s.runtime === 'tsx').map((s) => ({ ...s, node: thisNode })),
-  ];
+  const soakMinutes = values['soak-minutes'] === undefined ? undefined : Number(values['soak-minutes']);
+  if (soakMinutes !== undefined && !(soakMinutes > 0)) {
+    throw new Error(`--soak-minutes must be a positive number, got ${values['soak-minutes']}`);
+  }
+  const soak: ScenarioTemplate | undefined =
+    soakMinutes === undefined
+      ? undefined
+      : {
+          id: 'soak',
+          runtime: 'compiled',
+          chargers: 10,
+          vitalsS: DEFAULT_CADENCE_S.vitals,
+          windowS: soakMinutes * 60,
+          soak: true,
+        };
+  const scenarios: Scenario[] = soak
+    ? nodes.map((node) => ({ ...soak, node }))
+    : [
+        ...nodes.flatMap((node) => SCENARIOS.filter((s) => s.runtime === 'compiled').map((s) => ({ ...s, node }))),
+        ...SCENARIOS.filter((s) => s.runtime === 'tsx').map((s) => ({ ...s, node: thisNode })),
+      ];
   const ticksPerS = clockTicksPerS();
   // Other work on the machine shows up as lateness and, a little, as CPU: the figure goes into the report.
   const loadBefore = loadavg()[0] ?? 0;
@@ -505,10 +555,11 @@ async function main(): Promise<void> {
       console.error(`${runtimeText(scenario)}: ${scenario.chargers} charger(s), ${cadenceText(scenario)} ...`);
       results.push(await runScenario(scenario, { servers, compiledMain, workDir, ticksPerS, scale }));
     }
-    const markdown = report(results, scale, loadBefore);
+    const markdown = soak ? soakReport(results, scale, loadBefore) : report(results, scale, loadBefore);
     process.stdout.write(`${markdown}\n`);
     if (write) {
-      writeDoc(markdown);
+      const [start, end] = soak ? [SOAK_START, SOAK_END] : [DOC_START, DOC_END];
+      writeDocSection(DOC, start, end, markdown);
       console.error(`wrote ${DOC}`);
     }
   } finally {
