@@ -59,7 +59,8 @@ export function createSessionPlanner(options: ScenarioOptions): SessionPlanner {
   const plans: SessionPlan[] = [];
   const offsetMs = options.utcOffsetMinutes * MINUTE_MS;
   const localDayOf = (timeMs: number) => Math.floor((timeMs + offsetMs) / DAY_MS);
-  let nextDay = localDayOf(options.startTimeMs);
+  const firstDay = localDayOf(options.startTimeMs);
+  let nextDay = firstDay;
   let plannedThroughMs = options.scenario === 'day' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
 
   if (options.scenario === 'session') plans.push(singleSession(options));
@@ -68,7 +69,8 @@ export function createSessionPlanner(options: ScenarioOptions): SessionPlanner {
     sessionsThrough(timeMs) {
       while (plannedThroughMs < timeMs) {
         const localMidnightMs = nextDay * DAY_MS - offsetMs;
-        for (const plan of dayOfSessions(options, nextDay, localMidnightMs)) {
+        // Days count from the start, so a seed plans the same days whatever the date.
+        for (const plan of dayOfSessions(options, nextDay - firstDay, localMidnightMs)) {
           if (plan.plugInMs >= options.startTimeMs) plans.push(plan);
         }
         nextDay += 1;

@@ -87,6 +87,9 @@ describe('twc simulate', () => {
     { argv: ['--scenario', 'week'], option: '--scenario' },
     { argv: ['--firmware', 'beta'], option: '--firmware' },
     { argv: ['--seed', '1.5'], option: '--seed' },
+    { argv: ['--start', '2026-06-01T05:00:00'], option: '--start' },
+    { argv: ['--start', 'tomorrow'], option: '--start' },
+    { argv: ['--start', '2026-13-01T05:00:00Z'], option: '--start' },
     { argv: ['--faults', 'reboot,meteor'], option: '--faults' },
     { argv: ['--bogus'], option: '--bogus' },
     { argv: ['extra'], option: 'extra' },
@@ -112,6 +115,8 @@ describe('twc simulate', () => {
         '120.5',
         '--seed',
         '77',
+        '--start',
+        '2026-06-01T05:00:00-05:00',
         '--firmware',
         'old',
         '--faults',
@@ -125,10 +130,27 @@ describe('twc simulate', () => {
       scenario: 'session',
       acceleration: 120.5,
       seed: 77,
+      startTimeMs: Date.UTC(2026, 5, 1, 10),
       firmware: 'old',
       faults: ['reboot', 'wifi-dropout'],
     });
     expect(parseSimulateArgs([])).toMatchObject({ chargers: 1, basePort: 0, scenario: 'day', acceleration: 1 });
+    expect(parseSimulateArgs([]).startTimeMs).toBeUndefined();
+  });
+
+  it('starts the simulated clock where --start says, so a seed replays the same day', async () => {
+    const output = captureOutput();
+    const controller = new AbortController();
+    const startMs = Date.UTC(2026, 2, 8, 11); // 05:00 in Chicago, the day DST starts
+    const run = runSimulate(['--scenario', 'idle', '--start', new Date(startMs).toISOString()], {
+      signal: controller.signal,
+      logger: silentLogger(),
+    });
+    const printed = await output.printed();
+    const clock = await getJson<{ simStartMs: number }>(must(printed.chargers[0]).host, '/sim/clock');
+    expect(clock.simStartMs).toBe(startMs);
+    controller.abort();
+    expect(await run).toBe(0);
   });
 
   it('listens on loopback unless told otherwise, as a container needs', () => {

@@ -15,7 +15,7 @@ import type { Command } from '../main.js';
 
 const USAGE = [
   'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle] [--speed X]',
-  '             [--seed S] [--firmware old|new|mixed] [--faults kind,kind,...]',
+  '             [--seed S] [--start ISO-TIME] [--firmware old|new|mixed] [--faults kind,kind,...]',
   '',
   '  --chargers N   how many chargers (default 1)',
   '  --port P       first port, the others follow consecutively (default 0: any free port)',
@@ -24,6 +24,7 @@ const USAGE = [
   '  --scenario     session: one charge; day: a typical day at home (default); idle: no car',
   '  --speed X      simulated seconds per real second (default 1)',
   '  --seed S       integer seed; the same seed gives the same run (default 1)',
+  '  --start T      the simulated time to begin at, with its offset, e.g. 2026-06-01T05:00:00-05:00 (default: now)',
   '  --firmware     old, new (default) or mixed: which vitals and version fields the chargers send',
   `  --faults       random faults at a modest rate, from: ${SIM_FAULT_KINDS.join(', ')}`,
 ].join('\n');
@@ -40,6 +41,8 @@ export interface SimulateSettings {
   scenario: ScenarioName;
   acceleration: number;
   seed: number;
+  /** Where the simulated clock starts (ms since the epoch); the real time when absent. */
+  startTimeMs?: number;
   firmware: FirmwareGeneration | 'mixed';
   faults: SimFaultKind[];
 }
@@ -85,6 +88,7 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
         scenario: { type: 'string' },
         speed: { type: 'string' },
         seed: { type: 'string' },
+        start: { type: 'string' },
         firmware: { type: 'string' },
         faults: { type: 'string' },
       },
@@ -113,6 +117,14 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
       if (!faults.includes(name as SimFaultKind)) faults.push(name as SimFaultKind);
     }
   }
+  const rawStart = str('start');
+  // An offset is required: a bare local time would mean whatever zone the process happens to run in.
+  const startTimeMs = rawStart === undefined ? undefined : Date.parse(rawStart);
+  if (rawStart !== undefined && (!/(Z|[+-]\d\d:\d\d)$/.test(rawStart.trim()) || !Number.isFinite(startTimeMs))) {
+    throw new UsageError(
+      `--start must be an ISO 8601 time with its offset, e.g. 2026-06-01T05:00:00-05:00, got "${rawStart}"`,
+    );
+  }
   const listenHost = str('listen') ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(listenHost)) throw new UsageError(`--listen must be a host or address, got "${listenHost}"`);
   return {
@@ -123,6 +135,7 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
     scenario: choiceOption('scenario', str('scenario'), 'day', SCENARIO_NAMES),
     acceleration,
     seed: integerOption('seed', str('seed'), 1, -2_147_483_648, 4_294_967_295),
+    ...(startTimeMs === undefined ? {} : { startTimeMs }),
     firmware: choiceOption('firmware', str('firmware'), 'new', ['old', 'new', 'mixed'] as const),
     faults,
   };
@@ -204,6 +217,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     scenario: settings.scenario,
     acceleration: settings.acceleration,
     seed: settings.seed,
+    ...(settings.startTimeMs === undefined ? {} : { startTimeMs: settings.startTimeMs }),
     firmware: settings.firmware,
     logger: rootLogger,
   });
