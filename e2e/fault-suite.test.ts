@@ -45,6 +45,12 @@ const BACKOFF_MAX_S = 2;
 const SIM_LOCAL_OFFSET_MS = -6 * 3_600_000;
 /** The day ends at 09:00 local, after every car left for work (they leave 06:30-08:00). */
 const DAY_END_LOCAL_HOUR = 9;
+/**
+ * The simulated time starts at 15:00 local: with the span below the run then holds two
+ * evenings, two nights and two mornings (about twenty sessions), at about 630 times real
+ * speed in the default four minutes.
+ */
+const DAY_START_LOCAL_HOUR = 15;
 /** At least this much simulated time, so the run holds an evening, a night and a morning. */
 const MIN_SIM_SPAN_MS = 20 * 3_600_000;
 const HOUR_MS = 3_600_000;
@@ -56,6 +62,15 @@ const FUZZ_MAX_EXAMPLES = Number(process.env.E2E_FUZZ_EXAMPLES ?? 20);
 
 function log(line: string): void {
   process.stdout.write(`[e2e] ${line}\n`);
+}
+
+/**
+ * The latest 15:00 (simulator local time) at or before `nowMs`: the simulation starts
+ * there, so a seed replays the same sessions, not only the same faults.
+ */
+function dayStartBefore(nowMs: number): number {
+  const localMs = nowMs + SIM_LOCAL_OFFSET_MS - DAY_START_LOCAL_HOUR * HOUR_MS;
+  return Math.floor(localMs / (24 * HOUR_MS)) * 24 * HOUR_MS - SIM_LOCAL_OFFSET_MS + DAY_START_LOCAL_HOUR * HOUR_MS;
 }
 
 /** The first 09:00 (simulator local time) at least MIN_SIM_SPAN_MS after `simStartMs`. */
@@ -201,17 +216,18 @@ function result(): RunResult {
 
 describe('the whole stack under faults', () => {
   beforeAll(async () => {
-    log(`seed ${SEED} (set E2E_SEED=${SEED} to replay this fault plan), simulated day in ~${RUN_S} s real`);
+    log(`seed ${SEED} (set E2E_SEED=${SEED} to replay this run), simulated day in ~${RUN_S} s real`);
     dir = mkdtempSync(join(tmpdir(), 'twc-e2e-'));
     log(`processes' data and logs in ${dir}`);
 
-    const estimatedSpanMs = dayEndAfter(Date.now()) - Date.now();
-    const speed = Math.ceil(estimatedSpanMs / (RUN_S * 1000));
+    const simStartMs = dayStartBefore(Date.now());
+    const speed = Math.ceil((dayEndAfter(simStartMs) - simStartMs) / (RUN_S * 1000));
     // A sample every VITALS_POLL_S real seconds plus the request: a gap is a full real second without one.
     const sessionGapS = Math.ceil(speed * 1.0);
     const stack = await startStack({
       dir,
       seed: SEED,
+      simStartMs,
       chargers: CHARGERS,
       speed,
       sessionGapS,

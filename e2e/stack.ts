@@ -29,6 +29,8 @@ export interface StackSettings {
   /** Temporary directory for every process's data and logs. */
   dir: string;
   seed: number;
+  /** Where the simulated clock starts (`twc simulate --start`). */
+  simStartMs: number;
   chargers: number;
   /** Simulated seconds per real second. */
   speed: number;
@@ -231,6 +233,8 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
         String(settings.speed),
         '--seed',
         String(settings.seed),
+        '--start',
+        new Date(settings.simStartMs).toISOString(),
         '--port',
         '0',
       ],
