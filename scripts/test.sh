@@ -13,7 +13,7 @@ PNPM_VERSION="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' package.
 
 # 1. Debian packages: the servers the tests run, the tools that build influxd,
 #    and the real tools some tests drive: Compose (validates docker-compose.yml),
-#    shellcheck, curl (the InfluxDB init script), Chromium (the status page) and
+#    ShellCheck, curl (the InfluxDB init script), Chromium (the status page) and
 #    poppler (renders the PDF report).
 apt_packages=()
 need() { # COMMAND PACKAGE
@@ -53,15 +53,23 @@ export TWC_INFLUXD
 TWC_SCHEMATHESIS="$(./scripts/install-schemathesis.sh)"
 export TWC_SCHEMATHESIS
 
-# 4. Static checks, then every test.
+# 4. Static checks, then every test. A failed check does not stop the run:
+#    the tests still run, and the closing line counts the check as a failure.
+failed_checks=()
 if [ $# -eq 0 ]; then
   log "lint"
-  pnpm exec biome check .
+  pnpm exec biome check . || failed_checks+=(lint)
   log "typecheck"
-  pnpm run typecheck
+  pnpm run typecheck || failed_checks+=(typecheck)
 fi
 log "tests"
 # Colour only on a terminal: a log file or a CI page gets plain text (vitest
 # colours its summary whenever CI is set, which makes a log hard to read).
 if [ ! -t 1 ] && [ -z "${FORCE_COLOR:-}" ]; then export NO_COLOR=1; fi
-exec pnpm exec vitest run "$@"
+mkdir -p .test-output
+report=.test-output/vitest-report.json
+rm -f "$report"
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || true
+# Last, after every other tool's output: one plain line, `N passed, N failed`,
+# counted from vitest's own report; the exit status says the same.
+exec pnpm exec tsx scripts/test-summary.ts "$report" ${failed_checks[@]+"${failed_checks[@]}"}

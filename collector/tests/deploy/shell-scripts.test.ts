@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, run } from './stack.js';
 
 const SCRIPTS = ['setup.sh', 'scripts/verify.sh', 'scripts/backup.sh', 'scripts/restore.sh'];
+/** Scripts a developer or CI runs: the test command and what it calls. */
+const DEVELOPER_SCRIPTS = ['scripts/test.sh', 'scripts/build-influxd.sh', 'scripts/install-schemathesis.sh'];
 
 /** An install folder without .env, holding only the scripts. */
 function bareInstall(): string {
@@ -15,7 +17,7 @@ function bareInstall(): string {
 }
 
 describe('shell scripts', () => {
-  it.each(SCRIPTS)('%s passes shellcheck, style checks included', async (script) => {
+  it.each([...SCRIPTS, ...DEVELOPER_SCRIPTS])('%s passes shellcheck, style checks included', async (script) => {
     const result = await run('shellcheck', ['--shell=bash', '--severity=style', script], { cwd: REPO_ROOT });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.code).toBe(0);
