@@ -7,14 +7,14 @@
  *   POST /faults         body: Partial<ComedServerFaults>, applied at once
  *   POST /faults/clear   answers normally again
  *   GET  /prices?from=&to=  [[stampMs, cents | null], ...] for every stamp in
- *                        (from, to]: the server's own prices (priceAt)
+ *                        [from, to): the server's own prices (priceAt)
  *
  * Usage: node --import tsx e2e/comed-server-main.ts --seed S --sim-start-ms A --real-start-ms B --acceleration X
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { FIVE_MINUTES_MS } from '../collector/src/prices/intervals.js';
+import { FIVE_MINUTES_MS } from '../collector/src/prices/comed-clock.js';
 import { type ComedServerFaults, createComedServer } from '../collector/src/simulator/comed-server.js';
 import { simulatedTimeMs } from '../collector/src/simulator/sim-clock.js';
 
@@ -86,11 +86,7 @@ const control = createServer((request, response) => {
       return;
     }
     const prices: [number, number | null][] = [];
-    for (
-      let stamp = Math.floor(fromMs / FIVE_MINUTES_MS + 1) * FIVE_MINUTES_MS;
-      stamp <= toMs;
-      stamp += FIVE_MINUTES_MS
-    ) {
+    for (let stamp = Math.ceil(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS; stamp < toMs; stamp += FIVE_MINUTES_MS) {
       prices.push([stamp, comed.priceAt(stamp) ?? null]);
     }
     answer(200, prices);

@@ -156,7 +156,12 @@ async function readStoredSessions(stack: Stack): Promise<StoredSession[]> {
     provisional: row.provisional === 'true',
     endReason: row.end_reason || null,
     gaps: number(row.gaps),
-    energyByInterval: row.energy_by_interval ? (JSON.parse(row.energy_by_interval) as [number, number][]) : [],
+    // Stored as {"start": [[stampMs, Wh], ...]}; keyed here by interval end, as verify.ts keys its own.
+    energyByInterval: row.energy_by_interval
+      ? (JSON.parse(row.energy_by_interval) as { start: [number, number][] }).start.map(
+          ([startMs, wh]): [number, number] => [startMs + 300_000, wh],
+        )
+      : [],
   }));
 }
 

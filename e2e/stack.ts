@@ -316,6 +316,7 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
     stoppers.push(() => collector.stop());
 
     const pollerLog = join(dir, 'comed-poller.log');
+    const pollerHealthPort = await freePort();
     const poller = nodeService(
       'comed-poller',
       dir,
@@ -330,6 +331,7 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
         PRICE_BACKFILL_DAYS: String(settings.backfillDays),
         PRICE_STATE_FILE: join(dir, 'price-backfill.json'),
         SPOOL_DIR: join(dir, 'comed-poller-spool'),
+        HEALTH_PORT: String(pollerHealthPort),
       },
       async (offset) => logHasAfter(pollerLog, offset, '"msg":"comed-poller started"'),
     );

@@ -1,12 +1,22 @@
 /**
  * Independent checks of what the stack stored against what the simulator
- * says happened. Nothing here uses the session code: sessions are matched
+ * says happened. Nothing here uses the product's code: sessions are matched
  * to the simulator's record by charger and plug-in time, and costs are
  * recomputed from the stored vitals samples and the ComEd server's own
- * prices. Only ComEd's interval convention comes from the product
- * (prices/intervals.ts), as everywhere else.
+ * prices, with ComEd's clock written out again below rather than imported,
+ * so a mistake in the product's clock cannot hide in its own check:
+ * - energy metered at a sample belongs to the 5-minute interval that the
+ *   sample closes or lies in, (E - 5 min, E], here keyed by its end E;
+ * - the hour ending H averages the twelve prices stamped H - 60 min through
+ *   H - 5 min (a stamp is the start of its interval), and every interval of
+ *   the hour, the one ending at H included, pays that average.
  */
-import { FIVE_MINUTES_MS, HOUR_MS, hourEndingFor, intervalEndFor } from '../collector/src/prices/intervals.js';
+const FIVE_MINUTES_MS = 5 * 60_000;
+const HOUR_MS = 60 * 60_000;
+/** The end of the 5-minute interval holding the instant: a reading on a boundary closes the interval ending there. */
+const intervalEndFor = (timeMs: number) => Math.ceil(timeMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
+/** The hour ending of the hour that holds the interval ending `intervalEndMs`. */
+const hourEndingFor = (intervalEndMs: number) => Math.ceil(intervalEndMs / HOUR_MS) * HOUR_MS;
 
 export interface TruthSession {
   plugInMs: number;
@@ -203,13 +213,13 @@ export function sessionEnergyByInterval(
   return byInterval;
 }
 
-/** The average of an hour's twelve 5-minute prices, or undefined when one is missing. */
+/** The average of an hour's twelve 5-minute prices (stamped H - 60 min .. H - 5 min), or undefined when one is missing. */
 export function hourAverageCents(
   hourEndingMs: number,
   priceAt: (stampMs: number) => number | undefined,
 ): number | undefined {
   let sum = 0;
-  for (let stamp = hourEndingMs - HOUR_MS + FIVE_MINUTES_MS; stamp <= hourEndingMs; stamp += FIVE_MINUTES_MS) {
+  for (let stamp = hourEndingMs - HOUR_MS; stamp < hourEndingMs; stamp += FIVE_MINUTES_MS) {
     const price = priceAt(stamp);
     if (price === undefined) return undefined;
     sum += price;

@@ -19,6 +19,7 @@
 #   TWC_LOCAL_DIR             spools, price backfill progress, reports, tokens (--demo) and logs
 #                             [~/.local/share/twc-dashboard; --demo: a new temporary directory]
 #   API_PORT [8000]  API_HOST [API's default; --demo: 127.0.0.1]  HEALTH_PORT [8081] (collector)
+#   POLLER_HEALTH_PORT [8082] (comed-poller)
 # --demo only:
 #   SIM_CHARGERS [2]  SIM_SCENARIO [session]  SIM_SPEED [1] (simulated seconds per real second;
 #   the collector dates samples by the simulator's clock, read from its /sim/clock)
@@ -256,7 +257,7 @@ fi
 
 spawn comed-poller "$LOG_DIR/comed-poller.log" env "${poller_token[@]}" \
   SPOOL_DIR="$LOCAL_DIR/comed-poller/spool" SPOOL_MAX_MB="${POLLER_SPOOL_MAX_MB:-${SPOOL_MAX_MB:-}}" \
-  PRICE_STATE_FILE="$LOCAL_DIR/comed-poller/price-backfill.json" \
+  PRICE_STATE_FILE="$LOCAL_DIR/comed-poller/price-backfill.json" HEALTH_PORT="${POLLER_HEALTH_PORT:-8082}" \
   "${TSX[@]}" collector/src/prices/poller-main.ts
 
 spawn collector "$LOG_DIR/collector.log" env "${collector_token[@]}" \

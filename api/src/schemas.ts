@@ -98,11 +98,31 @@ export const statusSchema = z
 
 export const currentPriceSchema = z
   .object({
-    five_minute: z.object({ time: isoTime, price_cents_kwh: z.number().meta({ example: 2.9 }) }).nullable(),
-    hour_average: z
-      .object({ time: isoTime, hour_ending: isoTime, price_cents_kwh: z.number().meta({ example: 3.2 }) })
+    five_minute: z
+      .object({
+        time: isoTime.meta({
+          description: "ComEd's stamp: the start of the five minutes this price covers",
+          example: '2026-01-15T17:55:00.000Z',
+        }),
+        price_cents_kwh: z.number().meta({ example: 2.9 }),
+      })
       .nullable(),
-    feed_time: isoTime.nullable(),
+    hour_average: z
+      .object({
+        time: isoTime.meta({
+          description: 'the stamp of the newest 5-minute price in the average',
+          example: '2026-01-15T17:55:00.000Z',
+        }),
+        hour_ending: isoTime.meta({
+          description: 'the hour averaged, by its end: the hour ending H averages the prices stamped H-60 to H-5 min',
+          example: '2026-01-15T18:00:00.000Z',
+        }),
+        price_cents_kwh: z.number().meta({ example: 3.2 }),
+      })
+      .nullable(),
+    feed_time: isoTime
+      .nullable()
+      .meta({ description: 'the stamp of the latest 5-minute price', example: '2026-01-15T17:55:00.000Z' }),
     stale: z.boolean().meta({ description: 'no 5-minute price for more than 15 minutes' }),
     updated: isoTime,
     source: z.enum(['live', 'influxdb']),

@@ -16,12 +16,17 @@ import {
   type LiveVitals,
 } from '@twc/collector/collector/redis-live-state';
 import { silentLogger } from '@twc/collector/logger';
+import { FIVE_MINUTES_MS, hourEndingOf } from '@twc/collector/prices/comed-clock';
 import type { PricePoint } from '@twc/collector/prices/comed-parse';
-import { FIVE_MINUTES_MS, hourEndingFor } from '@twc/collector/prices/intervals';
 import { pricePoints, runningAveragePoint } from '@twc/collector/prices/price-plan';
 import type { Tariff } from '@twc/collector/prices/provider';
 import { createComedProvider } from '@twc/collector/prices/providers';
-import { createRedisPriceState, currentPrice, type PriceState } from '@twc/collector/prices/redis-price-state';
+import {
+  createRedisPriceState,
+  currentPrice,
+  type PriceState,
+  runningAverageOf,
+} from '@twc/collector/prices/redis-price-state';
 import { costSession, type SessionCost } from '@twc/collector/sessions/cost';
 import {
   type ChargingSession,
@@ -51,18 +56,18 @@ export const TARIFF: Tariff = {
   flatRateCentsPerKwh: 15,
 };
 
-/** A deterministic price curve: cheap at night, dearer in the afternoon, cents per kWh. */
-export function priceAt(intervalEndMs: number): number {
-  const hour = new Date(intervalEndMs).getUTCHours();
-  const minute = new Date(intervalEndMs).getUTCMinutes();
+/** A deterministic price curve by ComEd stamp (an interval's start): cheap at night, dearer in the afternoon, cents per kWh. */
+export function priceAt(stampMs: number): number {
+  const hour = new Date(stampMs).getUTCHours();
+  const minute = new Date(stampMs).getUTCMinutes();
   return Math.round((2 + 2 * Math.sin(((hour - 6) / 24) * 2 * Math.PI) + minute / 600) * 1000) / 1000;
 }
 
-/** Every 5-minute price stamped in (fromMs, toMs]. */
+/** Every 5-minute price stamped in [fromMs, toMs). */
 export function pricesBetween(fromMs: number, toMs: number): PricePoint[] {
   const prices: PricePoint[] = [];
-  const first = Math.floor(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS + FIVE_MINUTES_MS;
-  for (let t = first; t <= toMs; t += FIVE_MINUTES_MS) prices.push({ timeMs: t, priceCentsPerKwh: priceAt(t) });
+  const first = Math.ceil(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
+  for (let t = first; t < toMs; t += FIVE_MINUTES_MS) prices.push({ timeMs: t, priceCentsPerKwh: priceAt(t) });
   return prices;
 }
 
@@ -273,7 +278,7 @@ export async function createTestStack(label: string): Promise<TestStack> {
       const points = pricePoints(list, nowMs);
       const last = list.at(-1);
       if (last) {
-        const hour = list.filter((p) => hourEndingFor(p.timeMs) === hourEndingFor(last.timeMs));
+        const hour = list.filter((p) => hourEndingOf(p.timeMs) === hourEndingOf(last.timeMs));
         const average = {
           timeMs: last.timeMs,
           priceCentsPerKwh: hour.reduce((sum, p) => sum + p.priceCentsPerKwh, 0) / hour.length,
@@ -293,7 +298,7 @@ export async function createTestStack(label: string): Promise<TestStack> {
   };
 }
 
-export { currentPrice };
+export { currentPrice, runningAverageOf };
 
 /** Retries an assertion until it passes or `timeoutMs` runs out (for fire-and-forget publishes). */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 3000): Promise<T> {

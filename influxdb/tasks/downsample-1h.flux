@@ -1,9 +1,10 @@
 // The 1-hour tier: the raw 5-second data aggregated per hour, with the same
 // measurements, tags and field names as the raw bucket. It reads the raw
 // bucket, not a finer tier, so that a mean weighs every sample alike.
-// A point stamped T sums up the samples taken in [T - 1h, T), the
-// end-of-interval convention of the whole project (ComEd prices, hourly
-// averages).
+// A point stamped T sums up the samples taken in [T - 1h, T): stamped by
+// its end, as ComEd labels its hours ("hour ending"), so the 1-hour tier
+// lines up with comed_price_hourly. (A ComEd 5-minute price is stamped by its
+// start: the 5-minute tier's point T covers the price stamped T - 5m.)
 //
 // Each run recomputes every complete window of the last `lookback`: points
 // the collector spooled while InfluxDB was unreachable arrive late and still

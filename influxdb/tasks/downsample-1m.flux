@@ -1,7 +1,7 @@
 // The 1-minute tier: the raw 5-second data aggregated per minute, with the same
 // measurements, tags and field names as the raw bucket. A point stamped T sums
-// up the samples taken in [T - 1m, T), the end-of-interval convention of the
-// whole project (ComEd prices, hourly averages).
+// up the samples taken in [T - 1m, T): stamped by its end, as ComEd labels
+// its hours. (A ComEd 5-minute price is stamped by its start instead.)
 //
 // Each run recomputes every complete window of the last `lookback`: points
 // the collector spooled while InfluxDB was unreachable arrive late and still

@@ -2,7 +2,7 @@
  * Exports: Flux rows turned into CSV lines or JSON lines as they arrive from
  * InfluxDB, so a year of 5-second vitals never sits in memory.
  */
-import { intervalStart } from '@twc/collector/prices/intervals';
+import { intervalEnd } from '@twc/collector/prices/comed-clock';
 import { SCHEMA } from '@twc/collector/storage/schema';
 import { csvLine } from '../core/csv.js';
 import { fluxStr, fluxTime } from '../core/flux.js';
@@ -62,9 +62,9 @@ function flux(influx: InfluxReader, query: ExportQuery): string {
   |> filter(fn: (r) => r._measurement == "twc_vitals"${charger})
   ${pivot}`;
     case 'prices':
-      // Intervals inside [from, to): a price stamped T covers the five minutes ending at T (intervals.ts).
+      // Intervals that start in [from, to): a price stamped S covers [S, S + 5 min) (comed-clock.ts).
       return `from(bucket: ${fluxStr(influx.buckets.prices)})
-  |> range(start: ${fluxTime(query.fromMs + 1)}, stop: ${fluxTime(query.toMs + 1)})
+  |> ${range}
   |> filter(fn: (r) => r._measurement == "comed_price" and r.price_type == "5min" and r._field == "price_cents_kwh")
   |> keep(columns: ["_time", "_value"])`;
   }
@@ -95,10 +95,10 @@ function record(dataset: ExportDataset, row: FluxRow): Record<string, unknown> {
         ...Object.fromEntries(VITALS_FIELDS.map((name) => [name, row[name] ?? null])),
       };
     case 'prices': {
-      const endMs = Date.parse(String(row._time));
+      const startMs = Date.parse(String(row._time));
       return {
-        interval_start: new Date(intervalStart(endMs)).toISOString(),
-        interval_end: new Date(endMs).toISOString(),
+        interval_start: new Date(startMs).toISOString(),
+        interval_end: new Date(intervalEnd(startMs)).toISOString(),
         price_cents_kwh: row._value,
       };
     }

@@ -1,5 +1,5 @@
 /** ComEd prices as the price poller stores them (comed_price, comed_price_hourly). */
-import { HOUR_MS, hourEndingFor, intervalStart } from '@twc/collector/prices/intervals';
+import { FIVE_MINUTES_MS, HOUR_MS } from '@twc/collector/prices/comed-clock';
 import { isPriceStale } from '@twc/collector/prices/price-plan';
 import { type CurrentPrice, currentPrice } from '@twc/collector/prices/redis-price-state';
 import type { z } from 'zod';
@@ -29,17 +29,32 @@ export async function currentPriceFromInflux(influx: InfluxReader, nowMs: number
     return row && price !== null ? { timeMs: Date.parse(String(row._time)), priceCentsPerKwh: price } : undefined;
   };
   const latest = point('5min');
-  const average = point('hourly_avg');
+  // The running average is stored at its hour's end (price-plan.ts); the newest price in it is
+  // not stored with it, so the latest 5-minute price stands in when it lies in that hour.
+  const stored = point('hourly_avg');
+  const average = stored && {
+    hourEndingMs: stored.timeMs,
+    priceCentsPerKwh: stored.priceCentsPerKwh,
+    timeMs:
+      latest && latest.timeMs >= stored.timeMs - HOUR_MS && latest.timeMs < stored.timeMs
+        ? latest.timeMs
+        : stored.timeMs - HOUR_MS,
+  };
   if (!latest && !average) return undefined;
   return currentPrice(latest, average, nowMs);
 }
 
 const iso = (timeMs: number) => new Date(timeMs).toISOString();
 
-/** Stamps in (fromMs, toMs]: a price stamped T covers the five minutes ending at T (intervals.ts). */
+/** Points stamped in [fromMs, toMs). */
 function stampRange(fromMs: number, toMs: number): string {
-  return `range(start: ${fluxTime(fromMs + 1)}, stop: ${fluxTime(toMs + 1)})`;
+  return `range(start: ${fluxTime(fromMs)}, stop: ${fluxTime(toMs)})`;
 }
+
+/**
+ * 5-minute prices whose interval starts in [fromMs, toMs): a price stamped S
+ * covers [S, S + 5 min) (comed-clock.ts).
+ */
 
 export async function fiveMinutePrices(influx: InfluxReader, fromMs: number, toMs: number): Promise<PricePointItem[]> {
   const rows = await influx.rows(`from(bucket: ${fluxStr(influx.buckets.prices)})
@@ -48,11 +63,11 @@ export async function fiveMinutePrices(influx: InfluxReader, fromMs: number, toM
   |> keep(columns: ["_time", "_value"])
   |> sort(columns: ["_time"])`);
   return rows.map((row) => {
-    const endMs = Date.parse(String(row._time));
+    const startMs = Date.parse(String(row._time));
     const price = Number(row._value);
     return {
-      start: iso(intervalStart(endMs)),
-      end: iso(endMs),
+      start: iso(startMs),
+      end: iso(startMs + FIVE_MINUTES_MS),
       avg_price_cents_kwh: price,
       min_price_cents_kwh: price,
       max_price_cents_kwh: price,
@@ -61,15 +76,16 @@ export async function fiveMinutePrices(influx: InfluxReader, fromMs: number, toM
   });
 }
 
+/** Hourly prices of the hours that start in [fromMs, toMs); each is stored at its hour ending. */
 export async function hourlyPrices(influx: InfluxReader, fromMs: number, toMs: number): Promise<PricePointItem[]> {
   const rows = await influx.rows(`from(bucket: ${fluxStr(influx.buckets.prices)})
-  |> ${stampRange(fromMs, toMs)}
+  |> ${stampRange(fromMs + HOUR_MS, toMs + HOUR_MS)}
   |> filter(fn: (r) => r._measurement == "comed_price_hourly")
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
   |> sort(columns: ["_time"])`);
   return rows.map((row) => {
-    const hourEndMs = hourEndingFor(Date.parse(String(row._time)));
+    const hourEndMs = Date.parse(String(row._time));
     return {
       start: iso(hourEndMs - HOUR_MS),
       end: iso(hourEndMs),
@@ -83,9 +99,9 @@ export async function hourlyPrices(influx: InfluxReader, fromMs: number, toMs: n
 
 /**
  * Calendar days in `timeZone` covering [fromMs, toMs), from the 5-minute
- * prices: each price counts in the local day its interval starts in, so the
- * price stamped 00:00 (23:55-00:00) closes the day before. Rows are streamed,
- * so a long range never sits in memory.
+ * prices: each price counts in the local day its interval starts in, which is
+ * the day of its stamp (00:00-00:05 opens the day). Rows are streamed, so a
+ * long range never sits in memory.
  */
 export async function dailyPrices(
   influx: InfluxReader,
@@ -106,7 +122,7 @@ export async function dailyPrices(
   for await (const row of rows) {
     const price = num(row._value);
     if (price === null) continue;
-    const day = formatLocalDate(localDateAt(intervalStart(Date.parse(String(row._time))), timeZone));
+    const day = formatLocalDate(localDateAt(Date.parse(String(row._time)), timeZone));
     const bucket = days.get(day);
     if (bucket) {
       bucket.sum += price;

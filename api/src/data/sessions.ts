@@ -163,3 +163,23 @@ export async function sessionsIn(
   |> sort(columns: ["_time"])`);
   return rows.map(sessionFromRow);
 }
+
+/**
+ * How many sessions that started in [fromMs, toMs) are still stored on the
+ * price clock of before its correction (their interval energy in the old
+ * form, collector/src/sessions/session-points.ts): the collector re-prices
+ * them shortly after an upgrade, and reports of their month wait for it.
+ */
+export async function sessionsOnOldClock(
+  influx: InfluxReader,
+  range: { fromMs: number; toMs: number },
+): Promise<number> {
+  const rows = await influx.rows(`import "strings"
+from(bucket: ${fluxStr(influx.buckets.sessions)})
+  |> range(start: ${fluxTime(range.fromMs)}, stop: ${fluxTime(range.toMs)})
+  |> filter(fn: (r) => r._measurement == "twc_session" and r._field == "energy_by_interval")
+  |> filter(fn: (r) => strings.hasPrefix(v: r._value, prefix: "["))
+  |> group()
+  |> count()`);
+  return num(rows[0]?._value) ?? 0;
+}

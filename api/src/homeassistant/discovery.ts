@@ -17,7 +17,7 @@
 import { evseStateName } from '@twc/collector/charger/normalize';
 import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
 import { addersCentsPerKwh, type Tariff } from '@twc/collector/prices/provider';
-import type { CurrentPrice } from '@twc/collector/prices/redis-price-state';
+import { type CurrentPrice, currentHourAverage } from '@twc/collector/prices/redis-price-state';
 import type { LiveSession } from '@twc/collector/sessions/session-store';
 
 export const PAYLOAD_NONE = 'None';
@@ -413,12 +413,12 @@ function usdPerKwh(cents: number): string {
 
 /**
  * What a kWh costs now, all in: the supply price plus the tariff's per-kWh
- * adders, plus tax on both. The supply price is the running hour average
- * when known, since ComEd Hourly Pricing bills each hour at its average;
- * the latest 5-minute price otherwise.
+ * adders, plus tax on both. The supply price is the running average of the
+ * current hour when known, since ComEd Hourly Pricing bills each hour at its
+ * average; the latest 5-minute price otherwise.
  */
 export function allInCentsPerKwh(price: CurrentPrice, tariff: Tariff): number | undefined {
-  const supply = price.hour_average?.price_cents_kwh ?? price.five_minute?.price_cents_kwh;
+  const supply = currentHourAverage(price)?.price_cents_kwh ?? price.five_minute?.price_cents_kwh;
   if (supply === undefined) return undefined;
   return (supply + addersCentsPerKwh(tariff)) * (1 + tariff.taxPercent / 100);
 }
@@ -426,7 +426,8 @@ export function allInCentsPerKwh(price: CurrentPrice, tariff: Tariff): number | 
 export function priceStates(price: CurrentPrice, tariff: Tariff): Map<string, string> {
   const states = new Map<string, string>();
   states.set('five_minute_price', price.five_minute ? usdPerKwh(price.five_minute.price_cents_kwh) : PAYLOAD_NONE);
-  states.set('hour_average_price', price.hour_average ? usdPerKwh(price.hour_average.price_cents_kwh) : PAYLOAD_NONE);
+  const average = currentHourAverage(price);
+  states.set('hour_average_price', average ? usdPerKwh(average.price_cents_kwh) : PAYLOAD_NONE);
   const allIn = allInCentsPerKwh(price, tariff);
   states.set('all_in_price', allIn === undefined ? PAYLOAD_NONE : usdPerKwh(allIn));
   return states;

@@ -3,13 +3,19 @@
  * job in Redis (so only one API replica does it), and runs it. Monthly PDFs
  * go to REPORTS_DIR; a job is done once its file exists or its key is in the
  * state file there. Constructing starts nothing; start() does.
+ *
+ * A month's PDF waits while any of its sessions is still on the price clock
+ * of before its correction (the collector re-prices them after an upgrade),
+ * and the PDFs an earlier version wrote are written again once, when their
+ * month's sessions are re-priced (listed in price-clock.json until then).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@twc/collector/logger';
 import type { Redis } from 'ioredis';
 import { calendarPeriod, previousPeriod } from '../core/periods.js';
 import { periodTotals } from '../data/cost-totals.js';
+import { sessionsOnOldClock } from '../data/sessions.js';
 import type { Notifier } from '../notify/notifiers.js';
 import type { InfluxReader } from '../plugins/app/influx.js';
 import { kwh, money, renderMonthlyReport } from './monthly-report.js';
@@ -19,7 +25,11 @@ import { type DueJob, dueJobs, type ScheduleSettings } from './schedule.js';
 export const REPORT_FILE = /^twc-report-(\d{4}-\d{2})\.pdf$/;
 export const reportFileName = (month: string) => `twc-report-${month}.pdf`;
 const STATE_FILE = 'schedule-state.json';
+const CLOCK_FILE = 'price-clock.json';
 const KEPT_KEYS = 200;
+
+/** A job that cannot run yet and is tried again at the next tick, without a warning. */
+class Deferred extends Error {}
 
 export interface ReportScheduler {
   start(): void;
@@ -112,11 +122,53 @@ export function createReportScheduler(options: {
     }
   }
 
+  /** Writes a month's PDF; false when the month still has sessions on the old price clock (try later). */
+  async function writeReport(month: { year: number; month: number }): Promise<boolean> {
+    const period = calendarPeriod('month', { ...month, day: 1 }, timeZone);
+    if ((await sessionsOnOldClock(options.influx, { fromMs: period.startMs, toMs: period.endMs })) > 0) return false;
+    const data = await monthlyReportData(options.influx, month, timeZone, options.now());
+    writeAtomically(join(dir, reportFileName(data.month)), await renderMonthlyReport(data));
+    logger.info({ month: data.month }, 'monthly report written');
+    return true;
+  }
+
+  /** Reports an earlier version wrote before the price clock was corrected: listed once, rewritten once each. */
+  function oldClockReports(): string[] {
+    const file = join(dir, CLOCK_FILE);
+    try {
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { pending?: unknown };
+      if (Array.isArray(parsed.pending)) {
+        return parsed.pending.filter((month): month is string => typeof month === 'string');
+      }
+    } catch {
+      // The first start of this version: every report already there was made on the old clock.
+    }
+    const pending = readdirSync(dir)
+      .map((name) => REPORT_FILE.exec(name)?.[1])
+      .filter((month): month is string => month !== undefined)
+      .sort();
+    writeAtomically(file, JSON.stringify({ pending }));
+    return pending;
+  }
+
+  async function rewriteOldClockReports(): Promise<void> {
+    const pending = oldClockReports();
+    for (const month of [...pending]) {
+      if (!(await claim(`reprice:${month}`))) continue;
+      const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+      if (!(await writeReport({ year, month: monthNumber }))) {
+        await options.redis.del(`${options.keyPrefix}schedule:reprice:${month}`).catch(() => undefined);
+        continue;
+      }
+      pending.splice(pending.indexOf(month), 1);
+      writeAtomically(join(dir, CLOCK_FILE), JSON.stringify({ pending }));
+      logger.info({ month }, 'monthly report written again on the corrected price clock');
+    }
+  }
+
   async function run(job: DueJob): Promise<void> {
     if (job.kind === 'monthly-report') {
-      const data = await monthlyReportData(options.influx, job.month, timeZone, options.now());
-      writeAtomically(join(dir, reportFileName(data.month)), await renderMonthlyReport(data));
-      logger.info({ month: data.month }, 'monthly report written');
+      if (!(await writeReport(job.month))) throw new Deferred('its sessions are being re-priced');
       return;
     }
     await summary(job);
@@ -130,6 +182,15 @@ export function createReportScheduler(options: {
       daily: options.settings.daily && options.notifier.channels.length > 0,
       weekly: options.settings.weekly && options.notifier.channels.length > 0,
     };
+    // First, so the listing of reports made on the old clock holds only those.
+    if (options.settings.monthlyReports) {
+      await rewriteOldClockReports().catch((error: unknown) => {
+        logger.warn(
+          { err: (error as Error).message },
+          'could not rewrite the reports made before the price clock correction',
+        );
+      });
+    }
     const completed: string[] = [];
     for (const job of dueJobs(options.now(), timeZone, settings, isDone)) {
       if (!(await claim(job.key))) continue;
@@ -140,6 +201,10 @@ export function createReportScheduler(options: {
       } catch (error) {
         // Let another attempt (here or on another replica) try again later.
         await options.redis.del(`${options.keyPrefix}schedule:${job.key}`).catch(() => undefined);
+        if (error instanceof Deferred) {
+          logger.debug({ job: job.key, reason: error.message }, 'scheduled job waits');
+          continue;
+        }
         if (!failureLogged) logger.warn({ job: job.key, err: (error as Error).message }, 'scheduled job failed');
         failureLogged = true;
       }

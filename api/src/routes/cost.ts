@@ -1,5 +1,5 @@
 import { isValidTimeZone } from '@twc/collector/prices/chicago-time';
-import { HOUR_MS } from '@twc/collector/prices/intervals';
+import { HOUR_MS } from '@twc/collector/prices/comed-clock';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';

@@ -60,7 +60,7 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
         tags: ['prices'],
         summary: 'ComEd prices over a range: 5-minute, hourly, or per calendar day',
         description:
-          "Each point covers [start, end). Day buckets are calendar days in the user's time zone (23 or 25 hours across DST changes). Ranges are capped: 31 days at 5min, 366 at hour, about 10 years at day.",
+          "Each point covers [start, end): the 5-minute intervals and the hours that start in [from, to), or the calendar days that [from, to) touches. A 5-minute price is stamped by ComEd with the start of its interval; an hour's price is the average of its twelve 5-minute prices (the hour ending H averages those stamped H-60 to H-5 min). Day buckets are calendar days in the user's time zone (23 or 25 hours across DST changes), holding the prices stamped in them. Ranges are capped: 31 days at 5min, 366 at hour, about 10 years at day.",
         querystring: historyQuery,
         response: {
           200: z.object({
@@ -109,7 +109,7 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
         tags: ['prices'],
         summary: 'The cheapest contiguous window of N hours between two instants',
         description:
-          'Slides an N-hour window over the known 5-minute prices in [from, before] and returns the one with the lowest average price; windows holding a missing interval are skipped. ComEd publishes prices as they happen, so this answers "when was power cheapest", e.g. last night, for planning the next charge.',
+          'Slides an N-hour window over the known 5-minute prices of the intervals inside [from, before] and returns the one with the lowest average price; windows holding a missing interval are skipped. ComEd publishes prices as they happen, so this answers "when was power cheapest", e.g. last night, for planning the next charge.',
         querystring: cheapestQuery,
         response: {
           200: z.object({
@@ -133,7 +133,10 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
       if (beforeMs <= fromMs) throw badRequest('before', 'must be after from');
       if (beforeMs - fromMs > LIMITS['5min'].maxMs) throw badRequest('from', 'the range is longer than 31 days');
       const prices = await fiveMinutePrices(app.influx, fromMs, beforeMs);
-      const slots = prices.map((price) => ({ endMs: Date.parse(price.end), centsPerKwh: price.avg_price_cents_kwh }));
+      const slots = prices.map((price) => ({
+        startMs: Date.parse(price.start),
+        centsPerKwh: price.avg_price_cents_kwh,
+      }));
       const best = cheapestWindow(slots, hours * 12, { earliestStartMs: fromMs, deadlineMs: beforeMs });
       return {
         hours,

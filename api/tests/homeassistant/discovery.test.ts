@@ -98,6 +98,21 @@ describe('prices', () => {
     expect(allInCentsPerKwh(currentPrice(updated, { hour_average: null }), tariff)).toBeCloseTo(8.9, 10);
   });
 
+  it('shows an hour average only for the hour of the latest 5-minute price, the one stamped on the hour included', () => {
+    const tariff = { ...TARIFF_DEFAULTS, deliveryCentsPerKwh: 5, otherCentsPerKwh: 0, taxPercent: 0 };
+    // The price stamped 18:00 opens the hour ending 19:00: an average of the hour ending 18:00 is last hour's.
+    const newHour = currentPrice(updated, {
+      five_minute: { time: '2025-07-14T18:00:00.000Z', price_cents_kwh: 3.9 },
+    });
+    expect(priceStates(newHour, tariff).get('hour_average_price')).toBe('None');
+    expect(allInCentsPerKwh(newHour, tariff)).toBeCloseTo(8.9, 10);
+    // The price stamped 17:55 is the last of the hour ending 18:00: its average stands.
+    const lastOfHour = currentPrice(updated, {
+      five_minute: { time: '2025-07-14T17:55:00.000Z', price_cents_kwh: 3.9 },
+    });
+    expect(priceStates(lastOfHour, tariff).get('hour_average_price')).toBe('0.042');
+  });
+
   it('publishes None for prices the feed does not have', () => {
     const states = priceStates(currentPrice(updated, { five_minute: null, hour_average: null }), TARIFF_DEFAULTS);
     expect([...states.values()]).toEqual(['None', 'None', 'None']);

@@ -1,12 +1,21 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { uniqueKeyPrefix } from '@twc/testenv/vitest';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { money } from '../../src/reports/monthly-report.js';
 import { type Receiver, startReceiver } from '../notify/channels.js';
-import { type ChargeResult, createTestStack, pricesBetween, simulateCharge, type TestStack } from '../seed.js';
+import {
+  CHARGER_ID,
+  CHARGER_NAME,
+  type ChargeResult,
+  createTestStack,
+  pricesBetween,
+  simulateCharge,
+  type TestStack,
+} from '../seed.js';
 
 const HOUR = 3_600_000;
 // Monday 2026-03-02, 08:00 in Chicago.
@@ -81,5 +90,46 @@ describe('scheduled reports and summaries', () => {
     const sneaky = await api.inject({ method: 'GET', url: '/api/v1/reports/..%2F..%2Fetc%2Fpasswd' });
     expect(sneaky.statusCode).toBe(400);
     expect(sneaky.json().message).toMatch(/^name: must be a report name/);
+  });
+
+  it('waits for sessions on the old price clock, and writes once more the reports made before the correction', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'twc-reports-old-'));
+    // A report an earlier version wrote, and a January and a February session it stored on the old clock.
+    writeFileSync(join(reports, 'twc-report-2026-01.pdf'), 'made on the old price clock');
+    const legacy = (startMs: number, energy: string) => ({
+      measurement: 'twc_session' as const,
+      tags: { charger_id: CHARGER_ID, charger_name: CHARGER_NAME },
+      fields: {
+        session_id: `${CHARGER_ID}-${startMs}`,
+        end_time: new Date(startMs + HOUR).toISOString(),
+        energy_by_interval: energy,
+      },
+      timeMs: startMs,
+    });
+    const january = Date.UTC(2026, 0, 15, 8);
+    const february = Date.UTC(2026, 1, 10, 8) + 1;
+    await stack.write([legacy(january, '[[1768464300000,500]]'), legacy(february, '[[1770710700000,500]]')]);
+    // Its own Redis claims: the first test's replicas claimed February's report in this Redis.
+    const api = await app({
+      REPORTS_DIR: reports,
+      ALERT_WEBHOOK_URL: '',
+      REDIS_KEY_PREFIX: uniqueKeyPrefix('old-clock'),
+    });
+
+    await api.scheduler.tick();
+    expect(readFileSync(join(reports, 'twc-report-2026-01.pdf'), 'utf8')).toBe('made on the old price clock');
+    expect(existsSync(join(reports, 'twc-report-2026-02.pdf'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(reports, 'price-clock.json'), 'utf8'))).toEqual({ pending: ['2026-01'] });
+
+    // The collector re-prices them: their energy is rewritten in the new form.
+    await stack.write([
+      legacy(january, '{"start":[[1768464000000,500]]}'),
+      legacy(february, '{"start":[[1770710400000,500]]}'),
+    ]);
+    await api.scheduler.tick();
+    expect(readFileSync(join(reports, 'twc-report-2026-01.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(readFileSync(join(reports, 'twc-report-2026-02.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(JSON.parse(readFileSync(join(reports, 'price-clock.json'), 'utf8'))).toEqual({ pending: [] });
+    rmSync(reports, { recursive: true, force: true });
   });
 });

@@ -109,12 +109,12 @@ describe('exports', () => {
       {
         interval_start: '2026-05-04T06:00:00.000Z',
         interval_end: '2026-05-04T06:05:00.000Z',
-        price_cents_kwh: priceAt(Date.UTC(2026, 4, 4, 6, 5)),
+        price_cents_kwh: priceAt(Date.UTC(2026, 4, 4, 6, 0)),
       },
       {
         interval_start: '2026-05-04T06:05:00.000Z',
         interval_end: '2026-05-04T06:10:00.000Z',
-        price_cents_kwh: priceAt(Date.UTC(2026, 4, 4, 6, 10)),
+        price_cents_kwh: priceAt(Date.UTC(2026, 4, 4, 6, 5)),
       },
     ]);
   });

@@ -2,7 +2,15 @@ import { freePort } from '@twc/testenv';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createTestStack, currentPrice, eventually, priceAt, pricesBetween, type TestStack } from '../seed.js';
+import {
+  createTestStack,
+  currentPrice,
+  eventually,
+  priceAt,
+  pricesBetween,
+  runningAverageOf,
+  type TestStack,
+} from '../seed.js';
 
 // 2026-03-08: DST starts in Chicago, a 23-hour day (06:00Z to 05:00Z next day).
 const FROM = Date.UTC(2026, 2, 7, 6, 0, 0);
@@ -12,7 +20,8 @@ const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
   stack = await createTestStack('api-price');
-  await stack.prices(pricesBetween(FROM, NOW), NOW);
+  // Through the price stamped at NOW, the one in force then.
+  await stack.prices(pricesBetween(FROM, NOW + 300_000), NOW);
 });
 afterAll(async () => {
   await Promise.all(apps.map((app) => app.close()));
@@ -31,7 +40,7 @@ async function get(api: FastifyInstance, url: string) {
 }
 
 describe('price history', () => {
-  it('gives 5-minute prices with their intervals (a price stamped T covers T-5min to T)', async () => {
+  it('gives 5-minute prices with their intervals (a price stamped S covers S to S+5min)', async () => {
     const { status, body } = await get(
       await app(),
       '/api/v1/price/history?resolution=5min&from=2026-03-09T10:00:00Z&to=2026-03-09T10:30:00Z',
@@ -41,21 +50,21 @@ describe('price history', () => {
     expect(body.points[0]).toEqual({
       start: '2026-03-09T10:00:00.000Z',
       end: '2026-03-09T10:05:00.000Z',
-      avg_price_cents_kwh: priceAt(Date.UTC(2026, 2, 9, 10, 5)),
-      min_price_cents_kwh: priceAt(Date.UTC(2026, 2, 9, 10, 5)),
-      max_price_cents_kwh: priceAt(Date.UTC(2026, 2, 9, 10, 5)),
+      avg_price_cents_kwh: priceAt(Date.UTC(2026, 2, 9, 10, 0)),
+      min_price_cents_kwh: priceAt(Date.UTC(2026, 2, 9, 10, 0)),
+      max_price_cents_kwh: priceAt(Date.UTC(2026, 2, 9, 10, 0)),
       count: 1,
     });
     expect(body.points.at(-1).end).toBe('2026-03-09T10:30:00.000Z');
   });
 
-  it('gives hourly averages by hour ending', async () => {
+  it('gives the averages of the hours starting in the range, each of the prices stamped in it', async () => {
     const { body } = await get(
       await app(),
       '/api/v1/price/history?resolution=hour&from=2026-03-09T10:00:00Z&to=2026-03-09T12:00:00Z',
     );
     expect(body.points).toHaveLength(2);
-    const prices = Array.from({ length: 12 }, (_, i) => priceAt(Date.UTC(2026, 2, 9, 10, 5 + i * 5)));
+    const prices = Array.from({ length: 12 }, (_, i) => priceAt(Date.UTC(2026, 2, 9, 10, i * 5)));
     expect(body.points[0]).toMatchObject({
       start: '2026-03-09T10:00:00.000Z',
       end: '2026-03-09T11:00:00.000Z',
@@ -110,7 +119,11 @@ describe('current price', () => {
   });
 
   it('serves the cached price and judges staleness at read time', async () => {
-    const cached = currentPrice({ timeMs: NOW, priceCentsPerKwh: 4.2 }, { timeMs: NOW, priceCentsPerKwh: 3.9 }, NOW);
+    const cached = currentPrice(
+      { timeMs: NOW, priceCentsPerKwh: 4.2 },
+      runningAverageOf({ timeMs: NOW, priceCentsPerKwh: 3.9 }),
+      NOW,
+    );
     await stack.price.save(cached, true);
     const fresh = await eventually(async () => {
       const result = await get(await app(), '/api/v1/price/current');
@@ -152,7 +165,8 @@ describe('cheapest window', () => {
     let best = { start: 0, avg: Number.POSITIVE_INFINITY };
     for (let start = from; start + 3 * 3_600_000 <= before; start += 300_000) {
       let sum = 0;
-      for (let slot = 1; slot <= 36; slot++) sum += priceAt(start + slot * 300_000);
+      // The window starting at `start` holds the prices stamped start .. start + 2 h 55 min.
+      for (let slot = 0; slot < 36; slot++) sum += priceAt(start + slot * 300_000);
       if (sum / 36 < best.avg - 1e-12) best = { start, avg: sum / 36 };
     }
     expect(body.window.start).toBe(new Date(best.start).toISOString());

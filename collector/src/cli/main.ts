@@ -18,6 +18,7 @@ const commands: Record<string, CommandLoader> = {
   prices: async () => (await import('./commands/prices.js')).pricesCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   replay: async () => (await import('./commands/replay.js')).replayCommand,
+  reprice: async () => (await import('./commands/reprice.js')).repriceCommand,
 };
 
 function help(): string {

@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { createChargerClient } from '../charger/twc-client.js';
+import { type HealthServer, startHealthServer } from '../health-server.js';
 import type { Logger } from '../logger.js';
-import { loadTariff } from '../prices/tariff.js';
+import { createSessionClockUpgrade, type SessionClockUpgrade } from '../sessions/price-clock-upgrade.js';
 import { createInfluxPriceSource } from '../sessions/price-source.js';
-import type { PricingSettings } from '../sessions/pricing.js';
+import { loadPricingSettings } from '../sessions/pricing.js';
 import { createInfluxSessionQueries } from '../sessions/session-queries.js';
 import { createRedisSessionStore } from '../sessions/session-store.js';
 import { createSessionTracker, type SessionTracker } from '../sessions/session-tracker.js';
@@ -38,6 +38,8 @@ export interface CollectorStatus {
   writer: ReturnType<InfluxWriter['stats']>;
   redis: ReturnType<LiveState['stats']>;
   sessions: ReturnType<SessionTracker['stats']> | null;
+  /** Sessions stored before the price clock was corrected, re-priced once (sessions/price-clock-upgrade.ts). */
+  priceClockUpgrade: ReturnType<SessionClockUpgrade['stats']> | null;
 }
 
 const SPOOL_REPORT_INTERVAL_MS = 60_000;
@@ -96,21 +98,9 @@ export function createCollectorService(
     });
     return { ...charger, client, poller };
   });
-  let healthServer: Server | undefined;
+  let healthServer: HealthServer | undefined;
+  let clockUpgrade: SessionClockUpgrade | undefined;
   const timers: NodeJS.Timeout[] = [];
-
-  async function pricingSettings(): Promise<PricingSettings> {
-    const { tariff, tou } = await loadTariff(config.pricing.tariff);
-    switch (config.pricing.kind) {
-      case 'comed':
-        return { kind: 'comed', basis: config.pricing.basis, tariff };
-      case 'flat':
-        return { kind: 'flat', supplyCentsPerKwh: config.pricing.flatSupplyCentsPerKwh, tariff };
-      case 'tou':
-        if (!tou) throw new Error('PRICING=tou needs a time-of-use schedule in the TARIFF_FILE');
-        return { kind: 'tou', schedule: tou, timeZone: config.pricing.timeZone, tariff };
-    }
-  }
 
   function status(): CollectorStatus {
     return {
@@ -126,6 +116,7 @@ export function createCollectorService(
       writer: writer.stats(),
       redis: live.stats(),
       sessions: tracker?.stats() ?? null,
+      priceClockUpgrade: clockUpgrade?.stats() ?? null,
     };
   }
 
@@ -149,7 +140,7 @@ export function createCollectorService(
       listeners.push(listener);
     },
     async start() {
-      const pricing = await pricingSettings();
+      const pricing = await loadPricingSettings(config.pricing);
       const sessionTracker = createSessionTracker({
         store: sessionStore,
         writer,
@@ -164,6 +155,17 @@ export function createCollectorService(
         now,
       });
       tracker = sessionTracker;
+      clockUpgrade = createSessionClockUpgrade({
+        legacySessions: () => queries.sessionsBetween(0, now() + 1, { legacyOnly: true }),
+        pricer: sessionTracker,
+        writer,
+        logger,
+      });
+      const upgrade = clockUpgrade;
+      const upgradeSessions = () =>
+        upgrade.run().catch((error: unknown) => {
+          logger.warn({ err: (error as Error).message }, 'price clock upgrade of sessions failed; will retry');
+        });
       // Redis is optional: wait a moment for it so the first samples reach it, then go on regardless.
       if (await live.ready(5000)) await live.pruneChargers(chargers.map(({ name }) => name));
       writer.start();
@@ -176,35 +178,26 @@ export function createCollectorService(
       every(SPOOL_REPORT_INTERVAL_MS, reportSpool);
       // A car unplugged just before its charger went quiet still closes after the debounce.
       every(Math.max(1000, config.sessions.unplugDebounceMs / 3), () => sessionTracker.expire());
-      every(config.sessions.recomputeIntervalMs, () =>
-        sessionTracker.recomputeProvisional().catch((error: unknown) => {
+      every(config.sessions.recomputeIntervalMs, async () => {
+        await upgradeSessions();
+        await sessionTracker.recomputeProvisional().catch((error: unknown) => {
           logger.warn({ err: (error as Error).message }, 'could not recompute provisional sessions');
-        }),
-      );
-      if (config.healthPort > 0) {
-        // For the container healthcheck: answers while the process runs its event loop.
-        const server = createServer((request, response) => {
-          const ok = request.url === '/health';
-          response.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
-          response.end(JSON.stringify(ok ? { status: 'ok', ...status() } : { error: 'not found' }));
         });
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(config.healthPort, '127.0.0.1', () => resolve());
-        });
-        healthServer = server;
-      }
+      });
+      void upgradeSessions();
+      if (config.healthPort > 0) healthServer = await startHealthServer(config.healthPort, () => ({ ...status() }));
       logger.info({ chargers: chargers.map(({ name, host }) => `${name}=${host}`) }, 'collector started');
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      await clockUpgrade?.stop();
       await Promise.all(chargers.map(({ poller }) => poller.stop()));
       await Promise.all(chargers.map(({ client }) => client.close()));
       await tracker?.drain();
       await writer.close();
       await live.stop();
       await sessionStore.stop();
-      await new Promise<void>((resolve) => (healthServer ? healthServer.close(() => resolve()) : resolve()));
+      await healthServer?.close();
       logger.info({ writer: writer.stats() }, 'collector stopped');
     },
   };

@@ -10,10 +10,23 @@ import { Agent, request } from 'undici';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { CHICAGO_TIME_ZONE, formatComedLocal, monthStartMs, wallClockAt } from './chicago-time.js';
-import { ComedFeedError, mergePrices, type PricePoint, parseComedFeed } from './comed-parse.js';
-import { HOUR_MS } from './intervals.js';
+import { FIVE_MINUTES_MS, HOUR_MS, type HourLabel, publishedHourEndings } from './comed-clock.js';
+import { ComedFeedError, mergePrices, type PricePoint, parseComedFeed, parseHourlyFeed } from './comed-parse.js';
 
 export const DEFAULT_COMED_API_URL = 'https://hourlypricing.comed.com/api';
+
+/** ComEd's hourly feeds (`rrtp/ServletFeed`) live beside the 5-minute API, on the same host. */
+export function defaultFeedUrl(apiUrl: string): string {
+  return new URL('/rrtp/ServletFeed', apiUrl).toString();
+}
+
+/** One hour of ComEd's published hourly prices, with the hour(s) its label can name (comed-clock.ts). */
+export interface PublishedHour {
+  label: HourLabel;
+  priceCentsPerKwh: number;
+  /** One hour ending normally; none for a label the spring-forward day skips; two where the fall-back day repeats it. */
+  hourEndingsMs: number[];
+}
 
 export interface ComedFetch {
   /** Valid prices, oldest first, one per timestamp. */
@@ -36,8 +49,14 @@ export interface ComedClient {
   fiveMinuteFeed(): Promise<ComedFetch>;
   /** `?type=currenthouraverage`: the running average of the current hour so far. */
   currentHourAverage(): Promise<PricePoint>;
-  /** The 5-minute prices stamped in (fromMs, toMs], fetched a month at a time. */
+  /** The 5-minute prices stamped in [fromMs, toMs), fetched a month at a time. */
   fiveMinuteRange(fromMs: number, toMs: number): Promise<ComedFetch>;
+  /** `rrtp/ServletFeed?type=day&date=`: ComEd's published hourly prices of a Chicago date (month 1-12). */
+  publishedHours(date: {
+    year: number;
+    month: number;
+    day: number;
+  }): Promise<{ hours: PublishedHour[]; skipped: number }>;
   stats(): ComedClientStats;
   close(): Promise<void>;
 }
@@ -45,6 +64,8 @@ export interface ComedClient {
 export interface ComedClientOptions {
   /** COMED_API_URL, e.g. https://hourlypricing.comed.com/api. */
   baseUrl: string;
+  /** COMED_FEED_URL, ComEd's hourly feeds; default: `rrtp/ServletFeed` on the API's host. */
+  feedUrl?: string;
   /** Per request, from sending it to the end of the body. Default 20 s. */
   timeoutMs?: number;
   /** Pause between the monthly pieces of a long range. Default 2 s. */
@@ -85,14 +106,14 @@ const DEFAULT_PIECE_SPACING_MS = 2_000;
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** A range up to this long is one request; longer ranges go a Chicago calendar month per request. */
 const SINGLE_REQUEST_MAX_MS = 31 * 24 * HOUR_MS;
-/**
- * `datestart`/`dateend` are Chicago wall-clock times. Local time repeats an
- * hour in November and skips one in March, so each request asks for an hour
- * more on each side than needed and the answer is cut to the UTC range.
- */
-const LOCAL_WINDOW_MARGIN_MS = HOUR_MS;
 
-/** One request of a ranged fetch: the prices stamped in (fromMs, toMs], asked for as `datestart`..`dateend`. */
+/**
+ * One request of a ranged fetch: the prices stamped in [fromMs, toMs), asked
+ * for as `datestart`..`dateend`, ComEd's inclusive Chicago wall-clock bounds:
+ * the first stamp wanted and the last (toMs - 5 min). Where local time repeats
+ * (the November hour) a bound names two instants and the answer can hold a
+ * few stamps more than asked; they are cut to the UTC range.
+ */
 export interface RangePiece {
   fromMs: number;
   toMs: number;
@@ -101,7 +122,7 @@ export interface RangePiece {
 }
 
 /**
- * Splits (fromMs, toMs] into the requests a ranged fetch makes: one when the
+ * Splits [fromMs, toMs) into the requests a ranged fetch makes: one when the
  * range spans at most 31 days, otherwise one per Chicago calendar month:
  * ComEd's history is meant to be fetched a month per request, politely
  * spaced, not in one huge query.
@@ -125,8 +146,8 @@ export function planRangePieces(fromMs: number, toMs: number): RangePiece[] {
     return {
       fromMs: pieceFromMs,
       toMs: pieceToMs,
-      datestart: formatComedLocal(pieceFromMs - LOCAL_WINDOW_MARGIN_MS),
-      dateend: formatComedLocal(pieceToMs + LOCAL_WINDOW_MARGIN_MS),
+      datestart: formatComedLocal(Math.ceil(pieceFromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS),
+      dateend: formatComedLocal(Math.ceil(pieceToMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS - FIVE_MINUTES_MS),
     };
   });
 }
@@ -194,6 +215,7 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
   const pieceSpacingMs = options.pieceSpacingMs ?? DEFAULT_PIECE_SPACING_MS;
   const log = (options.logger ?? silentLogger()).child({ module: 'comed-client' });
   const baseUrl = new URL(options.baseUrl);
+  const feedUrl = new URL(options.feedUrl ?? defaultFeedUrl(options.baseUrl));
   const agent = new Agent({
     connect: { timeout: timeoutMs },
     headersTimeout: timeoutMs,
@@ -209,8 +231,8 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
   const loggedFailureKinds = new Set<ComedRequestErrorKind>();
   let failuresSinceSuccess = 0;
 
-  function urlFor(params: Record<string, string>): string {
-    const url = new URL(baseUrl);
+  function urlFor(params: Record<string, string>, base: URL = baseUrl): string {
+    const url = new URL(base);
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
     return url.toString();
   }
@@ -307,7 +329,7 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
     const parsed = parseOrFail(url, await getText(url), true);
     noteSkipped(parsed.skipped, parsed.skippedExamples);
     succeeded();
-    const prices = parsed.prices.filter((point) => point.timeMs > piece.fromMs && point.timeMs <= piece.toMs);
+    const prices = parsed.prices.filter((point) => point.timeMs >= piece.fromMs && point.timeMs < piece.toMs);
     return { prices, skipped: parsed.skipped };
   }
 
@@ -346,6 +368,29 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
         skipped += fetched.skipped;
       }
       return { prices: mergePrices(results), skipped };
+    },
+
+    async publishedHours(date) {
+      const text = `${String(date.year).padStart(4, '0')}${String(date.month).padStart(2, '0')}${String(date.day).padStart(2, '0')}`;
+      const url = urlFor({ type: 'day', date: text }, feedUrl);
+      const answer = await getText(url);
+      let parsed: ReturnType<typeof parseHourlyFeed>;
+      try {
+        parsed = parseHourlyFeed(answer.text);
+      } catch (error) {
+        if (error instanceof ComedFeedError) {
+          return fail(new ComedRequestError(error.kind, error.message, url, answer.status, { cause: error }));
+        }
+        throw error;
+      }
+      noteSkipped(parsed.skipped, parsed.skippedExamples);
+      succeeded();
+      const hours = parsed.entries.map(({ priceCentsPerKwh, ...label }) => ({
+        label,
+        priceCentsPerKwh,
+        hourEndingsMs: publishedHourEndings(label),
+      }));
+      return { hours, skipped: parsed.skipped };
     },
 
     stats() {

@@ -1,13 +1,15 @@
 /**
  * Parsing of ComEd's price answers. Pure: text in, prices out.
  *
- * ComEd answers `[{"millisUTC":"1434686700000","price":"2.0"}, ...]`, newest
- * first, values usually strings, with content type text/html; errors can come
- * back as an HTML page with status 200, and single entries can be broken.
+ * The 5-minute API answers `[{"millisUTC":"1434686700000","price":"2.0"}, ...]`,
+ * newest first, values usually strings, with content type text/html; errors
+ * can come back as an HTML page with status 200, and single entries can be
+ * broken. The hourly feeds (`rrtp/ServletFeed`) answer a JavaScript-like
+ * array, parsed here without evaluating anything (parseHourlyFeed).
  */
-import { isOnFiveMinuteGrid } from './intervals.js';
+import { isOnFiveMinuteGrid } from './comed-clock.js';
 
-/** One ComEd price: `timeMs` is ComEd's millisUTC, the END of its 5-minute interval (see intervals.ts). */
+/** One ComEd price: `timeMs` is ComEd's millisUTC, the START of its 5-minute interval (see comed-clock.ts). */
 export interface PricePoint {
   timeMs: number;
   priceCentsPerKwh: number;
@@ -126,4 +128,104 @@ export function mergePrices(lists: readonly PricePoint[][]): PricePoint[] {
     for (const point of list) byTime.set(point.timeMs, point);
   }
   return [...byTime.values()].sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/**
+ * One entry of an `rrtp/ServletFeed` answer, as ComEd wrote it: the fields of
+ * `Date.UTC(...)` are Chicago wall-clock fields despite the name, and the
+ * month is converted here from ComEd's 0-based field to 1-12. What the hour
+ * field labels (the hour ending then, or beginning) is ComEd's clock, decided
+ * in comed-clock.ts, not here.
+ */
+export interface HourlyFeedEntry {
+  year: number;
+  /** 1-12. */
+  month: number;
+  day: number;
+  /** 0-23, ComEd's hour label. */
+  hour: number;
+  priceCentsPerKwh: number;
+}
+
+export interface ParsedHourlyFeed {
+  /** Valid entries in the order ComEd sent them. */
+  entries: HourlyFeedEntry[];
+  skipped: number;
+  skippedExamples: string[];
+}
+
+// `[Date.UTC(2025,10,2,0,0,0), 4.3]`: six integer fields and a plain decimal number.
+const HOURLY_ENTRY =
+  /^\[\s*Date\.UTC\(\s*(\d{4})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})\s*,\s*(\d{1,2})\s*\)\s*,\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\]$/;
+
+function hourlyEntryFrom(text: string): HourlyFeedEntry | undefined {
+  const match = HOURLY_ENTRY.exec(text);
+  if (!match) return undefined;
+  const [year, monthIndex, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const priceCentsPerKwh = Number(match[7]);
+  if (!Number.isFinite(priceCentsPerKwh) || minute !== 0 || second !== 0 || hour > 23) return undefined;
+  const check = new Date(Date.UTC(year, monthIndex, day));
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== monthIndex || check.getUTCDate() !== day) {
+    return undefined;
+  }
+  return { year, month: monthIndex + 1, day, hour, priceCentsPerKwh };
+}
+
+/** The top-level comma-separated pieces of a list's inside, split where no bracket or parenthesis is open. */
+function topLevelPieces(inner: string): string[] {
+  const pieces: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const char = inner[i];
+    if (char === '[' || char === '(') depth++;
+    else if (char === ']' || char === ')') depth--;
+    else if (char === ',' && depth === 0) {
+      pieces.push(inner.slice(from, i));
+      from = i + 1;
+    }
+  }
+  pieces.push(inner.slice(from));
+  return pieces.map((piece) => piece.trim());
+}
+
+/**
+ * Parses an `rrtp/ServletFeed` body, `[[Date.UTC(2025,10,2,0,0,0), 4.3], ...]`,
+ * by pattern only: nothing in it is evaluated. An entry that does not have
+ * exactly that shape, or has impossible fields, is skipped and counted; a
+ * body that is not a bracketed list (an HTML error page) throws a
+ * ComedFeedError. `[]` is a valid empty answer: the day-ahead feed answers it
+ * until the next day's prices are published.
+ */
+export function parseHourlyFeed(text: string): ParsedHourlyFeed {
+  const body = text.trim();
+  if (!body.startsWith('[') || !body.endsWith(']')) {
+    const looksLikeHtml = body.startsWith('<');
+    throw new ComedFeedError(
+      looksLikeHtml ? 'not_json' : 'not_array',
+      `ComEd answered ${looksLikeHtml ? 'an HTML page' : 'something'} instead of a list of hourly prices: "${excerpt(text)}"`,
+    );
+  }
+  const entries: HourlyFeedEntry[] = [];
+  let skipped = 0;
+  const skippedExamples: string[] = [];
+  const inner = body.slice(1, -1);
+  if (inner.trim() === '') return { entries, skipped, skippedExamples };
+  for (const piece of topLevelPieces(inner)) {
+    const entry = hourlyEntryFrom(piece);
+    if (entry) {
+      entries.push(entry);
+      continue;
+    }
+    skipped++;
+    if (skippedExamples.length < MAX_EXAMPLES) skippedExamples.push(piece.slice(0, MAX_EXAMPLE_CHARS));
+  }
+  return { entries, skipped, skippedExamples };
 }

@@ -1,9 +1,11 @@
 /**
  * Hourly aggregation of 5-minute prices: the hourly price ComEd bills is the
- * average of the twelve 5-minute prices of the hour ending H (intervals.ts).
+ * average of the twelve 5-minute prices of the hour ending H, stamped
+ * H - 60 min through H - 5 min (comed-clock.ts).
  */
+
+import { hourEndingOf, PRICES_PER_HOUR } from './comed-clock.js';
 import type { PricePoint } from './comed-parse.js';
-import { hourEndingFor, PRICES_PER_HOUR } from './intervals.js';
 
 /** One hour of prices, cents per kWh. Complete when `count` is 12. */
 export interface HourlyPrice {
@@ -36,14 +38,14 @@ export function exactAverage(values: readonly number[]): number {
   return Math.round((sumMicro * (AVERAGE_DECIMALS / MICRO)) / values.length) / AVERAGE_DECIMALS;
 }
 
-/** Groups 5-minute prices by the hour they belong to (intervals.ts), oldest hour first. A repeated stamp counts once (the last wins). */
+/** Groups 5-minute prices by the hour they belong to (comed-clock.ts), oldest hour first. A repeated stamp counts once (the last wins). */
 export function hourlyAggregates(prices: readonly PricePoint[]): HourlyPrice[] {
   const byStamp = new Map<number, number>();
   for (const point of prices) byStamp.set(point.timeMs, point.priceCentsPerKwh);
 
   const byHour = new Map<number, number[]>();
   for (const [timeMs, price] of byStamp) {
-    const hourEndingMs = hourEndingFor(timeMs);
+    const hourEndingMs = hourEndingOf(timeMs);
     const hour = byHour.get(hourEndingMs);
     if (hour) hour.push(price);
     else byHour.set(hourEndingMs, [price]);

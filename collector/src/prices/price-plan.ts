@@ -4,9 +4,9 @@
  * counts as stale.
  */
 import type { PointData } from '../storage/schema.js';
+import { HOUR_MS, hourEndingOf, PRICES_PER_HOUR } from './comed-clock.js';
 import type { PricePoint } from './comed-parse.js';
 import { type HourlyPrice, hourlyAggregates } from './hourly.js';
-import { HOUR_MS, hourEndingFor, PRICES_PER_HOUR } from './intervals.js';
 
 /** ComEd publishes every 5 minutes; a latest price older than this means the feed has stalled. */
 export const STALE_AFTER_MS = 15 * 60 * 1000;
@@ -16,10 +16,10 @@ export function isPriceStale(feedTimeMs: number | undefined, nowMs: number): boo
 }
 
 /**
- * `comed_price` (price_type=5min) for each price and `comed_price_hourly` for
- * each hour the prices touch that is over by `nowMs`. Points are stamped with
- * the interval's (or hour's) end, so fetching an interval again rewrites the
- * same points instead of adding duplicates.
+ * `comed_price` (price_type=5min) for each price, stamped with ComEd's stamp
+ * (the interval's start), and `comed_price_hourly` for each hour the prices
+ * touch that is over by `nowMs`, stamped with its hour ending. Fetching an
+ * interval again rewrites the same points instead of adding duplicates.
  */
 export function pricePoints(prices: readonly PricePoint[], nowMs: number): PointData[] {
   const points: PointData[] = prices.map((price) => ({
@@ -44,13 +44,17 @@ export function hourlyPoint(hour: HourlyPrice): PointData {
   };
 }
 
-/** The running average of the current hour, stamped at the hour's end so each poll rewrites one point. */
+/**
+ * The running average of the current hour (ComEd's `currenthouraverage`,
+ * stamped with the newest 5-minute price it holds), stored at the hour's
+ * end so each poll rewrites one point.
+ */
 export function runningAveragePoint(average: PricePoint): PointData {
   return {
     measurement: 'comed_price',
     tags: { price_type: 'hourly_avg' },
     fields: { price_cents_kwh: average.priceCentsPerKwh },
-    timeMs: hourEndingFor(average.timeMs),
+    timeMs: hourEndingOf(average.timeMs),
   };
 }
 
@@ -62,7 +66,7 @@ export interface TimeRange {
 /**
  * The ranges to fetch again so every hour ending in (fromMs, toMs] has its
  * twelve 5-minute prices: hours missing entirely or with fewer than twelve,
- * merged into contiguous ranges (each a (start, end] of whole hours).
+ * merged into contiguous ranges of whole hours, each the stamps [fromMs, toMs).
  */
 export function rangesToRefetch(
   known: readonly { hourEndingMs: number; count: number }[],
@@ -71,7 +75,7 @@ export function rangesToRefetch(
 ): TimeRange[] {
   const counts = new Map(known.map((hour) => [hour.hourEndingMs, hour.count]));
   const ranges: TimeRange[] = [];
-  for (let hourEnd = hourEndingFor(fromMs + 1); hourEnd <= toMs; hourEnd += HOUR_MS) {
+  for (let hourEnd = hourEndingOf(fromMs); hourEnd <= toMs; hourEnd += HOUR_MS) {
     if ((counts.get(hourEnd) ?? 0) >= PRICES_PER_HOUR) continue;
     const last = ranges.at(-1);
     if (last && last.toMs === hourEnd - HOUR_MS) last.toMs = hourEnd;

@@ -1,7 +1,11 @@
+import { dirname, join } from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
+import { type HealthServer, startHealthServer } from '../health-server.js';
 import type { Logger } from '../logger.js';
+import { createInfluxDelete } from '../storage/influx-delete.js';
 import { createSpoolingWriter } from '../storage/influx-writer.js';
 import { createComedClient } from './comed-client.js';
+import { createInfluxPriceStore } from './influx-price-store.js';
 import type { PricePollerConfig } from './poller-config.js';
 import { createPricePoller, type PricePoller } from './price-poller.js';
 import { createRedisPriceState } from './redis-price-state.js';
@@ -24,6 +28,7 @@ export function createPricePollerService(
   const queryApi = new InfluxDB({ url: config.influx.url, token: config.influx.token, timeout: 30_000 }).getQueryApi(
     config.influx.org,
   );
+  const store = createInfluxPriceStore({ queryApi, bucket: config.influx.bucket });
   const poller = createPricePoller({
     client,
     writer,
@@ -33,17 +38,14 @@ export function createPricePollerService(
     pollIntervalMs: config.pollIntervalMs,
     backfillDays: config.backfillDays,
     progressFile: config.progressFile,
+    upgradeFile: join(dirname(config.progressFile), 'price-clock-upgrade.json'),
     now: options.now,
-    async knownHours(fromMs, toMs) {
-      const rows = await queryApi.collectRows<{ _time: string; _value: number }>(
-        `from(bucket: ${JSON.stringify(config.influx.bucket)})
-          |> range(start: time(v: ${JSON.stringify(new Date(fromMs + 1).toISOString())}), stop: time(v: ${JSON.stringify(new Date(toMs + 1).toISOString())}))
-          |> filter(fn: (r) => r._measurement == "comed_price_hourly" and r._field == "count")
-          |> keep(columns: ["_time", "_value"])`,
-      );
-      return rows.map((row) => ({ hourEndingMs: Date.parse(row._time), count: row._value }));
-    },
+    knownHours: store.hourlyPrices,
+    storedPrices: store.fiveMinutePrices,
+    storedPriceRange: store.fiveMinuteRange,
+    deletePoints: createInfluxDelete(config.influx),
   });
+  let health: HealthServer | undefined;
   return {
     poller,
     async start() {
@@ -51,9 +53,13 @@ export function createPricePollerService(
       // The first price goes to Redis at once: give the connection a moment (it is not required).
       await state.ready(5000);
       poller.start();
+      if (config.healthPort > 0) {
+        health = await startHealthServer(config.healthPort, () => ({ ...poller.stats(), writer: writer.stats() }));
+      }
       logger.info({ api: config.comed.baseUrl, backfillDays: config.backfillDays }, 'comed-poller started');
     },
     async stop() {
+      await health?.close();
       await poller.stop();
       await writer.close();
       await state.stop();

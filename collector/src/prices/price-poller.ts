@@ -1,12 +1,27 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../logger.js';
+import type { DeletePoints } from '../storage/influx-delete.js';
 import type { InfluxWriter } from '../storage/influx-writer.js';
+import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from './chicago-time.js';
 import { type ComedClient, ComedRequestError, planRangePieces } from './comed-client.js';
+import { FIVE_MINUTES_MS, HOUR_MS, hourEndingOf, intervalAt } from './comed-clock.js';
 import type { PricePoint } from './comed-parse.js';
-import { FIVE_MINUTES_MS, HOUR_MS, hourEndingFor } from './intervals.js';
+import { rederiveHourlyPrices } from './hourly-rederive.js';
 import { pricePoints, rangesToRefetch, runningAveragePoint, type TimeRange } from './price-plan.js';
-import { type CurrentPrice, currentPrice, type PriceState } from './redis-price-state.js';
+import {
+  checkPublishedHours,
+  type DayCheck,
+  PUBLISHED_MISMATCH_ALERT_SHARE,
+  publishedCheckPoints,
+} from './published-check.js';
+import {
+  type CurrentPrice,
+  currentPrice,
+  type PriceState,
+  type RunningAverage,
+  runningAverageOf,
+} from './redis-price-state.js';
 
 const DAY_MS = 24 * HOUR_MS;
 
@@ -20,19 +35,38 @@ export interface PricePollerOptions {
   backfillDays: number;
   /** Where backfill progress is kept, so an interrupted backfill resumes. */
   progressFile: string;
-  /** Hourly counts InfluxDB holds for hours ending in (fromMs, toMs]. */
-  knownHours(fromMs: number, toMs: number): Promise<{ hourEndingMs: number; count: number }[]>;
+  /** The hourly prices InfluxDB holds for hours ending in (fromMs, toMs]. */
+  knownHours(fromMs: number, toMs: number): Promise<{ hourEndingMs: number; count: number; avgPrice: number }[]>;
+  /** The stored 5-minute prices stamped in [fromMs, toMs), oldest first. */
+  storedPrices(fromMs: number, toMs: number): Promise<PricePoint[]>;
+  /** The oldest and newest stored 5-minute price stamps; undefined when none is stored. */
+  storedPriceRange(): Promise<{ firstMs: number; lastMs: number } | undefined>;
+  deletePoints: DeletePoints;
+  /**
+   * Where the progress of the one-time price-clock upgrade is kept (stored
+   * hourly prices re-derived on the corrected clock, comed-clock.ts).
+   */
+  upgradeFile: string;
   /** Wait after a failed backfill piece before trying again. */
   backfillRetryMs?: number;
   historyCheckIntervalMs?: number;
   now?: () => number;
 }
 
+export type PublishedCheckStats = Omit<DayCheck, 'hours'> & {
+  /** The Chicago date last checked, YYYY-MM-DD. */
+  date: string;
+};
+
 export interface PricePollerStats {
   polls: number;
   failedPolls: number;
   backfill: { done: number; total: number; complete: boolean };
   refetchedHours: number;
+  /** The one-time re-derivation of hourly prices on the corrected price clock. */
+  upgrade: { complete: boolean; hours: number };
+  /** ComEd's published hours against ours: the latest day checked, and hours mismatched over the service's life. */
+  published: { latest: PublishedCheckStats | undefined; checkedDays: number; mismatchedHours: number };
   latest: CurrentPrice | undefined;
 }
 
@@ -45,13 +79,17 @@ export interface PricePoller {
   backfill(): Promise<void>;
   /** Re-fetches every hour of the history window with fewer than twelve 5-minute prices. */
   checkHistory(): Promise<void>;
+  /** Once per installation: re-derives every stored hourly price on the corrected price clock, resuming. */
+  upgradePriceClock(): Promise<void>;
+  /** Fetches ComEd's published hours of the two Chicago days before today, stores them and compares them with ours. */
+  checkPublished(): Promise<void>;
   stats(): PricePollerStats;
 }
 
 interface BackfillProgress {
   /** The oldest time the backfill covers. */
   startMs: number;
-  /** Everything in (startMs, doneUntilMs] has been fetched and written. */
+  /** Every price stamped in [startMs, doneUntilMs) has been fetched and written. */
   doneUntilMs: number;
 }
 
@@ -64,10 +102,38 @@ function readProgress(file: string): BackfillProgress | undefined {
   }
 }
 
-function writeProgress(file: string, progress: BackfillProgress): void {
+interface UpgradeProgress {
+  /** Hours starting before this are re-derived. */
+  doneUntilMs: number | null;
+  complete: boolean;
+}
+
+function readUpgrade(file: string): UpgradeProgress {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as UpgradeProgress;
+    if (typeof parsed.complete === 'boolean') return parsed;
+  } catch {
+    // none yet
+  }
+  return { doneUntilMs: null, complete: false };
+}
+
+function writeJson(file: string, value: unknown): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(progress));
+  writeFileSync(`${file}.tmp`, JSON.stringify(value));
   renameSync(`${file}.tmp`, file);
+}
+
+/** The Chicago calendar date `daysBack` days before the one holding `timeMs`, and the instant it starts. */
+function chicagoDateBefore(
+  timeMs: number,
+  daysBack: number,
+): { year: number; month: number; day: number; startMs: number; text: string } {
+  const today = wallClockAt(timeMs, CHICAGO_TIME_ZONE);
+  const date = new Date(Date.UTC(today.year, today.month - 1, today.day - daysBack));
+  const fields = { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
+  const [startMs] = utcInstantsForWallClock({ ...fields, hour: 0, minute: 0 }, CHICAGO_TIME_ZONE);
+  return { ...fields, startMs: startMs as number, text: date.toISOString().slice(0, 10) };
 }
 
 function describe(error: unknown): string {
@@ -89,10 +155,12 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
   const backfillRetryMs = options.backfillRetryMs ?? 10 * 60_000;
   const historyCheckIntervalMs = options.historyCheckIntervalMs ?? DAY_MS;
   let latest: PricePoint | undefined;
-  let average: PricePoint | undefined;
+  let average: RunningAverage | undefined;
   let current: CurrentPrice | undefined;
   let failing = false;
   const counters = { polls: 0, failedPolls: 0, refetchedHours: 0 };
+  const upgradeStats = { complete: false, hours: 0 };
+  const publishedStats: PricePollerStats['published'] = { latest: undefined, checkedDays: 0, mismatchedHours: 0 };
   const backfillStats = { done: 0, total: 0, complete: false };
   const timers = new Set<NodeJS.Timeout>();
   let started = false;
@@ -128,11 +196,12 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
       const feed = await client.fiveMinuteFeed();
       const newest = feed.prices.at(-1);
       const oldest = feed.prices[0];
-      if (oldest) writePrices(feed.prices, oldest.timeMs - FIVE_MINUTES_MS);
-      let hourAverage: PricePoint | undefined;
+      if (oldest) writePrices(feed.prices, oldest.timeMs);
+      let hourAverage: RunningAverage | undefined;
       try {
-        hourAverage = await client.currentHourAverage();
-        writer.write(options.bucket, 'durable', [runningAveragePoint(hourAverage)]);
+        const answer = await client.currentHourAverage();
+        hourAverage = runningAverageOf(answer);
+        writer.write(options.bucket, 'durable', [runningAveragePoint(answer)]);
       } catch (error) {
         log.debug({ err: describe(error) }, 'current hour average unavailable');
       }
@@ -157,8 +226,9 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
   }
 
   async function backfill(): Promise<void> {
-    const endMs = Math.floor(now() / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
-    const wantedStartMs = hourEndingFor(endMs - options.backfillDays * DAY_MS) - HOUR_MS;
+    // Up to the interval in force now: ComEd posts a price as its interval begins.
+    const endMs = intervalAt(now()) + FIVE_MINUTES_MS;
+    const wantedStartMs = hourEndingOf(endMs - options.backfillDays * DAY_MS) - HOUR_MS;
     const saved = readProgress(options.progressFile);
     // A saved progress covering the wanted window resumes; a longer window set since starts over.
     const progress: BackfillProgress =
@@ -184,7 +254,7 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
       // The progress marker moves only once the piece is in InfluxDB or the spool.
       await writer.flush();
       progress.doneUntilMs = piece.toMs;
-      writeProgress(options.progressFile, progress);
+      writeJson(options.progressFile, progress);
       backfillStats.done++;
       const elapsedS = (now() - started) / 1000;
       const rate = backfillStats.done / Math.max(elapsedS, 0.001);
@@ -204,7 +274,8 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
   }
 
   async function checkHistory(): Promise<void> {
-    const lastCompleteHour = hourEndingFor(now()) - HOUR_MS;
+    // The hour ending H is complete at H: its twelfth price is stamped H - 5 min.
+    const lastCompleteHour = hourEndingOf(now()) - HOUR_MS;
     const fromMs = lastCompleteHour - options.backfillDays * DAY_MS;
     const known = await options.knownHours(fromMs, lastCompleteHour);
     const ranges = rangesToRefetch(known, fromMs, lastCompleteHour);
@@ -226,6 +297,69 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
     await writer.flush();
   }
 
+  async function upgradePriceClock(): Promise<void> {
+    const progress = readUpgrade(options.upgradeFile);
+    if (progress.complete) {
+      upgradeStats.complete = true;
+      return;
+    }
+    const range = await options.storedPriceRange();
+    // Hours over by now; the running one is rewritten by every poll anyway.
+    const untilMs = hourEndingOf(now()) - HOUR_MS;
+    // From an hour before the first stamp's hour: the old clock put a stamp on the hour into the
+    // hour ending at it, so the oldest stored hourly point can end at the first stamp.
+    const fromMs = progress.doneUntilMs ?? (range ? hourEndingOf(range.firstMs) - 2 * HOUR_MS : untilMs);
+    if (range && fromMs < untilMs) {
+      log.info(
+        { from: new Date(fromMs).toISOString(), to: new Date(untilMs).toISOString() },
+        progress.doneUntilMs === null
+          ? 'price clock upgrade: re-deriving stored hourly prices (a 5-minute stamp starts its interval)'
+          : 'price clock upgrade: resuming',
+      );
+      await rederiveHourlyPrices(
+        { bucket: options.bucket, writer, deletePoints: options.deletePoints, storedPrices: options.storedPrices },
+        fromMs,
+        untilMs,
+        (piece) => {
+          upgradeStats.hours += piece.hours;
+          writeJson(options.upgradeFile, { doneUntilMs: piece.toMs, complete: false } satisfies UpgradeProgress);
+        },
+        () => stopped,
+      );
+      if (stopped) return;
+    }
+    writeJson(options.upgradeFile, { doneUntilMs: untilMs, complete: true } satisfies UpgradeProgress);
+    upgradeStats.complete = true;
+    if (range) log.info({ hours: upgradeStats.hours }, 'price clock upgrade: stored hourly prices re-derived');
+  }
+
+  async function checkPublished(): Promise<void> {
+    // The two days before today: yesterday, and the day before in case a check was missed.
+    for (const daysBack of [2, 1]) {
+      if (stopped) return;
+      const date = chicagoDateBefore(now(), daysBack);
+      const { hours, skipped } = await client.publishedHours(date);
+      const endings = hours.flatMap((hour) => hour.hourEndingsMs);
+      if (endings.length === 0) continue;
+      const stored = await options.knownHours(Math.min(...endings) - 1, Math.max(...endings));
+      const byHour = new Map(stored.map((hour) => [hour.hourEndingMs, hour]));
+      const check = checkPublishedHours(hours, (hourEndingMs) => byHour.get(hourEndingMs));
+      writer.write(options.bucket, 'durable', publishedCheckPoints(check, date.startMs));
+      const { hours: _hours, ...summary } = check;
+      const latest: PublishedCheckStats = { date: date.text, ...summary };
+      const previous = publishedStats.latest;
+      if (previous?.date !== latest.date) {
+        publishedStats.checkedDays++;
+        publishedStats.mismatchedHours += check.mismatched;
+      }
+      publishedStats.latest = latest;
+      const level =
+        check.mismatchShare !== null && check.mismatchShare > PUBLISHED_MISMATCH_ALERT_SHARE ? 'warn' : 'info';
+      log[level]({ ...latest, skipped }, "ComEd's published hourly prices compared with ours");
+    }
+    await writer.flush();
+  }
+
   async function pollLoop(): Promise<void> {
     await pollOnce();
     later(options.pollIntervalMs, pollLoop);
@@ -233,8 +367,13 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
 
   async function historyLoop(): Promise<void> {
     try {
+      if (!upgradeStats.complete) await upgradePriceClock();
       if (!backfillStats.complete) await backfill();
       await checkHistory();
+      // A broken published feed must not hold up the history: it is only a check.
+      await checkPublished().catch((error: unknown) => {
+        log.warn({ err: describe(error) }, "could not check ComEd's published hourly prices; will try tomorrow");
+      });
       later(historyCheckIntervalMs, historyLoop);
     } catch (error) {
       log.warn({ err: describe(error), retryInS: backfillRetryMs / 1000 }, 'price history fetch failed; will retry');
@@ -259,6 +398,14 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
     pollOnce,
     backfill,
     checkHistory,
-    stats: () => ({ ...counters, backfill: { ...backfillStats }, latest: current }),
+    upgradePriceClock,
+    checkPublished,
+    stats: () => ({
+      ...counters,
+      backfill: { ...backfillStats },
+      upgrade: { ...upgradeStats },
+      published: { ...publishedStats, latest: publishedStats.latest && { ...publishedStats.latest } },
+      latest: current,
+    }),
   };
 }

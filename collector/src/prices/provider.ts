@@ -1,15 +1,15 @@
 /**
  * The contract between prices and the session cost engine. A pricing provider
- * answers, for one 5-minute interval (identified by its end, see
- * intervals.ts), the supply price in cents per kWh, or undefined while that
- * price is not known yet (the cost is then provisional). It is synchronous
- * over prices loaded beforehand, so cost computation stays pure.
+ * answers, for one 5-minute interval (named by its ComEd stamp, its start,
+ * see comed-clock.ts), the supply price in cents per kWh, or undefined while
+ * that price is not known yet (the cost is then provisional). It is
+ * synchronous over prices loaded beforehand, so cost computation stays pure.
  */
 export interface PricingProvider {
   readonly kind: 'comed' | 'flat' | 'tou';
   /** A short human description, e.g. "ComEd hourly average". */
   readonly description: string;
-  supplyCentsPerKwh(intervalEndMs: number): number | undefined;
+  supplyCentsPerKwh(intervalStartMs: number): number | undefined;
 }
 
 /**

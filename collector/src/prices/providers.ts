@@ -4,20 +4,21 @@
  * loaded beforehand and answers synchronously, so cost computation stays pure.
  */
 import { CHICAGO_TIME_ZONE, isValidTimeZone, wallClockAt } from './chicago-time.js';
+import { hourEndingOf, intervalAt } from './comed-clock.js';
 import type { PricePoint } from './comed-parse.js';
 import { type HourlyPrice, hourlyAggregates, isCompleteHour } from './hourly.js';
-import { hourEndingFor, intervalEndFor, intervalStart } from './intervals.js';
 import type { PricingProvider } from './provider.js';
 import { parseTouSchedule, type TouPeriod, type TouSchedule, WEEKDAY_NAMES } from './tariff.js';
 
 export type ComedPriceBasis = 'hourly' | 'five-minute';
 
 /**
- * An hour still short of its twelve prices is not final when it ends: the
- * poller fetches every few minutes, so the price stamped at the hour's end
- * arrives after it, and ComEd sometimes fills missing intervals later (the
- * poller's daily check re-fetches them). A day after its end, an hour ComEd
- * never completed is billed on the prices it did publish.
+ * An hour still short of its twelve prices is not final when it ends: ComEd
+ * sometimes leaves intervals out and fills them later (the poller's daily
+ * check re-fetches them), and a poll can miss the hour's last price when the
+ * feed is down. A day after its end, an hour ComEd never completed is billed
+ * on the prices it did publish. (A complete hour is final as soon as it
+ * ends: its twelfth price is stamped, and posted, five minutes before.)
  */
 export const INCOMPLETE_HOUR_FINAL_AFTER_MS = 24 * 60 * 60 * 1000;
 
@@ -45,7 +46,7 @@ export function createComedProvider(options: ComedProviderOptions): PricingProvi
     return {
       kind: 'comed',
       description: 'ComEd 5-minute price',
-      supplyCentsPerKwh: (intervalEndMs) => byStamp.get(intervalEndFor(intervalEndMs)),
+      supplyCentsPerKwh: (intervalStartMs) => byStamp.get(intervalAt(intervalStartMs)),
     };
   }
   const byHour = new Map<number, HourlyPrice>(
@@ -54,8 +55,8 @@ export function createComedProvider(options: ComedProviderOptions): PricingProvi
   return {
     kind: 'comed',
     description: 'ComEd hourly average',
-    supplyCentsPerKwh(intervalEndMs) {
-      const hourEndingMs = hourEndingFor(intervalEndFor(intervalEndMs));
+    supplyCentsPerKwh(intervalStartMs) {
+      const hourEndingMs = hourEndingOf(intervalStartMs);
       const hour = byHour.get(hourEndingMs);
       if (!hour) return undefined;
       if (isCompleteHour(hour) || asOfMs >= hourEndingMs + INCOMPLETE_HOUR_FINAL_AFTER_MS) return hour.avgPrice;
@@ -90,7 +91,7 @@ function periodMatches(period: TouPeriod, month: number, weekday: number, hour: 
  * in local time of `timeZone` (default: the schedule's `timeZone`, then
  * Chicago), the first matching period wins, the default price otherwise.
  * An interval is placed by the local time at its start, so the interval
- * ending 14:00 belongs to hour 13; local time comes from Intl, so a period
+ * 13:55-14:00 belongs to hour 13; local time comes from Intl, so a period
  * keeps its wall-clock hours across DST changes.
  */
 export function createTouProvider(schedule: TouSchedule, timeZone?: string): PricingProvider {
@@ -101,8 +102,8 @@ export function createTouProvider(schedule: TouSchedule, timeZone?: string): Pri
   return {
     kind: 'tou',
     description: `time-of-use (${parsed.periods.length} periods, ${zone})`,
-    supplyCentsPerKwh(intervalEndMs) {
-      const local = wallClockAt(intervalStart(intervalEndFor(intervalEndMs)), zone);
+    supplyCentsPerKwh(intervalStartMs) {
+      const local = wallClockAt(intervalAt(intervalStartMs), zone);
       const period = parsed.periods.find((candidate) =>
         periodMatches(candidate, local.month, local.weekday, local.hour),
       );

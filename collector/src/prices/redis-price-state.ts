@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import { createRedisConnection } from '../redis-connection.js';
+import { hourEndingOf } from './comed-clock.js';
 import type { PricePoint } from './comed-parse.js';
-import { hourEndingFor } from './intervals.js';
 import { isPriceStale } from './price-plan.js';
 
 /**
@@ -16,7 +16,9 @@ export const priceKeys = {
 };
 
 export interface CurrentPrice {
+  /** The latest 5-minute price; `time` is its ComEd stamp, the start of the five minutes it prices. */
   five_minute: { time: string; price_cents_kwh: number } | null;
+  /** The running average of the hour ending `hour_ending`; `time` is the stamp of the newest price in it. */
   hour_average: { time: string; hour_ending: string; price_cents_kwh: number } | null;
   /** The stamp of the latest 5-minute price; the feed is stale when it is older than 15 minutes. */
   feed_time: string | null;
@@ -24,9 +26,19 @@ export interface CurrentPrice {
   updated: string;
 }
 
+/** A running hour average: ComEd's `currenthouraverage`, stamped with the newest 5-minute price it holds. */
+export interface RunningAverage extends PricePoint {
+  hourEndingMs: number;
+}
+
+/** ComEd's `currenthouraverage` answer as a running average of the hour its newest price belongs to. */
+export function runningAverageOf(answer: PricePoint): RunningAverage {
+  return { ...answer, hourEndingMs: hourEndingOf(answer.timeMs) };
+}
+
 export function currentPrice(
   latest: PricePoint | undefined,
-  average: PricePoint | undefined,
+  average: RunningAverage | undefined,
   nowMs: number,
 ): CurrentPrice {
   return {
@@ -36,7 +48,7 @@ export function currentPrice(
     hour_average: average
       ? {
           time: new Date(average.timeMs).toISOString(),
-          hour_ending: new Date(hourEndingFor(average.timeMs)).toISOString(),
+          hour_ending: new Date(average.hourEndingMs).toISOString(),
           price_cents_kwh: average.priceCentsPerKwh,
         }
       : null,
@@ -44,6 +56,18 @@ export function currentPrice(
     stale: isPriceStale(latest?.timeMs, nowMs),
     updated: new Date(nowMs).toISOString(),
   };
+}
+
+/**
+ * The running hour average when it averages the hour the latest 5-minute
+ * price belongs to; undefined when it is of an earlier hour (the average
+ * could not be fetched since), so nobody shows last hour's figure as this
+ * hour's.
+ */
+export function currentHourAverage(price: CurrentPrice): CurrentPrice['hour_average'] {
+  if (!price.hour_average || !price.five_minute) return price.hour_average;
+  const latestHourEnding = hourEndingOf(Date.parse(price.five_minute.time));
+  return Date.parse(price.hour_average.hour_ending) === latestHourEnding ? price.hour_average : null;
 }
 
 export interface PriceState {

@@ -1,13 +1,13 @@
 /**
  * The cheapest run of consecutive 5-minute price slots inside a time span:
  * "when should this charge have run", "the cheapest N hours before 7 AM"
- * (N hours = 12N slots). A slot is identified by its end, as ComEd stamps
- * prices (see prices/intervals.ts).
+ * (N hours = 12N slots). A slot is named by its start, as ComEd stamps
+ * prices (see prices/comed-clock.ts).
  */
-import { FIVE_MINUTES_MS, intervalStart } from '../prices/intervals.js';
+import { FIVE_MINUTES_MS, intervalEnd } from '../prices/comed-clock.js';
 
 export interface PriceSlot {
-  endMs: number;
+  startMs: number;
   /** Undefined while the price is unknown: no window may contain it. */
   centsPerKwh: number | undefined;
 }
@@ -43,19 +43,19 @@ export function cheapestWindow(
   let best: { firstIndex: number; sum: number } | undefined;
   let runStart = 0;
   let sum = 0;
-  let previousEndMs: number | undefined;
+  let previousStartMs: number | undefined;
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i] as PriceSlot;
-    if (previousEndMs !== undefined && slot.endMs !== previousEndMs + FIVE_MINUTES_MS) {
+    if (previousStartMs !== undefined && slot.startMs !== previousStartMs + FIVE_MINUTES_MS) {
       runStart = i;
       sum = 0;
     }
-    previousEndMs = slot.endMs;
+    previousStartMs = slot.startMs;
     const usable =
       slot.centsPerKwh !== undefined &&
       Number.isFinite(slot.centsPerKwh) &&
-      intervalStart(slot.endMs) >= options.earliestStartMs &&
-      slot.endMs <= options.deadlineMs;
+      slot.startMs >= options.earliestStartMs &&
+      intervalEnd(slot.startMs) <= options.deadlineMs;
     if (!usable) {
       runStart = i + 1;
       sum = 0;
@@ -72,8 +72,8 @@ export function cheapestWindow(
   // Recomputed from the slots so the running sum's rounding does not leak out.
   const exactSum = window.reduce((total, slot) => total + (slot.centsPerKwh as number), 0);
   return {
-    startMs: intervalStart((window[0] as PriceSlot).endMs),
-    endMs: (window[window.length - 1] as PriceSlot).endMs,
+    startMs: (window[0] as PriceSlot).startMs,
+    endMs: intervalEnd((window[window.length - 1] as PriceSlot).startMs),
     avgCentsPerKwh: exactSum / durationSlots,
   };
 }

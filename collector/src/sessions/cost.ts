@@ -6,7 +6,7 @@
  * average price is energy-weighted (supply cost over kWh): averaging price
  * samples would weigh a minute of trickle charging like a minute at 11 kW.
  */
-import { hourEndingFor } from '../prices/intervals.js';
+import { hourEndingOf } from '../prices/comed-clock.js';
 import { addersCentsPerKwh, type PricingProvider, type Tariff } from '../prices/provider.js';
 import type { IntervalEnergy } from './interval-energy.js';
 import { energyCostMicroUsd, microToUsd, roundMicroUsd, taxMicroUsd } from './money.js';
@@ -56,23 +56,23 @@ export function costSession(
 ): SessionCost {
   const adders = addersCentsPerKwh(tariff);
   const byHour = new Map<number, HourAccumulator>();
-  for (const { intervalEndMs, energyWh } of energyByInterval) {
+  for (const { startMs, energyWh } of energyByInterval) {
     if (!Number.isFinite(energyWh)) {
-      throw new RangeError(`cost: energy of the interval ending ${intervalEndMs} is not a finite number: ${energyWh}`);
+      throw new RangeError(`cost: energy of the interval stamped ${startMs} is not a finite number: ${energyWh}`);
     }
     if (energyWh === 0) continue;
-    const hourEndingMs = hourEndingFor(intervalEndMs);
+    const hourEndingMs = hourEndingOf(startMs);
     let hour = byHour.get(hourEndingMs);
     if (!hour) {
       hour = { hourEndingMs, energyWh: 0, pricedEnergyWh: 0, unpricedEnergyWh: 0, supplyMicroUsd: 0 };
       byHour.set(hourEndingMs, hour);
     }
     hour.energyWh += energyWh;
-    const price = provider.supplyCentsPerKwh(intervalEndMs);
+    const price = provider.supplyCentsPerKwh(startMs);
     if (price === undefined) {
       hour.unpricedEnergyWh += energyWh;
     } else if (!Number.isFinite(price)) {
-      throw new RangeError(`cost: ${provider.description} gave a non-finite price for ${intervalEndMs}: ${price}`);
+      throw new RangeError(`cost: ${provider.description} gave a non-finite price for ${startMs}: ${price}`);
     } else {
       hour.pricedEnergyWh += energyWh;
       hour.supplyMicroUsd += energyCostMicroUsd(energyWh, price);

@@ -1,27 +1,28 @@
-import { intervalEndFor } from '../prices/intervals.js';
+import { FIVE_MINUTES_MS, intervalOfReading } from '../prices/comed-clock.js';
 
 /**
- * Energy delivered in one ComEd 5-minute interval, identified by the
- * interval's end (see prices/intervals.ts). A session keeps these sorted by
- * `intervalEndMs`, one entry per interval, as plain JSON.
+ * Energy delivered in one ComEd 5-minute interval, named by the interval's
+ * price stamp, its start (see prices/comed-clock.ts): the energy metered in
+ * (startMs, startMs + 5 min]. A session keeps these sorted by `startMs`, one
+ * entry per interval, as plain JSON.
  */
 export interface IntervalEnergy {
-  intervalEndMs: number;
+  startMs: number;
   energyWh: number;
 }
 
-/** Adds `energyWh` to the interval ending at `intervalEndMs`, keeping the list sorted; returns a new list. */
-export function addIntervalEnergy(list: IntervalEnergy[], intervalEndMs: number, energyWh: number): IntervalEnergy[] {
+/** Adds `energyWh` to the interval stamped `startMs`, keeping the list sorted; returns a new list. */
+export function addIntervalEnergy(list: IntervalEnergy[], startMs: number, energyWh: number): IntervalEnergy[] {
   if (energyWh === 0) return list;
   const next = list.slice();
   // Samples arrive in time order, so the entry is almost always the last one.
   let i = next.length - 1;
-  while (i >= 0 && (next[i] as IntervalEnergy).intervalEndMs > intervalEndMs) i--;
+  while (i >= 0 && (next[i] as IntervalEnergy).startMs > startMs) i--;
   const found = next[i];
-  if (found && found.intervalEndMs === intervalEndMs) {
-    next[i] = { intervalEndMs, energyWh: found.energyWh + energyWh };
+  if (found && found.startMs === startMs) {
+    next[i] = { startMs, energyWh: found.energyWh + energyWh };
   } else {
-    next.splice(i + 1, 0, { intervalEndMs, energyWh });
+    next.splice(i + 1, 0, { startMs, energyWh });
   }
   return next;
 }
@@ -40,16 +41,16 @@ export function spreadIntervalEnergy(
   energyWh: number,
 ): IntervalEnergy[] {
   if (energyWh === 0) return list;
-  if (toMs <= fromMs) return addIntervalEnergy(list, intervalEndFor(toMs), energyWh);
+  if (toMs <= fromMs) return addIntervalEnergy(list, intervalOfReading(toMs), energyWh);
   const spanMs = toMs - fromMs;
   let next = list;
   let assignedWh = 0;
   let pieceStartMs = fromMs;
   while (pieceStartMs < toMs) {
-    const endMs = intervalEndFor(pieceStartMs + 1);
-    const pieceEndMs = Math.min(endMs, toMs);
+    const startMs = intervalOfReading(pieceStartMs + 1);
+    const pieceEndMs = Math.min(startMs + FIVE_MINUTES_MS, toMs);
     const pieceWh = pieceEndMs === toMs ? energyWh - assignedWh : (energyWh * (pieceEndMs - pieceStartMs)) / spanMs;
-    next = addIntervalEnergy(next, endMs, pieceWh);
+    next = addIntervalEnergy(next, startMs, pieceWh);
     assignedWh += pieceWh;
     pieceStartMs = pieceEndMs;
   }

@@ -1,9 +1,9 @@
 import type { QueryApi } from '@influxdata/influxdb-client';
+import { HOUR_MS, hourEndingOf, PRICES_PER_HOUR } from '../prices/comed-clock.js';
 import type { PricePoint } from '../prices/comed-parse.js';
-import { HOUR_MS, hourEndingFor, PRICES_PER_HOUR } from '../prices/intervals.js';
 
 export interface PriceSource {
-  /** The 5-minute prices stamped in (fromMs, toMs], oldest first. */
+  /** The 5-minute prices stamped in [fromMs, toMs), oldest first. */
   prices(fromMs: number, toMs: number): Promise<PricePoint[]>;
 }
 
@@ -34,7 +34,7 @@ export function createInfluxPriceSource(options: {
   async function query(fromMs: number, toMs: number): Promise<PricePoint[]> {
     const rows = await options.queryApi.collectRows<{ _time: string; _value: number }>(
       `from(bucket: ${JSON.stringify(options.bucket)})
-        |> range(start: time(v: ${JSON.stringify(new Date(fromMs + 1).toISOString())}), stop: time(v: ${JSON.stringify(new Date(toMs + 1).toISOString())}))
+        |> range(start: time(v: ${JSON.stringify(new Date(fromMs).toISOString())}), stop: time(v: ${JSON.stringify(new Date(toMs).toISOString())}))
         |> filter(fn: (r) => r._measurement == "comed_price" and r.price_type == "5min" and r._field == "price_cents_kwh")
         |> keep(columns: ["_time", "_value"])`,
     );
@@ -43,8 +43,8 @@ export function createInfluxPriceSource(options: {
 
   return {
     async prices(fromMs, toMs) {
-      const firstHour = hourEndingFor(fromMs + 1);
-      const lastHour = hourEndingFor(toMs);
+      const firstHour = hourEndingOf(fromMs);
+      const lastHour = hourEndingOf(toMs - 1);
       const stale: number[] = [];
       for (let hour = firstHour; hour <= lastHour; hour += HOUR_MS) {
         const cached = cache.get(hour);
@@ -55,7 +55,7 @@ export function createInfluxPriceSource(options: {
         const fetched = await query((stale[0] as number) - HOUR_MS, stale.at(-1) as number);
         const fetchedMs = now();
         for (const hour of stale) cache.set(hour, { prices: [], fetchedMs });
-        for (const point of fetched) cache.get(hourEndingFor(point.timeMs))?.prices.push(point);
+        for (const point of fetched) cache.get(hourEndingOf(point.timeMs))?.prices.push(point);
         if (cache.size > maxHours) {
           for (const hour of [...cache.keys()].sort((a, b) => a - b).slice(0, cache.size - maxHours))
             cache.delete(hour);
@@ -64,7 +64,7 @@ export function createInfluxPriceSource(options: {
       const result: PricePoint[] = [];
       for (let hour = firstHour; hour <= lastHour; hour += HOUR_MS) {
         for (const point of cache.get(hour)?.prices ?? []) {
-          if (point.timeMs > fromMs && point.timeMs <= toMs) result.push(point);
+          if (point.timeMs >= fromMs && point.timeMs < toMs) result.push(point);
         }
       }
       return result;

@@ -6,7 +6,7 @@ import {
   createFlatProvider,
   createTouProvider,
 } from '../prices/providers.js';
-import type { TouSchedule } from '../prices/tariff.js';
+import { loadTariff, type TariffSettings, type TouSchedule } from '../prices/tariff.js';
 
 /** Which prices sessions are costed at. */
 export type PricingSettings =
@@ -23,5 +23,28 @@ export function providerFor(settings: PricingSettings, prices: readonly PricePoi
       return createFlatProvider(settings.supplyCentsPerKwh);
     case 'tou':
       return createTouProvider(settings.schedule, settings.timeZone);
+  }
+}
+
+/** The PRICING, PRICE_BASIS, FLAT_SUPPLY_CENTS_KWH, TIMEZONE and TARIFF_* settings as the collector parsed them. */
+export interface PricingConfig {
+  kind: PricingSettings['kind'];
+  basis: ComedPriceBasis;
+  flatSupplyCentsPerKwh: number;
+  timeZone: string;
+  tariff: TariffSettings;
+}
+
+/** Reads the tariff (its file, when one is set) and returns the pricing the settings describe. */
+export async function loadPricingSettings(config: PricingConfig): Promise<PricingSettings> {
+  const { tariff, tou } = await loadTariff(config.tariff);
+  switch (config.kind) {
+    case 'comed':
+      return { kind: 'comed', basis: config.basis, tariff };
+    case 'flat':
+      return { kind: 'flat', supplyCentsPerKwh: config.flatSupplyCentsPerKwh, tariff };
+    case 'tou':
+      if (!tou) throw new Error('PRICING=tou needs a time-of-use schedule in the TARIFF_FILE');
+      return { kind: 'tou', schedule: tou, timeZone: config.timeZone, tariff };
   }
 }

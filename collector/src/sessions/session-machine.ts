@@ -13,7 +13,7 @@
  *   0 while a finished car stays plugged in, so 0 never means a new car.
  * - `uptime_s` going backwards means the charger rebooted.
  */
-import { intervalEndFor } from '../prices/intervals.js';
+import { intervalOfReading } from '../prices/comed-clock.js';
 import { addIntervalEnergy, type IntervalEnergy, spreadIntervalEnergy } from './interval-energy.js';
 
 export interface SessionSample {
@@ -83,7 +83,7 @@ export interface ChargingSession {
   gaps: SessionGap[];
   /** Counting segments of the device's energy counter that delivered energy to this session. */
   segments: number;
-  /** Energy per ComEd 5-minute interval, sorted by interval end; adds up to `energyWh`. */
+  /** Energy per ComEd 5-minute interval, sorted by the interval's stamp (its start); adds up to `energyWh`. */
   energyByInterval: IntervalEnergy[];
 }
 
@@ -369,7 +369,7 @@ export function nextSessionState(
     session.energyByInterval =
       sample.timeMs - spanFromMs > config.gapThresholdMs
         ? spreadIntervalEnergy(session.energyByInterval, spanFromMs, sample.timeMs, deltaWh)
-        : addIntervalEnergy(session.energyByInterval, intervalEndFor(sample.timeMs), deltaWh);
+        : addIntervalEnergy(session.energyByInterval, intervalOfReading(sample.timeMs), deltaWh);
     if (session.lastEnergySegment !== counter.segment) {
       session.segments += 1;
       session.lastEnergySegment = counter.segment;

@@ -5,28 +5,62 @@
  * later of the hour's start and the session's start, so two sessions of one
  * charger sharing an hour (a car swap) never overwrite each other.
  */
-import { HOUR_MS } from '../prices/intervals.js';
+import { FIVE_MINUTES_MS, HOUR_MS } from '../prices/comed-clock.js';
 import type { PointData } from '../storage/schema.js';
 import type { SessionCost } from './cost.js';
 import type { IntervalEnergy } from './interval-energy.js';
 import type { ChargingSession } from './session-machine.js';
 import type { WhatIfResult } from './what-if.js';
 
+/**
+ * `energy_by_interval` as stored: `{"start":[[stampMs, Wh], ...]}`, each
+ * interval named by its ComEd stamp, its start (prices/comed-clock.ts).
+ * Sessions stored before the price clock was corrected hold a bare array of
+ * `[intervalEndMs, Wh]`; the object form tells the two apart, so a reader
+ * never guesses and the upgrade step knows which sessions it has yet to
+ * re-price (their costs were computed on the old clock).
+ */
 export function encodeIntervals(intervals: readonly IntervalEnergy[]): string {
-  return JSON.stringify(
-    intervals.map(({ intervalEndMs, energyWh }) => [intervalEndMs, Math.round(energyWh * 1e6) / 1e6]),
-  );
+  return JSON.stringify({
+    start: intervals.map(({ startMs, energyWh }) => [startMs, Math.round(energyWh * 1e6) / 1e6]),
+  });
 }
 
-export function decodeIntervals(text: string): IntervalEnergy[] {
-  const parsed = JSON.parse(text) as unknown;
-  if (!Array.isArray(parsed)) throw new Error('energy_by_interval is not an array');
-  return parsed.map((entry) => {
+export interface DecodedIntervals {
+  intervals: IntervalEnergy[];
+  /** True when stored in the end-stamped form of before the clock correction. */
+  legacy: boolean;
+}
+
+function pairs(value: unknown, what: string): [number, number][] {
+  if (!Array.isArray(value)) throw new Error(`energy_by_interval ${what} is not an array`);
+  return value.map((entry) => {
     if (!Array.isArray(entry) || typeof entry[0] !== 'number' || typeof entry[1] !== 'number') {
-      throw new Error('energy_by_interval entry is not [intervalEndMs, Wh]');
+      throw new Error(`energy_by_interval entry is not [${what === 'list' ? 'intervalEndMs' : 'stampMs'}, Wh]`);
     }
-    return { intervalEndMs: entry[0], energyWh: entry[1] };
+    return [entry[0], entry[1]];
   });
+}
+
+export function decodeIntervals(text: string): DecodedIntervals {
+  const parsed = JSON.parse(text) as unknown;
+  if (Array.isArray(parsed)) {
+    // The energy of (E - 5 min, E] is the energy of the interval stamped E - 5 min.
+    return {
+      intervals: pairs(parsed, 'list').map(([endMs, energyWh]) => ({ startMs: endMs - FIVE_MINUTES_MS, energyWh })),
+      legacy: true,
+    };
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('start' in parsed)) {
+    throw new Error('energy_by_interval is neither {"start": [...]} nor a list');
+  }
+  return {
+    intervals: pairs((parsed as { start: unknown }).start, 'start').map(([startMs, energyWh]) => ({
+      startMs,
+      energyWh,
+    })),
+    legacy: false,
+  };
 }
 
 const iso = (timeMs: number | null) => (timeMs === null ? null : new Date(timeMs).toISOString());

@@ -1,7 +1,7 @@
 import type { QueryApi } from '@influxdata/influxdb-client';
 import type { SessionSample } from './session-machine.js';
 import { decodeIntervals } from './session-points.js';
-import type { StoredSession } from './session-tracker.js';
+import type { StoredSession } from './stored-session-pricer.js';
 
 const fluxTime = (timeMs: number) => `time(v: ${JSON.stringify(new Date(timeMs).toISOString())})`;
 
@@ -21,6 +21,42 @@ export function createInfluxSessionQueries(options: {
   const { queryApi } = options;
   const provisionalWindowDays = options.provisionalWindowDays ?? 60;
   const now = options.now ?? Date.now;
+
+  async function storedSessions(fromMs: number, toMs: number, condition: string): Promise<StoredSession[]> {
+    const rows = await queryApi.collectRows<Record<string, unknown>>(
+      `import "strings"
+        from(bucket: ${JSON.stringify(options.sessionsBucket)})
+          |> range(start: ${fluxTime(fromMs)}, stop: ${fluxTime(toMs)})
+          |> filter(fn: (r) => r._measurement == "twc_session")
+          |> filter(fn: (r) => r._field == "provisional" or r._field == "session_id" or r._field == "end_time" or r._field == "charging_s" or r._field == "energy_by_interval")
+          |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+          |> filter(fn: (r) => exists r.energy_by_interval and exists r.end_time)
+          |> filter(fn: (r) => ${condition})
+          |> group()
+          |> sort(columns: ["_time"])`,
+    );
+    return rows.flatMap((row) => {
+      try {
+        const decoded = decodeIntervals(String(row.energy_by_interval));
+        return [
+          {
+            id: String(row.session_id),
+            chargerId: String(row.charger_id),
+            chargerName: String(row.charger_name),
+            startTimeMs: Date.parse(String(row._time)),
+            endTimeMs: Date.parse(String(row.end_time)),
+            chargingS: Number(row.charging_s),
+            energyByInterval: decoded.intervals,
+            provisional: row.provisional === true,
+            legacy: decoded.legacy,
+          },
+        ];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   return {
     async recentSamples(chargerId: string, sinceMs: number): Promise<SessionSample[]> {
       const rows = await queryApi.collectRows<Record<string, unknown>>(
@@ -44,33 +80,21 @@ export function createInfluxSessionQueries(options: {
         handleTempC: number(row.handle_temp_c),
       }));
     },
-    async provisionalSessions(): Promise<StoredSession[]> {
-      const rows = await queryApi.collectRows<Record<string, unknown>>(
-        `from(bucket: ${JSON.stringify(options.sessionsBucket)})
-          |> range(start: ${fluxTime(now() - provisionalWindowDays * 86_400_000)}, stop: ${fluxTime(now() + 1)})
-          |> filter(fn: (r) => r._measurement == "twc_session")
-          |> filter(fn: (r) => r._field == "provisional" or r._field == "session_id" or r._field == "end_time" or r._field == "charging_s" or r._field == "energy_by_interval")
-          |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
-          |> filter(fn: (r) => r.provisional == true)
-          |> group()`,
+    /** Closed sessions of the last `provisionalWindowDays` whose cost is still provisional. */
+    provisionalSessions(): Promise<StoredSession[]> {
+      return storedSessions(now() - provisionalWindowDays * 86_400_000, now() + 1, 'r.provisional == true');
+    },
+    /**
+     * Sessions that started in [fromMs, toMs); with `legacyOnly`, only those
+     * stored before the price clock was corrected (their interval energy is in
+     * the old form, session-points.ts, and their costs on the old clock).
+     */
+    sessionsBetween(fromMs: number, toMs: number, options: { legacyOnly?: boolean } = {}): Promise<StoredSession[]> {
+      return storedSessions(
+        fromMs,
+        toMs,
+        options.legacyOnly ? 'strings.hasPrefix(v: r.energy_by_interval, prefix: "[")' : 'true',
       );
-      return rows.flatMap((row) => {
-        try {
-          return [
-            {
-              id: String(row.session_id),
-              chargerId: String(row.charger_id),
-              chargerName: String(row.charger_name),
-              startTimeMs: Date.parse(String(row._time)),
-              endTimeMs: Date.parse(String(row.end_time)),
-              chargingS: Number(row.charging_s),
-              energyByInterval: decodeIntervals(String(row.energy_by_interval)),
-            },
-          ];
-        } catch {
-          return [];
-        }
-      });
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { FIVE_MINUTES_MS } from '../prices/comed-clock.js';
 import { createRedisConnection } from '../redis-connection.js';
 import type { SessionCost } from './cost.js';
 import type { ChargingSession, SessionMachineState } from './session-machine.js';
@@ -25,6 +26,27 @@ export interface LiveSession {
   updated: string;
 }
 
+/**
+ * A checkpoint as read from Redis. One written before the price clock was
+ * corrected names its intervals by their end (`intervalEndMs`): the open
+ * session carries on across the upgrade with its intervals renamed by their
+ * stamp (start), the same energy in the same five minutes.
+ */
+export function checkpointFromJson(text: string): SessionMachineState {
+  const state = JSON.parse(text) as SessionMachineState;
+  const intervals = state.session?.energyByInterval as
+    | ({ intervalEndMs?: number } & Record<string, number>)[]
+    | undefined;
+  if (state.session && intervals?.some((entry) => typeof entry.intervalEndMs === 'number')) {
+    state.session.energyByInterval = intervals.map((entry) =>
+      typeof entry.intervalEndMs === 'number'
+        ? { startMs: entry.intervalEndMs - FIVE_MINUTES_MS, energyWh: entry.energyWh as number }
+        : { startMs: entry.startMs as number, energyWh: entry.energyWh as number },
+    );
+  }
+  return state;
+}
+
 export interface SessionStore {
   /** Waits up to `timeoutMs` for the connection; false when Redis is not there. */
   ready(timeoutMs: number): Promise<boolean>;
@@ -49,7 +71,7 @@ export function createRedisSessionStore(options: { url: string; keyPrefix: strin
       // concluding the checkpoint is lost and rebuilding from InfluxDB.
       await connection.ready(2000);
       const text = await connection.run((redis) => redis.get(sessionKeys.state(prefix, chargerId)));
-      return typeof text === 'string' ? (JSON.parse(text) as SessionMachineState) : undefined;
+      return typeof text === 'string' ? checkpointFromJson(text) : undefined;
     },
     async saveState(state) {
       await connection.run((redis) => redis.set(sessionKeys.state(prefix, state.chargerId), JSON.stringify(state)));

@@ -1,14 +1,12 @@
 import type { NormalizedVitals } from '../charger/normalize.js';
 import type { VitalsSample } from '../collector/charger-poller.js';
 import type { Logger } from '../logger.js';
-import { HOUR_MS } from '../prices/intervals.js';
+import { HOUR_MS } from '../prices/comed-clock.js';
 import type { InfluxWriter } from '../storage/influx-writer.js';
 import { costSession, type SessionCost } from './cost.js';
-import type { IntervalEnergy } from './interval-energy.js';
 import type { PriceSource } from './price-source.js';
-import { type PricingSettings, providerFor } from './pricing.js';
+import type { PricingSettings } from './pricing.js';
 import {
-  type ChargingSession,
   expireSessionState,
   initialSessionState,
   nextSessionState,
@@ -17,20 +15,10 @@ import {
   type SessionMachineState,
   type SessionSample,
 } from './session-machine.js';
-import { sessionCostFields, sessionHourPoints, sessionPoints } from './session-points.js';
+import { sessionPoints } from './session-points.js';
 import type { LiveSession, SessionStore } from './session-store.js';
+import { createStoredSessionPricer, type RepriceResult, type StoredSession } from './stored-session-pricer.js';
 import { whatIf } from './what-if.js';
-
-/** A closed session whose cost is still provisional, as read back from InfluxDB. */
-export interface StoredSession {
-  id: string;
-  chargerId: string;
-  chargerName: string;
-  startTimeMs: number;
-  endTimeMs: number;
-  chargingS: number;
-  energyByInterval: IntervalEnergy[];
-}
 
 export interface SessionTrackerOptions {
   store: SessionStore;
@@ -56,6 +44,12 @@ export interface SessionTracker {
   expire(): Promise<void>;
   /** Re-prices provisional sessions whose prices have arrived, rewriting them in place. */
   recomputeProvisional(): Promise<number>;
+  /**
+   * Re-prices stored sessions from their per-interval energy, on the current
+   * clock and pricing settings, rewriting them in place (the price-clock
+   * upgrade, `twc reprice`).
+   */
+  reprice(sessions: readonly StoredSession[]): Promise<RepriceResult>;
   /** Waits for queued samples. */
   drain(): Promise<void>;
   stats(): { samples: number; closed: number; recomputed: number; rebuilt: number };
@@ -94,23 +88,14 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
   const log = logger.child({ module: 'session-tracker' });
   const chargers = new Map<string, ChargerTrack>();
   const counters = { samples: 0, closed: 0, recomputed: 0, rebuilt: 0 };
-  let pricesFailing = false;
-
-  async function priceFor(session: Pick<ChargingSession, 'startTimeMs' | 'endTimeMs' | 'lastSampleMs'>) {
-    const fromMs = session.startTimeMs - HOUR_MS;
-    const toMs = (session.endTimeMs ?? session.lastSampleMs) + HOUR_MS;
-    try {
-      const prices = options.pricing.kind === 'comed' ? await options.prices.prices(fromMs, toMs) : [];
-      if (pricesFailing) log.info('prices readable again');
-      pricesFailing = false;
-      return providerFor(options.pricing, prices, now());
-    } catch (error) {
-      // Without prices the cost is provisional and is completed later: never lose the session over it.
-      if (!pricesFailing) log.warn({ err: (error as Error).message }, 'prices unavailable; costs stay provisional');
-      pricesFailing = true;
-      return providerFor(options.pricing, [], now());
-    }
-  }
+  const pricer = createStoredSessionPricer({
+    prices: options.prices,
+    pricing: options.pricing,
+    writer,
+    sessionsBucket: options.sessionsBucket,
+    logger,
+    now,
+  });
 
   async function restore(chargerId: string): Promise<SessionMachineState> {
     const saved = await store.loadState(chargerId);
@@ -145,7 +130,7 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
         continue;
       }
       const session = event.session;
-      const provider = await priceFor(session);
+      const provider = await pricer.providerFor(session);
       if (event.type === 'session_closed') {
         const cost = costSession(session.energyByInterval, provider, options.pricing.tariff);
         const result = whatIf(session, provider, options.pricing.tariff);
@@ -236,22 +221,13 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
       const sessions = await options.provisionalSessions();
       let rewritten = 0;
       for (const stored of sessions) {
-        const provider = await priceFor({ ...stored, lastSampleMs: stored.endTimeMs });
-        const cost = costSession(stored.energyByInterval, provider, options.pricing.tariff);
-        if (cost.provisional) continue;
-        const result = whatIf({ ...stored, lastSampleMs: stored.endTimeMs }, provider, options.pricing.tariff);
-        const tags = { charger_id: stored.chargerId, charger_name: stored.chargerName };
-        // Rewriting the same series at the same time updates these fields in place; the rest stay.
-        writer.write(options.sessionsBucket, 'durable', [
-          { measurement: 'twc_session', tags, fields: sessionCostFields(cost, result), timeMs: stored.startTimeMs },
-          ...sessionHourPoints(stored.id, stored.startTimeMs, tags, cost),
-        ]);
-        rewritten++;
+        if (await pricer.rewrite(stored, 'complete')) rewritten++;
       }
       counters.recomputed += rewritten;
       if (rewritten > 0) log.info({ sessions: rewritten }, 'provisional session costs completed');
       return rewritten;
     },
+    reprice: (sessions) => pricer.reprice(sessions),
     async drain() {
       await Promise.all([...chargers.values()].map((track) => track.queue));
     },

@@ -3,7 +3,7 @@
  * cheapest stretch of the time the car was plugged in, and the same energy at
  * the tariff's flat rate, against what the session really cost.
  */
-import { FIVE_MINUTES_MS, intervalEndFor } from '../prices/intervals.js';
+import { FIVE_MINUTES_MS, intervalEnd, intervalOfReading } from '../prices/comed-clock.js';
 import { addersCentsPerKwh, type PricingProvider, type Tariff } from '../prices/provider.js';
 import { cheapestWindow, type PriceSlot } from './cheapest-window.js';
 import { costSession } from './cost.js';
@@ -53,17 +53,17 @@ export function whatIf(session: WhatIfSession, provider: PricingProvider, tariff
   let cheapest: WhatIfResult['cheapestWindow'];
   let cheapestMicroUsd: number | undefined;
   if (durationSlots > 0 && energyWh > 0) {
-    // The interval holding the instant just after plug-in: an instant on a
-    // boundary belongs to the interval it closes (ComEd convention).
-    const firstEndMs = intervalEndFor(plugInMs + 1);
-    const lastEndMs = intervalEndFor(unplugMs);
+    // The intervals energy could have been metered in while plugged in,
+    // (plug-in, unplug]: the first holds the instant just after plug-in.
+    const firstStartMs = intervalOfReading(plugInMs + 1);
+    const lastStartMs = intervalOfReading(unplugMs);
     const slots: PriceSlot[] = [];
-    for (let endMs = firstEndMs; endMs <= lastEndMs; endMs += FIVE_MINUTES_MS) {
-      slots.push({ endMs, centsPerKwh: provider.supplyCentsPerKwh(endMs) });
+    for (let startMs = firstStartMs; startMs <= lastStartMs; startMs += FIVE_MINUTES_MS) {
+      slots.push({ startMs, centsPerKwh: provider.supplyCentsPerKwh(startMs) });
     }
     const window = cheapestWindow(slots, durationSlots, {
-      earliestStartMs: firstEndMs - FIVE_MINUTES_MS,
-      deadlineMs: lastEndMs,
+      earliestStartMs: firstStartMs,
+      deadlineMs: intervalEnd(lastStartMs),
     });
     if (window) {
       const supplyMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, window.avgCentsPerKwh));

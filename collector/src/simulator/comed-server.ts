@@ -1,17 +1,20 @@
 /**
  * A local stand-in for ComEd's Hourly Pricing API, for tests, the end-to-end
- * suite and the offline demo. It answers ComEd's real format: a JSON array
- * of `{"millisUTC","price"}` with string values, newest first, served as
- * text/html; ranged requests read `datestart`/`dateend` as Chicago local
- * wall-clock times, inclusive. Faults ComEd is known for can be switched on
- * at runtime.
+ * suite and the offline demo. It answers ComEd's real formats: `/api`, a JSON
+ * array of `{"millisUTC","price"}` with string values, newest first, served
+ * as text/html, each stamp the start of its 5-minute interval; ranged
+ * requests read `datestart`/`dateend` as Chicago local wall-clock times,
+ * inclusive. `/rrtp/ServletFeed?type=day` answers the published hourly
+ * prices of a Chicago date in ComEd's JavaScript-like form, hour-ending
+ * labels, rounded to 0.1 cent as ComEd publishes them. Faults ComEd is known
+ * for can be switched on at runtime.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CHICAGO_TIME_ZONE, comedLocalNumber, parseComedLocal, wallClockAt } from '../prices/chicago-time.js';
+import { FIVE_MINUTES_MS, HOUR_MS, hourEndingOf, publishedHourEndings, stampsInHour } from '../prices/comed-clock.js';
 import type { PricePoint } from '../prices/comed-parse.js';
 import { exactAverage } from '../prices/hourly.js';
-import { FIVE_MINUTES_MS, HOUR_MS, hourEndingFor, intervalStart } from '../prices/intervals.js';
 
 export type ComedServerResponseFault =
   /** An HTML error page with status 200, as ComEd sometimes sends. */
@@ -84,7 +87,7 @@ function unitHash(seed: number, index: number, salt: number): number {
  */
 export function generatedPriceCents(seed: number, stampMs: number): number {
   const index = Math.floor(stampMs / FIVE_MINUTES_MS);
-  const { hour } = wallClockAt(intervalStart(stampMs), CHICAGO_TIME_ZONE);
+  const { hour } = wallClockAt(stampMs, CHICAGO_TIME_ZONE);
   const noise = unitHash(seed, index, 1) - 0.5;
   let cents: number;
   if (hour < 6) cents = 1.0 + noise * 4;
@@ -197,12 +200,42 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
       const recent = pricesBetween(nowMs - 2 * HOUR_MS, nowMs);
       const newest = recent.at(-1);
       if (!newest) return { status: 200, body: '[]' };
-      const hourEndMs = hourEndingFor(newest.timeMs);
-      const inHour = recent.filter((point) => point.timeMs > hourEndMs - HOUR_MS);
+      const hourStartMs = hourEndingOf(newest.timeMs) - HOUR_MS;
+      const inHour = recent.filter((point) => point.timeMs >= hourStartMs);
       const average = exactAverage(inHour.map((point) => point.priceCentsPerKwh));
       return { status: 200, body: JSON.stringify([{ millisUTC: String(newest.timeMs), price: String(average) }]) };
     }
     return { status: 400, body: `unknown type "${type ?? ''}"` };
+  }
+
+  /** The published hourly price of the hour ending `hourEndMs`, as ComEd rounds it; undefined before the hour is over. */
+  function publishedPrice(hourEndMs: number): number | undefined {
+    if (hourEndMs > now()) return undefined;
+    const prices = stampsInHour(hourEndMs)
+      .map(priceAt)
+      .filter((price): price is number => price !== undefined);
+    if (prices.length === 0) return undefined;
+    const rounded = Math.round(exactAverage(prices) * 10) / 10;
+    return rounded === 0 ? 0 : rounded;
+  }
+
+  function answerFeed(query: URLSearchParams): { status: number; body: string } {
+    const type = query.get('type');
+    if (type !== 'day') return { status: 400, body: `unknown type "${type ?? ''}"` };
+    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(query.get('date') ?? '');
+    if (!match) return { status: 400, body: 'date must be YYYYMMDD' };
+    const [year, month, day] = match.slice(1).map(Number) as [number, number, number];
+    const entries: string[] = [];
+    for (let hour = 0; hour < 24; hour++) {
+      // Hour-ending labels in Chicago wall-clock time. The fall-back day repeats label 1 and ComEd
+      // publishes it once; no recording says for which hour, so this stand-in serves the first.
+      const [hourEndMs] = publishedHourEndings({ year, month, day, hour });
+      if (hourEndMs === undefined) continue;
+      const price = publishedPrice(hourEndMs);
+      if (price === undefined) continue;
+      entries.push(`[Date.UTC(${year},${month - 1},${day},${hour},0,0), ${price}]`);
+    }
+    return { status: 200, body: `[${entries.join(', ')}]` };
   }
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
@@ -214,7 +247,8 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
       datestart: url.searchParams.get('datestart'),
       dateend: url.searchParams.get('dateend'),
     });
-    if (url.pathname !== '/api' && url.pathname !== '/api/') {
+    const feed = url.pathname === '/rrtp/ServletFeed';
+    if (url.pathname !== '/api' && url.pathname !== '/api/' && !feed) {
       send(response, 404, 'not found');
       return;
     }
@@ -231,7 +265,7 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
         send(response, 200, '[]');
         return;
       case undefined: {
-        const { status, body } = answerPrices(url.searchParams);
+        const { status, body } = feed ? answerFeed(url.searchParams) : answerPrices(url.searchParams);
         send(response, status, body);
         return;
       }

@@ -112,7 +112,7 @@ export const SCHEMA = {
       saving_vs_flat: 'float',
       saving_vs_cheapest: 'float',
       unpriced_energy_wh: 'float',
-      /** JSON [[intervalEndMs, Wh], ...]: what the cost is computed from, so it can be recomputed later. */
+      /** JSON {"start": [[stampMs, Wh], ...]} (sessions/session-points.ts): what the cost is computed from, so it can be recomputed later. */
       energy_by_interval: 'string',
     },
   },
@@ -138,6 +138,23 @@ export const SCHEMA = {
   comed_price_hourly: {
     tags: [],
     fields: { avg_price: 'float', min_price: 'float', max_price: 'float', count: 'int' },
+  },
+  /** ComEd's own published price of an hour (`type=day`), beside ours (prices/published-check.ts). */
+  comed_price_published: {
+    tags: [],
+    fields: { price_cents_kwh: 'float', ours_cents_kwh: 'float', diff_cents: 'float', mismatch: 'bool' },
+  },
+  /** A day's comparison of ComEd's published hours with ours, stamped with the local day's start. */
+  comed_price_check: {
+    tags: [],
+    fields: {
+      hours_published: 'int',
+      hours_compared: 'int',
+      hours_mismatched: 'int',
+      hours_unverifiable: 'int',
+      max_abs_diff_cents: 'float',
+      mismatch_share: 'float',
+    },
   },
   collector_spool: {
     tags: ['service'],

@@ -47,7 +47,7 @@ const FULL = record(UNPLUG_MS + 2 * MINUTE_MS);
 /** Every 5-minute price of the hours around the recording, in ComEd's 5minutefeed shape (newest first, strings). */
 function priceFeed(fromMs: number, toMs: number): string {
   const entries: { millisUTC: string; price: string }[] = [];
-  for (let stamp = fromMs + FIVE_MINUTES_MS; stamp <= toMs; stamp += FIVE_MINUTES_MS) {
+  for (let stamp = fromMs; stamp < toMs; stamp += FIVE_MINUTES_MS) {
     entries.push({ millisUTC: String(stamp), price: String(generatedPriceCents(PRICE_SEED, stamp)) });
   }
   return JSON.stringify(entries.reverse());
@@ -59,7 +59,8 @@ const PRICES_TO_MS = Math.ceil(UNPLUG_MS / HOUR_MS) * HOUR_MS + HOUR_MS;
  * The test's own account of the charge: the device's session counter,
  * difference by difference while the car is connected (a drop means it
  * restarted from zero), each difference in the 5-minute interval that holds
- * the later sample (ComEd stamps an interval by its end).
+ * the later sample, keyed here by the interval's end; ComEd stamps the
+ * interval's price with its start, five minutes earlier.
  */
 function energyByIntervalOf(samples: readonly RecordedSample[]): Map<number, number> {
   const byInterval = new Map<number, number>();
@@ -77,10 +78,11 @@ function energyByIntervalOf(samples: readonly RecordedSample[]): Map<number, num
   return byInterval;
 }
 
+/** The hour holding the interval ending `intervalEndMs` averages the twelve prices stamped H - 60 min .. H - 5 min. */
 function hourlyAverageCents(intervalEndMs: number): number {
   const hourEndMs = Math.ceil(intervalEndMs / HOUR_MS) * HOUR_MS;
   let sum = 0;
-  for (let k = 0; k < 12; k++) sum += generatedPriceCents(PRICE_SEED, hourEndMs - k * FIVE_MINUTES_MS);
+  for (let k = 1; k <= 12; k++) sum += generatedPriceCents(PRICE_SEED, hourEndMs - k * FIVE_MINUTES_MS);
   return sum / 12;
 }
 
@@ -101,7 +103,9 @@ function expectedCost(
   let supplyCentsWh = 0;
   for (const [intervalEndMs, wh] of energyByIntervalOf(samples)) {
     const price =
-      basis === 'hourly' ? hourlyAverageCents(intervalEndMs) : generatedPriceCents(PRICE_SEED, intervalEndMs);
+      basis === 'hourly'
+        ? hourlyAverageCents(intervalEndMs)
+        : generatedPriceCents(PRICE_SEED, intervalEndMs - FIVE_MINUTES_MS);
     energyWh += wh;
     supplyCentsWh += wh * price;
   }

@@ -299,9 +299,22 @@ describe('the images, built and started as plain processes', () => {
       try {
         const command = compose.services['comed-poller']?.command ?? [];
         expect(command).toEqual(['dist/prices/poller-main.js']);
-        const env = environment('comed-poller', { COMED_API_URL: url, PRICE_BACKFILL_DAYS: '0' });
+        const healthPort = await freePort();
+        const env = environment('comed-poller', {
+          COMED_API_URL: url,
+          PRICE_BACKFILL_DAYS: '0',
+          HEALTH_PORT: String(healthPort),
+        });
         const poller = startService([...entrypoint, ...command], deployDir, env);
         await waitHealthy(healthcheckArgv(compose.services['comed-poller'] as ComposeService), deployDir, env, poller);
+        // Its /health answers with what it has done: a poll, and the price-clock upgrade (nothing stored yet).
+        const health = (await (await fetch(`http://127.0.0.1:${healthPort}/health`)).json()) as {
+          status: string;
+          polls: number;
+          upgrade: { complete: boolean };
+        };
+        expect(health.status).toBe('ok');
+        expect(health.polls).toBeGreaterThan(0);
         expect(await stopWithSigterm(poller), poller.output()).toBe(0);
       } finally {
         await comed.stop();

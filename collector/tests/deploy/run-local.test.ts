@@ -105,7 +105,7 @@ describe('scripts/run-local.sh --demo', () => {
     // An empty settings file: the test must not depend on a developer's .env.
     const envFile = join(localDir, 'empty.env');
     writeFileSync(envFile, '');
-    const [apiPort, healthPort] = [await freePort(), await freePort()];
+    const [apiPort, healthPort, pollerHealthPort] = [await freePort(), await freePort(), await freePort()];
     apiUrl = `http://127.0.0.1:${apiPort}`;
     child = spawn('bash', [join(REPO_ROOT, 'scripts/run-local.sh'), '--demo', '--env-file', envFile], {
       cwd: REPO_ROOT,
@@ -114,6 +114,7 @@ describe('scripts/run-local.sh --demo', () => {
         TWC_LOCAL_DIR: localDir,
         API_PORT: String(apiPort),
         HEALTH_PORT: String(healthPort),
+        POLLER_HEALTH_PORT: String(pollerHealthPort),
         SIM_SPEED: String(SIM_SPEED),
         // A vitals poll every 0.1 s is 30 simulated seconds apart: well inside
         // the gap that would split a session.

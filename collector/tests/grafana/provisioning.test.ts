@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { PUBLISHED_MISMATCH_ALERT_SHARE } from '../../src/prices/published-check.js';
 import { SCHEMA } from '../../src/storage/schema.js';
 import { DATASOURCE_UID, GRAFANA_DIR } from './dashboards.js';
 import { renderProvisioning, rulesOf } from './provisioning.js';
@@ -56,6 +57,7 @@ describe('grafana provisioning', () => {
       'twc-charger-offline',
       'twc-data-stale',
       'twc-handle-temp-high',
+      'twc-price-clock',
       'twc-price-low',
       'twc-price-spike',
       'twc-price-stale',
@@ -68,6 +70,8 @@ describe('grafana provisioning', () => {
     expect(threshold('twc-price-spike')).toBe(10);
     expect(threshold('twc-price-low')).toBe(2);
     expect(threshold('twc-data-stale')).toBe(600);
+    // The share the comed-poller itself warns at.
+    expect(threshold('twc-price-clock')).toBe(PUBLISHED_MISMATCH_ALERT_SHARE);
   });
 
   it('takes the thresholds from env', () => {

@@ -13,13 +13,17 @@ import { InfluxDB } from '@influxdata/influxdb-client';
 import { lifetimeSchema, versionSchema, vitalsSchema, wifiStatusSchema } from '../../src/charger/models.js';
 import { normalizeVitals } from '../../src/charger/normalize.js';
 import { silentLogger } from '../../src/logger.js';
+import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from '../../src/prices/chicago-time.js';
+import type { PublishedHour } from '../../src/prices/comed-client.js';
+import { FIVE_MINUTES_MS, HOUR_MS } from '../../src/prices/comed-clock.js';
 import type { PricePoint } from '../../src/prices/comed-parse.js';
 import { hourlyAggregates } from '../../src/prices/hourly.js';
-import { FIVE_MINUTES_MS, HOUR_MS } from '../../src/prices/intervals.js';
 import { pricePoints, runningAveragePoint } from '../../src/prices/price-plan.js';
 import { createComedProvider } from '../../src/prices/providers.js';
+import { checkPublishedHours, publishedCheckPoints } from '../../src/prices/published-check.js';
 import { TARIFF_DEFAULTS } from '../../src/prices/tariff.js';
 import { costSession } from '../../src/sessions/cost.js';
+import type { IntervalEnergy } from '../../src/sessions/interval-energy.js';
 import { type ChargingSession, initialSessionState, nextSessionState } from '../../src/sessions/session-machine.js';
 import { sessionPoints } from '../../src/sessions/session-points.js';
 import { toSessionSample } from '../../src/sessions/session-tracker.js';
@@ -71,6 +75,10 @@ export interface SeedResult {
   sessions: ChargingSession[];
   /** Whether a car is still plugged in at endMs (the live panels then show an open session). */
   openSessionAtEnd: boolean;
+  /** The open session's energy by interval at endMs, as the session machine counted it. */
+  openSessionEnergy: IntervalEnergy[];
+  /** The prices written, for computing what a panel should show. */
+  prices: PricePoint[];
 }
 
 const SAMPLE_MS = 5_000;
@@ -99,13 +107,45 @@ function fieldPredicate(floats: boolean): string {
   return clauses.join(' or ');
 }
 
+/** Every price stamped from `fromMs` to `endMs`, the one in force at endMs included. */
 function seedPrices(seed: number, fromMs: number, endMs: number): PricePoint[] {
   const prices: PricePoint[] = [];
-  const firstEnd = Math.ceil(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
-  for (let stampMs = firstEnd; stampMs <= endMs; stampMs += FIVE_MINUTES_MS) {
+  const first = Math.ceil(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
+  for (let stampMs = first; stampMs <= endMs; stampMs += FIVE_MINUTES_MS) {
     prices.push({ timeMs: stampMs, priceCentsPerKwh: generatedPriceCents(seed, stampMs) });
   }
   return prices;
+}
+
+/**
+ * ComEd's published hours of each seeded Chicago day as the comed-poller
+ * stores them after its daily check: ComEd's figure is our average rounded to
+ * 0.1 cent, except one hour ComEd published 0.3 cent higher, so the System
+ * Health panels have a disagreement to show.
+ */
+function publishedPoints(prices: readonly PricePoint[], endMs: number): PointData[] {
+  const hours = hourlyAggregates(prices).filter((hour) => hour.count === 12 && hour.hourEndingMs <= endMs);
+  const byDay = new Map<number, PublishedHour[]>();
+  for (const [index, hour] of hours.entries()) {
+    // Labelled as ComEd does: by the local date and hour the hour ends at (label 0 ends at midnight).
+    const local = wallClockAt(hour.hourEndingMs, CHICAGO_TIME_ZONE);
+    const dayStartMs = utcInstantsForWallClock({ ...local, hour: 0, minute: 0 }, CHICAGO_TIME_ZONE)[0] as number;
+    const published = Math.round(hour.avgPrice * 10) / 10 + (index === hours.length - 30 ? 0.3 : 0);
+    const day = byDay.get(dayStartMs) ?? [];
+    day.push({
+      label: { year: local.year, month: local.month, day: local.day, hour: local.hour },
+      priceCentsPerKwh: published,
+      hourEndingsMs: [hour.hourEndingMs],
+    });
+    byDay.set(dayStartMs, day);
+  }
+  const byHour = new Map(hours.map((hour) => [hour.hourEndingMs, hour]));
+  return [...byDay].flatMap(([dayStartMs, day]) =>
+    publishedCheckPoints(
+      checkPublishedHours(day, (hourEndingMs) => byHour.get(hourEndingMs)),
+      dayStartMs,
+    ),
+  );
 }
 
 export async function seedDashboardData(options: SeedOptions): Promise<SeedResult> {
@@ -127,9 +167,14 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
     writer.write(buckets.prices, 'durable', pricePoints(prices, endMs));
     for (const hour of hourlyAggregates(prices)) {
       writer.write(buckets.prices, 'durable', [
-        runningAveragePoint({ timeMs: Math.min(hour.hourEndingMs, endMs), priceCentsPerKwh: hour.avgPrice }),
+        // ComEd's running average is stamped with the newest price it holds, the hour's last so far.
+        runningAveragePoint({
+          timeMs: Math.min(hour.hourEndingMs - FIVE_MINUTES_MS, endMs),
+          priceCentsPerKwh: hour.avgPrice,
+        }),
       ]);
     }
+    writer.write(buckets.prices, 'durable', publishedPoints(prices, endMs));
     const provider = createComedProvider({ prices, asOfMs: endMs });
 
     const model = createChargerModel({ index: 0, seed, startTimeMs: fromMs, scenario: 'day' });
@@ -233,7 +278,16 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
       throw new Error(`seeding lost points: ${JSON.stringify(stats)}`);
     }
     await downsample(influx, buckets, fromMs, endMs);
-    return { buckets, chargerId, fromMs, endMs, sessions, openSessionAtEnd: sessionState.session !== null };
+    return {
+      buckets,
+      chargerId,
+      fromMs,
+      endMs,
+      sessions,
+      openSessionAtEnd: sessionState.session !== null,
+      openSessionEnergy: sessionState.session?.energyByInterval ?? [],
+      prices,
+    };
   } finally {
     rmSync(spoolDir, { recursive: true, force: true });
   }

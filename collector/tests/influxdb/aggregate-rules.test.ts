@@ -5,7 +5,14 @@ import { type FieldType, SCHEMA } from '../../src/storage/schema.js';
 import { RAW_MEASUREMENTS, TASKS_DIR } from './init-script.js';
 
 /** Kept forever at full resolution in their own buckets (sessions, prices): never downsampled. */
-const FULL_RESOLUTION = ['twc_session', 'twc_session_hour', 'comed_price', 'comed_price_hourly'];
+const FULL_RESOLUTION = [
+  'twc_session',
+  'twc_session_hour',
+  'comed_price',
+  'comed_price_hourly',
+  'comed_price_published',
+  'comed_price_check',
+];
 
 /** The field types each aggregate may be given. */
 const ALLOWED_TYPES: Record<string, readonly FieldType[]> = {

@@ -215,32 +215,32 @@ describe('currentHourAverage', () => {
 });
 
 describe('planRangePieces', () => {
-  it('asks for one range an hour wider on each side, in Chicago local time, when it fits in 31 days', () => {
-    const from = Date.UTC(2026, 0, 31, 6);
-    const to = Date.UTC(2026, 1, 2, 6);
+  it('asks for exactly the stamps wanted, as inclusive Chicago local times, when the range fits in 31 days', () => {
+    const from = Date.UTC(2026, 0, 31, 6); // Jan 31, 00:00 CST
+    const to = Date.UTC(2026, 1, 2, 6); // Feb 2, 00:00 CST: the last stamp wanted is Feb 1, 23:55
     expect(planRangePieces(from, to)).toEqual([
-      { fromMs: from, toMs: to, datestart: '202601302300', dateend: '202602020100' },
+      { fromMs: from, toMs: to, datestart: '202601310000', dateend: '202602012355' },
     ]);
   });
 
-  it('splits a longer range at Chicago month starts', () => {
+  it('splits a longer range at Chicago month starts, each piece ending on the last stamp before the next', () => {
     const from = Date.UTC(2026, 1, 10, 18); // Feb 10, 12:00 CST
     const to = Date.UTC(2026, 3, 5, 17); // Apr 5, 12:00 CDT
     expect(planRangePieces(from, to)).toEqual([
-      { fromMs: from, toMs: Date.UTC(2026, 2, 1, 6), datestart: '202602101100', dateend: '202603010100' },
+      { fromMs: from, toMs: Date.UTC(2026, 2, 1, 6), datestart: '202602101200', dateend: '202602282355' },
       {
         fromMs: Date.UTC(2026, 2, 1, 6),
         toMs: Date.UTC(2026, 3, 1, 5),
-        datestart: '202602282300',
-        dateend: '202604010100',
+        datestart: '202603010000',
+        dateend: '202603312355',
       },
-      { fromMs: Date.UTC(2026, 3, 1, 5), toMs: to, datestart: '202603312300', dateend: '202604051300' },
+      { fromMs: Date.UTC(2026, 3, 1, 5), toMs: to, datestart: '202604010000', dateend: '202604051155' },
     ]);
   });
 
   it('crosses the new year', () => {
     const pieces = planRangePieces(Date.UTC(2026, 10, 15), Date.UTC(2027, 1, 15));
-    expect(pieces.map((p) => p.datestart)).toEqual(['202611141700', '202611302300', '202612312300', '202701312300']);
+    expect(pieces.map((p) => p.datestart)).toEqual(['202611141800', '202612010000', '202701010000', '202702010000']);
   });
 
   it('refuses an empty or reversed range', () => {
@@ -251,14 +251,14 @@ describe('planRangePieces', () => {
 });
 
 describe('fiveMinuteRange', () => {
-  it('returns exactly the prices stamped in (from, to]', async () => {
+  it('returns exactly the prices stamped in [from, to), asked for by their first and last stamp', async () => {
     const { server, client } = await setUp();
     const from = Date.UTC(2026, 5, 1, 12, 0);
     const to = Date.UTC(2026, 5, 1, 14, 0);
     const { prices } = await client.fiveMinuteRange(from, to);
-    expect(prices.map((p) => p.timeMs)).toEqual(Array.from({ length: 24 }, (_, i) => from + (i + 1) * MIN5));
+    expect(prices.map((p) => p.timeMs)).toEqual(Array.from({ length: 24 }, (_, i) => from + i * MIN5));
     for (const point of prices) expect(point.priceCentsPerKwh).toBe(server.priceAt(point.timeMs));
-    expect(server.requests().map((r) => [r.datestart, r.dateend])).toEqual([['202606010600', '202606011000']]);
+    expect(server.requests().map((r) => [r.datestart, r.dateend])).toEqual([['202606010700', '202606010855']]);
   });
 
   it('fetches a long range in monthly pieces, spaced, and merges them without gaps or doubles', async () => {
@@ -268,9 +268,9 @@ describe('fiveMinuteRange', () => {
     const { prices, skipped } = await client.fiveMinuteRange(from, to);
     const requests = server.requests();
     expect(requests.map((r) => [r.type, r.datestart, r.dateend])).toEqual([
-      ['5minutefeed', '202512312300', '202602010100'],
-      ['5minutefeed', '202601312300', '202603010100'],
-      ['5minutefeed', '202602282300', '202604010100'],
+      ['5minutefeed', '202601010000', '202601312355'],
+      ['5minutefeed', '202602010000', '202602282355'],
+      ['5minutefeed', '202603010000', '202603312355'],
     ]);
     for (let i = 1; i < requests.length; i++) {
       const gapMs = (requests[i]?.receivedAtMs ?? 0) - (requests[i - 1]?.receivedAtMs ?? 0);
@@ -279,7 +279,7 @@ describe('fiveMinuteRange', () => {
     }
     expect(skipped).toBe(0);
     expect(prices).toHaveLength((to - from) / MIN5);
-    expect(prices.every((p, i) => p.timeMs === from + (i + 1) * MIN5)).toBe(true);
+    expect(prices.every((p, i) => p.timeMs === from + i * MIN5)).toBe(true);
   });
 
   it('fetches the 23-hour March day (2026-03-08) in Chicago: 276 prices, 23 complete hours', async () => {
@@ -288,11 +288,12 @@ describe('fiveMinuteRange', () => {
     const to = Date.UTC(2026, 2, 9, 5); // next local midnight, CDT
     const { prices } = await client.fiveMinuteRange(from, to);
     expect(prices).toHaveLength(276);
-    expect(prices.every((p, i) => p.timeMs === from + (i + 1) * MIN5)).toBe(true);
+    expect(prices.every((p, i) => p.timeMs === from + i * MIN5)).toBe(true);
     for (const point of prices) expect(point.priceCentsPerKwh).toBe(server.priceAt(point.timeMs));
     const hours = hourlyAggregates(prices);
     expect(hours).toHaveLength(23);
     expect(hours.every((h, i) => h.count === 12 && h.hourEndingMs === from + (i + 1) * HOUR)).toBe(true);
+    expect(server.requests().map((r) => [r.datestart, r.dateend])).toEqual([['202603080000', '202603082355']]);
   });
 
   it('fetches the 25-hour November day (2026-11-01) in Chicago: 300 prices, the repeated hour neither lost nor doubled', async () => {
@@ -302,12 +303,23 @@ describe('fiveMinuteRange', () => {
     const { prices } = await client.fiveMinuteRange(from, to);
     expect(prices).toHaveLength(300);
     expect(new Set(prices.map((p) => p.timeMs)).size).toBe(300);
-    expect(prices.every((p, i) => p.timeMs === from + (i + 1) * MIN5)).toBe(true);
+    expect(prices.every((p, i) => p.timeMs === from + i * MIN5)).toBe(true);
     for (const point of prices) expect(point.priceCentsPerKwh).toBe(server.priceAt(point.timeMs));
     const hours = hourlyAggregates(prices);
     expect(hours).toHaveLength(25);
     expect(hours.every((h, i) => h.count === 12 && h.hourEndingMs === from + (i + 1) * HOUR)).toBe(true);
-    expect(server.requests().map((r) => [r.datestart, r.dateend])).toEqual([['202610312300', '202611020100']]);
+    expect(server.requests().map((r) => [r.datestart, r.dateend])).toEqual([['202611010000', '202611012355']]);
+  });
+
+  it('cuts the stamps a repeated local hour adds to a range that ends inside it', async () => {
+    const { server, client } = await setUp();
+    // 00:00 CDT to 01:00 CST on the fall-back day: the last stamp wanted is 01:55 CDT, and
+    // "0155" also names 01:55 CST an hour later, which ComEd's inclusive bound takes in too.
+    const from = Date.UTC(2026, 10, 1, 5);
+    const to = Date.UTC(2026, 10, 1, 7);
+    const { prices } = await client.fiveMinuteRange(from, to);
+    expect(server.requests().map((r) => [r.datestart, r.dateend])).toEqual([['202611010000', '202611010155']]);
+    expect(prices.map((p) => p.timeMs)).toEqual(Array.from({ length: 24 }, (_, i) => from + i * MIN5));
   });
 
   it('accepts an empty answer as a range with no data', async () => {
@@ -333,5 +345,32 @@ describe('fiveMinuteRange', () => {
     expect(skipped).toBe(2);
     expect(prices).toHaveLength((Date.UTC(2026, 2, 1, 6) - Date.UTC(2026, 0, 1, 6)) / MIN5);
     expect(client.stats()).toMatchObject({ requests: 2, skippedEntries: 2 });
+  });
+});
+
+describe('publishedHours', () => {
+  it("reads ComEd's published hours of a date and names the hour each label ends", async () => {
+    const { server, client } = await setUp({ now: () => NOW, seed: 2 });
+    const { hours, skipped } = await client.publishedHours({ year: 2026, month: 11, day: 1 });
+    expect(skipped).toBe(0);
+    expect(server.requests().map((r) => r.url)).toEqual(['/rrtp/ServletFeed?type=day&date=20261101']);
+    // 24 labels for the 25-hour day: label 0 ends at local midnight, label 1 could end either 1 AM hour.
+    expect(hours).toHaveLength(24);
+    expect(hours[0]?.hourEndingsMs).toEqual([Date.UTC(2026, 10, 1, 5)]);
+    expect(hours[1]?.hourEndingsMs).toEqual([Date.UTC(2026, 10, 1, 6), Date.UTC(2026, 10, 1, 7)]);
+    expect(hours[2]?.hourEndingsMs).toEqual([Date.UTC(2026, 10, 1, 8)]);
+    // Each is what the stand-in publishes from its own 5-minute prices, to 0.1 cent.
+    const hour = hours[5] as (typeof hours)[number];
+    const hourEnd = hour.hourEndingsMs[0] as number;
+    let sum = 0;
+    for (let k = 1; k <= 12; k++) sum += server.priceAt(hourEnd - k * MIN5) as number;
+    expect(hour.priceCentsPerKwh).toBe(Math.round((sum / 12) * 10) / 10);
+  });
+
+  it('fails as a feed error on an HTML page', async () => {
+    const { server, client } = await setUp();
+    server.setFaults({ response: 'html-200' });
+    const error = await requestError(client.publishedHours({ year: 2026, month: 11, day: 1 }));
+    expect(error.kind).toBe('not_json');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ComedFeedError, mergePrices, parseComedFeed } from '../../src/prices/comed-parse.js';
+import { ComedFeedError, mergePrices, parseComedFeed, parseHourlyFeed } from '../../src/prices/comed-parse.js';
 
 const T = 1434686700000; // a real ComEd stamp, on the 5-minute grid
 const MIN5 = 300_000;
@@ -135,5 +135,52 @@ describe('mergePrices', () => {
       { timeMs: T + MIN5, priceCentsPerKwh: 2 },
       { timeMs: T + 2 * MIN5, priceCentsPerKwh: 3.5 },
     ]);
+  });
+});
+
+describe('parseHourlyFeed', () => {
+  it('reads ComEd form without evaluating it: wall-clock fields, the 0-based month made 1-based', () => {
+    expect(parseHourlyFeed('[[Date.UTC(2025,10,2,0,0,0), 4.3], [Date.UTC(2025,10,2,1,0,0), -0.2]]')).toEqual({
+      entries: [
+        { year: 2025, month: 11, day: 2, hour: 0, priceCentsPerKwh: 4.3 },
+        { year: 2025, month: 11, day: 2, hour: 1, priceCentsPerKwh: -0.2 },
+      ],
+      skipped: 0,
+      skippedExamples: [],
+    });
+  });
+
+  it('accepts white space and line breaks, and an empty list', () => {
+    expect(parseHourlyFeed(' [ [ Date.UTC( 2025 , 2 , 9 , 3 , 0 , 0 ) ,1.4 ]\n] ').entries).toEqual([
+      { year: 2025, month: 3, day: 9, hour: 3, priceCentsPerKwh: 1.4 },
+    ]);
+    expect(parseHourlyFeed('[]')).toEqual({ entries: [], skipped: 0, skippedExamples: [] });
+  });
+
+  it('skips and counts entries it cannot read, keeping the rest', () => {
+    const parsed = parseHourlyFeed(
+      '[[Date.UTC(2025,10,2,0,0,0), 4.3], [Date.UTC(2025,10,2,1,0,0), N/A], [alert(1), 2], ' +
+        '[Date.UTC(2025,1,30,5,0,0), 1], [Date.UTC(2025,10,2,24,0,0), 1], [Date.UTC(2025,10,2,5,30,0), 1], ' +
+        '[Date.UTC(2025,10,2,6,0,0), 3.9]]',
+    );
+    expect(parsed.entries.map((entry) => entry.hour)).toEqual([0, 6]);
+    expect(parsed.skipped).toBe(5);
+    expect(parsed.skippedExamples).toEqual([
+      '[Date.UTC(2025,10,2,1,0,0), N/A]',
+      '[alert(1), 2]',
+      '[Date.UTC(2025,1,30,5,0,0), 1]',
+    ]);
+  });
+
+  it.each([
+    ['an HTML error page', '<!DOCTYPE html><html><body>Service Unavailable</body></html>', 'not_json'],
+    ['something else', 'Date.UTC(2025,10,2,0,0,0)', 'not_array'],
+  ])('refuses %s', (_label, text, kind) => {
+    expect(() => parseHourlyFeed(text)).toThrow(ComedFeedError);
+    try {
+      parseHourlyFeed(text);
+    } catch (error) {
+      expect((error as ComedFeedError).kind).toBe(kind);
+    }
   });
 });

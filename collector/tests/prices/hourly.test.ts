@@ -5,9 +5,9 @@ import { exactAverage, hourlyAggregates, isCompleteHour } from '../../src/prices
 const MIN5 = 300_000;
 const H14 = Date.UTC(2026, 5, 15, 19, 0); // 14:00 CDT, an hour ending
 
-/** Prices stamped H-55min .. H, in order, for the hour ending `hourEndMs`. */
+/** Prices stamped H-60min .. H-5min, in order, for the hour ending `hourEndMs`. */
 function hour(hourEndMs: number, prices: number[]): PricePoint[] {
-  return prices.map((price, i) => ({ timeMs: hourEndMs - 3_600_000 + (i + 1) * MIN5, priceCentsPerKwh: price }));
+  return prices.map((price, i) => ({ timeMs: hourEndMs - 3_600_000 + i * MIN5, priceCentsPerKwh: price }));
 }
 
 describe('exactAverage', () => {
@@ -31,17 +31,17 @@ describe('exactAverage', () => {
 });
 
 describe('hourlyAggregates', () => {
-  it('averages the twelve prices stamped 13:05 through 14:00 into the hour ending 14:00', () => {
+  it('averages the twelve prices stamped 13:00 through 13:55 into the hour ending 14:00', () => {
     const prices = hour(H14, [2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1]);
     expect(hourlyAggregates(prices)).toEqual([
       { hourEndingMs: H14, avgPrice: 2.55, minPrice: 2.0, maxPrice: 3.1, count: 12 },
     ]);
   });
 
-  it('puts the price stamped on the hour in the hour it ends, and the next one in the next hour', () => {
+  it('puts the price stamped on the hour in the hour it opens, and the one before in the hour ending then', () => {
     const prices: PricePoint[] = [
-      { timeMs: H14, priceCentsPerKwh: 5 },
-      { timeMs: H14 + MIN5, priceCentsPerKwh: 7 },
+      { timeMs: H14 - MIN5, priceCentsPerKwh: 5 },
+      { timeMs: H14, priceCentsPerKwh: 7 },
     ];
     expect(hourlyAggregates(prices)).toEqual([
       { hourEndingMs: H14, avgPrice: 5, minPrice: 5, maxPrice: 5, count: 1 },
@@ -71,9 +71,9 @@ describe('hourlyAggregates', () => {
 
   it('counts a repeated stamp once, the last one winning', () => {
     const prices: PricePoint[] = [
-      { timeMs: H14, priceCentsPerKwh: 1 },
-      { timeMs: H14, priceCentsPerKwh: 3 },
-      { timeMs: H14 - MIN5, priceCentsPerKwh: 2 },
+      { timeMs: H14 - MIN5, priceCentsPerKwh: 1 },
+      { timeMs: H14 - MIN5, priceCentsPerKwh: 3 },
+      { timeMs: H14 - 2 * MIN5, priceCentsPerKwh: 2 },
     ];
     expect(hourlyAggregates(prices)).toEqual([
       { hourEndingMs: H14, avgPrice: 2.5, minPrice: 2, maxPrice: 3, count: 2 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS } from '../../src/prices/intervals.js';
+import { HOUR_MS } from '../../src/prices/comed-clock.js';
 import { isPriceStale, pricePoints, rangesToRefetch, runningAveragePoint } from '../../src/prices/price-plan.js';
 
 const H = (hour: number) => Date.UTC(2026, 6, 1, hour);
@@ -28,8 +28,9 @@ describe('ranges to re-fetch', () => {
 
 describe('price points', () => {
   it('writes each 5-minute price and the aggregate of each hour that is over', () => {
+    // Stamped 10:00 through 11:05: the twelve from 10:00 to 10:55 make the hour ending 11:00.
     const prices = Array.from({ length: 14 }, (_, i) => ({
-      timeMs: H(10) + (i + 1) * 5 * 60_000,
+      timeMs: H(10) + i * 5 * 60_000,
       priceCentsPerKwh: i < 12 ? i - 2 : 50,
     }));
     const points = pricePoints(prices, H(11) + 10 * 60_000);
@@ -46,7 +47,8 @@ describe('price points', () => {
   });
 
   it('stamps the running average at its hour end, so each poll rewrites one point', () => {
-    const first = runningAveragePoint({ timeMs: H(10) + 10 * 60_000, priceCentsPerKwh: 3 });
+    // The average holding only the price stamped 10:00 is the first of the hour ending 11:00.
+    const first = runningAveragePoint({ timeMs: H(10), priceCentsPerKwh: 3 });
     const later = runningAveragePoint({ timeMs: H(10) + 55 * 60_000, priceCentsPerKwh: 4 });
     expect(first.timeMs).toBe(H(11));
     expect(later.timeMs).toBe(H(11));

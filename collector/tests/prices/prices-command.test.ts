@@ -37,33 +37,33 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
   return { code, stdout, stderr };
 }
 
-// 12:05 through 13:10 CST: the full hour ending 13:00 and two prices of the next one.
+// Stamped 12:00 through 13:05 CST: the full hour ending 13:00 (12:00 .. 12:55) and two prices of the next one.
 const prices: PricePoint[] = [2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1, -0.5, 1.5].map(
-  (price, i) => ({ timeMs: START + (i + 1) * MIN5, priceCentsPerKwh: price }),
+  (price, i) => ({ timeMs: START + i * MIN5, priceCentsPerKwh: price }),
 );
 
 describe('twc prices', () => {
-  it('prints the 5-minute prices ending inside the range and their hourly aggregates', async () => {
+  it('prints the 5-minute prices starting inside the range and the averages of their hours', async () => {
     const { url } = await serve(prices);
     const result = await run(['--from', '2026-01-15T18:00:00Z', '--to', '2026-01-15T13:10:00-06:00', '--api-url', url]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       five_minute: [
-        { time: '2026-01-15T18:05:00.000Z', price_cents_kwh: 2.0 },
-        { time: '2026-01-15T18:10:00.000Z', price_cents_kwh: 2.1 },
-        { time: '2026-01-15T18:15:00.000Z', price_cents_kwh: 2.2 },
-        { time: '2026-01-15T18:20:00.000Z', price_cents_kwh: 2.3 },
-        { time: '2026-01-15T18:25:00.000Z', price_cents_kwh: 2.4 },
-        { time: '2026-01-15T18:30:00.000Z', price_cents_kwh: 2.5 },
-        { time: '2026-01-15T18:35:00.000Z', price_cents_kwh: 2.6 },
-        { time: '2026-01-15T18:40:00.000Z', price_cents_kwh: 2.7 },
-        { time: '2026-01-15T18:45:00.000Z', price_cents_kwh: 2.8 },
-        { time: '2026-01-15T18:50:00.000Z', price_cents_kwh: 2.9 },
-        { time: '2026-01-15T18:55:00.000Z', price_cents_kwh: 3.0 },
-        { time: '2026-01-15T19:00:00.000Z', price_cents_kwh: 3.1 },
-        { time: '2026-01-15T19:05:00.000Z', price_cents_kwh: -0.5 },
-        { time: '2026-01-15T19:10:00.000Z', price_cents_kwh: 1.5 },
+        { time: '2026-01-15T18:00:00.000Z', price_cents_kwh: 2.0 },
+        { time: '2026-01-15T18:05:00.000Z', price_cents_kwh: 2.1 },
+        { time: '2026-01-15T18:10:00.000Z', price_cents_kwh: 2.2 },
+        { time: '2026-01-15T18:15:00.000Z', price_cents_kwh: 2.3 },
+        { time: '2026-01-15T18:20:00.000Z', price_cents_kwh: 2.4 },
+        { time: '2026-01-15T18:25:00.000Z', price_cents_kwh: 2.5 },
+        { time: '2026-01-15T18:30:00.000Z', price_cents_kwh: 2.6 },
+        { time: '2026-01-15T18:35:00.000Z', price_cents_kwh: 2.7 },
+        { time: '2026-01-15T18:40:00.000Z', price_cents_kwh: 2.8 },
+        { time: '2026-01-15T18:45:00.000Z', price_cents_kwh: 2.9 },
+        { time: '2026-01-15T18:50:00.000Z', price_cents_kwh: 3.0 },
+        { time: '2026-01-15T18:55:00.000Z', price_cents_kwh: 3.1 },
+        { time: '2026-01-15T19:00:00.000Z', price_cents_kwh: -0.5 },
+        { time: '2026-01-15T19:05:00.000Z', price_cents_kwh: 1.5 },
       ],
       hourly: [
         { hour_ending: '2026-01-15T19:00:00.000Z', avg_price: 2.55, min_price: 2.0, max_price: 3.1, count: 12 },
@@ -72,12 +72,12 @@ describe('twc prices', () => {
     });
   });
 
-  it('leaves out the price ending exactly at --from and keeps the one ending at --to', async () => {
+  it('keeps the price stamped exactly at --from and leaves out the one stamped at --to', async () => {
     const { url } = await serve(prices);
     const result = await run(['--from', '2026-01-15T18:05:00Z', '--to', '2026-01-15T18:15:00Z', '--api-url', url]);
     expect(JSON.parse(result.stdout).five_minute.map((p: { time: string }) => p.time)).toEqual([
+      '2026-01-15T18:05:00.000Z',
       '2026-01-15T18:10:00.000Z',
-      '2026-01-15T18:15:00.000Z',
     ]);
   });
 

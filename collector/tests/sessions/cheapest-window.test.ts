@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FIVE_MINUTES_MS } from '../../src/prices/intervals.js';
+import { FIVE_MINUTES_MS } from '../../src/prices/comed-clock.js';
 import { type CheapestWindowOptions, cheapestWindow, type PriceSlot } from '../../src/sessions/cheapest-window.js';
 
-// Slot i covers (S0 + i x 5 min, S0 + (i+1) x 5 min] and is stamped with its end.
+// Slot i covers [S0 + i x 5 min, S0 + (i+1) x 5 min) and is named by its start, as ComEd stamps it.
 const S0 = Date.UTC(2026, 0, 15, 6, 0);
 const slotEnd = (i: number): number => S0 + (i + 1) * FIVE_MINUTES_MS;
 const slotStart = (i: number): number => S0 + i * FIVE_MINUTES_MS;
 const slotsOf = (prices: (number | undefined)[]): PriceSlot[] =>
-  prices.map((centsPerKwh, i) => ({ endMs: slotEnd(i), centsPerKwh }));
+  prices.map((centsPerKwh, i) => ({ startMs: slotStart(i), centsPerKwh }));
 const ALL: CheapestWindowOptions = { earliestStartMs: Number.NEGATIVE_INFINITY, deadlineMs: Number.POSITIVE_INFINITY };
 
 const PRICES = [5, 4, 1, 2, 8, 0, 0, 9];
@@ -84,10 +84,10 @@ describe('cheapestWindow', () => {
       name: 'a hole in the slot list breaks the run',
       // slots 0, 1, then 3, 4 (slot 2 missing): (1, 1) would span the hole
       slots: [
-        { endMs: slotEnd(0), centsPerKwh: 9 },
-        { endMs: slotEnd(1), centsPerKwh: 1 },
-        { endMs: slotEnd(3), centsPerKwh: 1 },
-        { endMs: slotEnd(4), centsPerKwh: 4 },
+        { startMs: slotStart(0), centsPerKwh: 9 },
+        { startMs: slotStart(1), centsPerKwh: 1 },
+        { startMs: slotStart(3), centsPerKwh: 1 },
+        { startMs: slotStart(4), centsPerKwh: 4 },
       ],
       duration: 2,
       options: ALL,

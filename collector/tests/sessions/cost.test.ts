@@ -18,17 +18,18 @@ const micro = (usd: number): number => Math.round(usd * 1_000_000);
 
 // Hour ending 20:00 UTC (14:00 in Chicago) on 2026-01-15.
 const H = Date.UTC(2026, 0, 15, 20, 0);
-// Hour ending H: ten slots at 4.6, then 3 (H-5 min) and 5 (H): average 4.5.
-// Hour ending H+1h: 2 (H+5 min) and 4 (H+10 min), then ten at 3.6: average 3.5.
+// Hour ending H (stamps H-60 .. H-5 min): ten at 4.6, then 3 (stamped H-10) and 5 (H-5): average 4.5.
+// Hour ending H+1h: 2 (stamped H) and 4 (H+5), then ten at 3.6: average 3.5.
+// Each interval is named by its stamp (start); its energy is metered in (S, S+5 min].
 const BOUNDARY_PRICES: PriceTable = {
   ...hourOfPrices(H, [...Array(10).fill(4.6), 3, 5]),
   ...hourOfPrices(H + HOUR_MS, [2, 4, ...Array(10).fill(3.6)]),
 };
 const BOUNDARY_ENERGY: IntervalEnergy[] = [
-  { intervalEndMs: H - 5 * MINUTE_MS, energyWh: 1000 },
-  { intervalEndMs: H, energyWh: 1000 }, // on the hour: closes the hour ending H
-  { intervalEndMs: H + 5 * MINUTE_MS, energyWh: 500 },
-  { intervalEndMs: H + 10 * MINUTE_MS, energyWh: 500 },
+  { startMs: H - 10 * MINUTE_MS, energyWh: 1000 },
+  { startMs: H - 5 * MINUTE_MS, energyWh: 1000 }, // the last interval of the hour ending H
+  { startMs: H, energyWh: 500 }, // stamped on the hour: the first interval of the next hour
+  { startMs: H + 5 * MINUTE_MS, energyWh: 500 },
 ];
 
 // Local midnight 2026-01-16 in Chicago (CST, UTC-6).
@@ -40,8 +41,8 @@ const DST_PRICES: PriceTable = {
   ...hourOfPrices(FALL_BACK, Array(12).fill(3)), // 1:00 CST hour ending, 07:00 UTC
   ...hourOfPrices(FALL_BACK + HOUR_MS, Array(12).fill(4)),
 };
-const DST_ENERGY: IntervalEnergy[] = [-65, -60, -55, -5, 0, 5].map((minutes) => ({
-  intervalEndMs: FALL_BACK + minutes * MINUTE_MS,
+const DST_ENERGY: IntervalEnergy[] = [-70, -65, -60, -10, -5, 0].map((minutes) => ({
+  startMs: FALL_BACK + minutes * MINUTE_MS,
   energyWh: 1000,
 }));
 
@@ -125,7 +126,7 @@ const cases: Case[] = [
   },
   {
     name: 'negative-price hour: negative supply cost, delivery still charged',
-    energy: [{ intervalEndMs: H, energyWh: 2000 }],
+    energy: [{ startMs: H - 5 * MINUTE_MS, energyWh: 2000 }],
     provider: hourlyProvider(hourOfPrices(H, Array(12).fill(-2.5))),
     tariff: WITH_ADDERS,
     // 2 kWh x -2.5 = -5 c; adders 14 c; tax 10 % of 9 c = 0.9 c; total 9.9 c
@@ -134,8 +135,8 @@ const cases: Case[] = [
   },
   {
     name: 'negative-price hour with no adders: the tax formula goes negative too',
-    energy: [{ intervalEndMs: H, energyWh: 2000 }],
-    provider: fiveMinuteProvider({ [H]: -2.5 }),
+    energy: [{ startMs: H - 5 * MINUTE_MS, energyWh: 2000 }],
+    provider: fiveMinuteProvider({ [H - 5 * MINUTE_MS]: -2.5 }),
     tariff: tariff({ taxPercent: 10 }),
     // -5 c, tax 10 % of -5 c = -0.5 c, total -5.5 c
     expected: { supplyCostUsd: -0.05, taxUsd: -0.005, totalCostUsd: -0.055 },
@@ -144,7 +145,7 @@ const cases: Case[] = [
   {
     name: 'price not known yet: provisional, the unpriced energy reported',
     energy: BOUNDARY_ENERGY.slice(0, 2),
-    provider: fiveMinuteProvider({ [H - 5 * MINUTE_MS]: 3 }),
+    provider: fiveMinuteProvider({ [H - 10 * MINUTE_MS]: 3 }),
     tariff: WITH_ADDERS,
     // supply only for the priced kWh: 3 c; adders on both kWh: 14 c; tax 1.7 c; total 18.7 c
     expected: {
@@ -161,7 +162,7 @@ const cases: Case[] = [
   {
     name: 'the late price arrived: recomputed, final',
     energy: BOUNDARY_ENERGY.slice(0, 2),
-    provider: fiveMinuteProvider({ [H - 5 * MINUTE_MS]: 3, [H]: 5 }),
+    provider: fiveMinuteProvider({ [H - 10 * MINUTE_MS]: 3, [H - 5 * MINUTE_MS]: 5 }),
     tariff: WITH_ADDERS,
     // 8 c + 14 c, tax 2.2 c, total 24.2 c
     expected: {
@@ -176,7 +177,7 @@ const cases: Case[] = [
   {
     name: 'hourly basis before the hour is complete: the whole hour unpriced',
     energy: BOUNDARY_ENERGY,
-    provider: hourlyProvider({ ...hourOfPrices(H, Array(12).fill(4)), [H + 5 * MINUTE_MS]: 2 }),
+    provider: hourlyProvider({ ...hourOfPrices(H, Array(12).fill(4)), [H]: 2 }),
     tariff: SUPPLY_ONLY,
     expected: { provisional: true, unpricedEnergyWh: 1000, supplyCostUsd: 0.08, avgPriceCentsKwh: 4 },
     hours: [
@@ -185,12 +186,12 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'across midnight in Chicago: the 23:55 and 00:00 intervals close the old day, 00:05 opens the new one',
-    energy: [-5, 0, 5].map((minutes) => ({ intervalEndMs: MIDNIGHT + minutes * MINUTE_MS, energyWh: 600 })),
+    name: 'across midnight in Chicago: the 23:50 and 23:55 intervals close the old day, 00:00 opens the new one',
+    energy: [-10, -5, 0].map((minutes) => ({ startMs: MIDNIGHT + minutes * MINUTE_MS, energyWh: 600 })),
     provider: fiveMinuteProvider({
+      [MIDNIGHT - 10 * MINUTE_MS]: 2,
       [MIDNIGHT - 5 * MINUTE_MS]: 2,
-      [MIDNIGHT]: 2,
-      [MIDNIGHT + 5 * MINUTE_MS]: 1,
+      [MIDNIGHT]: 1,
     }),
     tariff: SUPPLY_ONLY,
     // 1.2 kWh x 2 = 2.4 c; 0.6 kWh x 1 = 0.6 c
@@ -282,10 +283,10 @@ describe('costSession', () => {
     };
     const table: PriceTable = {};
     const energy: IntervalEnergy[] = [];
-    for (let i = 1; i <= 240; i++) {
-      const intervalEndMs = H + i * 5 * MINUTE_MS;
-      table[intervalEndMs] = Math.round((next() * 25 - 5) * 1000) / 1000;
-      energy.push({ intervalEndMs, energyWh: Math.round(next() * 950_000) / 1000 });
+    for (let i = 0; i < 240; i++) {
+      const startMs = H + i * 5 * MINUTE_MS;
+      table[startMs] = Math.round((next() * 25 - 5) * 1000) / 1000;
+      energy.push({ startMs, energyWh: Math.round(next() * 950_000) / 1000 });
     }
     const plan = tariff({ deliveryCentsPerKwh: 6.123, otherCentsPerKwh: 0.987, taxPercent: 7.25 });
     for (const provider of [fiveMinuteProvider(table), hourlyProvider(table)]) {
@@ -293,7 +294,7 @@ describe('costSession', () => {
       expect(cost.hours).toHaveLength(20);
       expectHoursAddUp(cost);
       const supplyCents = energy.reduce(
-        (total, entry) => total + (entry.energyWh / 1000) * (provider.supplyCentsPerKwh(entry.intervalEndMs) as number),
+        (total, entry) => total + (entry.energyWh / 1000) * (provider.supplyCentsPerKwh(entry.startMs) as number),
         0,
       );
       expect(cost.supplyCostUsd).toBeCloseTo(supplyCents / 100, 4);
@@ -303,10 +304,10 @@ describe('costSession', () => {
   it('ignores zero-energy intervals, even unpriced ones', () => {
     const cost = costSession(
       [
-        { intervalEndMs: H - 5 * MINUTE_MS, energyWh: 1000 },
-        { intervalEndMs: H, energyWh: 0 },
+        { startMs: H - 10 * MINUTE_MS, energyWh: 1000 },
+        { startMs: H - 5 * MINUTE_MS, energyWh: 0 },
       ],
-      fiveMinuteProvider({ [H - 5 * MINUTE_MS]: 3 }),
+      fiveMinuteProvider({ [H - 10 * MINUTE_MS]: 3 }),
       SUPPLY_ONLY,
     );
     expect(cost.provisional).toBe(false);
@@ -328,8 +329,8 @@ describe('costSession', () => {
   });
 
   it.each([
-    ['a non-finite energy', [{ intervalEndMs: H, energyWh: Number.NaN }], fiveMinuteProvider({ [H]: 3 }), /finite/],
-    ['a non-finite price', [{ intervalEndMs: H, energyWh: 1 }], fiveMinuteProvider({ [H]: Number.NaN }), /price/],
+    ['a non-finite energy', [{ startMs: H, energyWh: Number.NaN }], fiveMinuteProvider({ [H]: 3 }), /finite/],
+    ['a non-finite price', [{ startMs: H, energyWh: 1 }], fiveMinuteProvider({ [H]: Number.NaN }), /price/],
   ])('rejects %s with a clear error', (_name, energy, provider, message) => {
     expect(() => costSession(energy, provider, SUPPLY_ONLY)).toThrow(message);
   });

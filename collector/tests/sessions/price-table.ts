@@ -1,13 +1,13 @@
-import { hourEndingFor, intervalEndsInHour } from '../../src/prices/intervals.js';
+import { hourEndingOf, stampsInHour } from '../../src/prices/comed-clock.js';
 import type { PricingProvider, Tariff } from '../../src/prices/provider.js';
 
-/** 5-minute prices, cents per kWh, keyed by interval end (ms): a literal test input. */
+/** 5-minute prices, cents per kWh, keyed by ComEd stamp (the interval's start, ms): a literal test input. */
 export type PriceTable = Record<number, number>;
 
-/** The twelve prices of the hour ending `hourEndMs`, oldest first, as a table. */
+/** The twelve prices of the hour ending `hourEndMs` (stamped H-60 .. H-5 min), oldest first, as a table. */
 export function hourOfPrices(hourEndMs: number, prices: number[]): PriceTable {
   if (prices.length !== 12) throw new Error(`an hour has 12 prices, got ${prices.length}`);
-  return Object.fromEntries(intervalEndsInHour(hourEndMs).map((endMs, i) => [endMs, prices[i] as number]));
+  return Object.fromEntries(stampsInHour(hourEndMs).map((stampMs, i) => [stampMs, prices[i] as number]));
 }
 
 /** ComEd five-minute basis: each interval at its own price. */
@@ -15,7 +15,7 @@ export function fiveMinuteProvider(table: PriceTable): PricingProvider {
   return {
     kind: 'comed',
     description: 'test five-minute prices',
-    supplyCentsPerKwh: (intervalEndMs) => table[intervalEndMs],
+    supplyCentsPerKwh: (intervalStartMs) => table[intervalStartMs],
   };
 }
 
@@ -24,14 +24,13 @@ export function hourlyProvider(table: PriceTable): PricingProvider {
   return {
     kind: 'comed',
     description: 'test hourly average prices',
-    supplyCentsPerKwh: (intervalEndMs) => {
-      const prices = intervalEndsInHour(hourEndingFor(intervalEndMs)).map((endMs) => table[endMs]);
+    supplyCentsPerKwh: (intervalStartMs) => {
+      const prices = stampsInHour(hourEndingOf(intervalStartMs)).map((stampMs) => table[stampMs]);
       if (prices.some((price) => price === undefined)) return undefined;
       return (prices as number[]).reduce((sum, price) => sum + price, 0) / prices.length;
     },
   };
 }
-
 export function tariff(fields: Partial<Tariff> = {}): Tariff {
   return {
     deliveryCentsPerKwh: 0,

@@ -136,7 +136,7 @@ describe('createSessionReplay', () => {
 });
 
 describe('replayedSession', () => {
-  // 1 kWh in the interval ending 00:05 and 2 kWh in the one ending 01:05 (the next hour).
+  // 1 kWh in the interval 00:00-00:05 and 2 kWh in 01:00-01:05 (the next hour), named by their stamps.
   const session: ChargingSession = {
     id: `garage-${T0}`,
     chargerId: 'garage',
@@ -155,16 +155,16 @@ describe('replayedSession', () => {
     gaps: [],
     segments: 1,
     energyByInterval: [
-      { intervalEndMs: T0 + 5 * MINUTE_MS, energyWh: 1000 },
-      { intervalEndMs: T0 + HOUR_MS + 5 * MINUTE_MS, energyWh: 2000 },
+      { startMs: T0, energyWh: 1000 },
+      { startMs: T0 + HOUR_MS, energyWh: 2000 },
     ],
   };
-  /** Every price of the first hour is 2 cents except one of 14 (average 3); the second hour's are 5. */
+  /** Every price of the first hour (stamps 00:00 .. 00:55) is 2 cents but its last, 14 (average 3); the second hour's are 5. */
   function prices(untilMs: number) {
     const points = [];
-    for (let stamp = T0 + 5 * MINUTE_MS; stamp <= untilMs; stamp += 5 * MINUTE_MS) {
-      const firstHour = stamp <= T0 + HOUR_MS;
-      points.push({ timeMs: stamp, priceCentsPerKwh: firstHour ? (stamp === T0 + HOUR_MS ? 14 : 2) : 5 });
+    for (let stamp = T0; stamp <= untilMs; stamp += 5 * MINUTE_MS) {
+      const firstHour = stamp < T0 + HOUR_MS;
+      points.push({ timeMs: stamp, priceCentsPerKwh: firstHour ? (stamp === T0 + 55 * MINUTE_MS ? 14 : 2) : 5 });
     }
     return points;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIVE_MINUTES_MS } from '../../src/prices/intervals.js';
+import { FIVE_MINUTES_MS } from '../../src/prices/comed-clock.js';
 import type { IntervalEnergy } from '../../src/sessions/interval-energy.js';
 import {
   type ChargingSession,
@@ -72,7 +72,7 @@ function openSession(steps: SessionEvent[][]): ChargingSession | null {
 }
 
 function expectIntervals(actual: IntervalEnergy[], expected: IntervalEnergy[]): void {
-  expect(actual.map((entry) => entry.intervalEndMs)).toEqual(expected.map((entry) => entry.intervalEndMs));
+  expect(actual.map((entry) => entry.startMs)).toEqual(expected.map((entry) => entry.startMs));
   expected.forEach((entry, i) => {
     expect(actual[i]?.energyWh).toBeCloseTo(entry.energyWh, 9);
   });
@@ -134,7 +134,7 @@ const cases: Case[] = [
         maxHandleTempC: 30,
         segments: 1,
         gaps: [],
-        energyByInterval: [{ intervalEndMs: at(300), energyWh: 60 }],
+        energyByInterval: [{ startMs: at(0), energyWh: 60 }],
         observedFromPlugIn: true,
         unobservedCounterWh: null,
         lastSampleMs: at(80),
@@ -158,7 +158,7 @@ const cases: Case[] = [
         energyWh: 60,
         chargingS: 25, // 10 + 10 + half of the 10 s up to the unplug
         segments: 1,
-        energyByInterval: [{ intervalEndMs: at(300), energyWh: 60 }],
+        energyByInterval: [{ startMs: at(0), energyWh: 60 }],
       },
     ],
     open: null,
@@ -235,7 +235,7 @@ const cases: Case[] = [
       {
         energyWh: 315,
         segments: 2,
-        energyByInterval: [{ intervalEndMs: at(300), energyWh: 315 }],
+        energyByInterval: [{ startMs: at(0), energyWh: 315 }],
       },
     ],
     open: null,
@@ -318,8 +318,8 @@ const cases: Case[] = [
       gaps: [{ fromMs: at(250), toMs: at(400) }],
       energyWh: 430,
       energyByInterval: [
-        { intervalEndMs: at(300), energyWh: 200 }, // 100 + 300 x 50/150
-        { intervalEndMs: at(600), energyWh: 230 }, // 300 x 100/150 + 30
+        { startMs: at(0), energyWh: 200 }, // 100 + 300 x 50/150
+        { startMs: at(300), energyWh: 230 }, // 300 x 100/150 + 30
       ],
     },
     eventTypes: [[], started, updated, ['gap_detected', 'session_updated'], updated],
@@ -340,8 +340,8 @@ const cases: Case[] = [
       gaps: [],
       // the 24 Wh spread over (200 s, 320 s]: 100 s before the 300 s boundary, 20 s after
       energyByInterval: [
-        { intervalEndMs: at(300), energyWh: 20 },
-        { intervalEndMs: at(600), energyWh: 4 },
+        { startMs: at(0), energyWh: 20 },
+        { startMs: at(300), energyWh: 4 },
       ],
     },
     eventTypes: [[], started, updated, ['gap_detected', 'session_closed', 'session_started']],
@@ -356,7 +356,7 @@ const cases: Case[] = [
       charging(400, 100, 12), // plugged in at 300 s, during the gap
     ],
     closed: [{ id: idAt(5), endTimeMs: at(30), endReason: 'gap_unplugged', energyWh: 30 }],
-    open: { id: idAt(300), energyWh: 12, energyByInterval: [{ intervalEndMs: at(600), energyWh: 12 }] },
+    open: { id: idAt(300), energyWh: 12, energyByInterval: [{ startMs: at(300), energyWh: 12 }] },
     eventTypes: [[], started, updated, updated, ['gap_detected', 'session_closed', 'session_started']],
   },
   {
@@ -412,15 +412,15 @@ const cases: Case[] = [
       gone(280),
       sample(290, { sessionS: 5 }),
       charging(295, 10, 10),
-      charging(300, 15, 20), // on the boundary: closes the interval ending at 300 s
+      charging(300, 15, 20), // on the boundary: closes the interval 0-300 s (stamped 0)
       charging(305, 20, 30),
       charging(310, 25, 45),
     ],
     closed: [],
     open: {
       energyByInterval: [
-        { intervalEndMs: at(300), energyWh: 20 },
-        { intervalEndMs: at(300) + FIVE_MINUTES_MS, energyWh: 25 },
+        { startMs: at(0), energyWh: 20 },
+        { startMs: at(0) + FIVE_MINUTES_MS, energyWh: 25 },
       ],
     },
   },

@@ -4,9 +4,10 @@ import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
-import { FIVE_MINUTES_MS, HOUR_MS } from '../../src/prices/intervals.js';
+import { FIVE_MINUTES_MS, HOUR_MS } from '../../src/prices/comed-clock.js';
 import { pricePoints } from '../../src/prices/price-plan.js';
-import { sessionKeys } from '../../src/sessions/session-store.js';
+import { initialSessionState } from '../../src/sessions/session-machine.js';
+import { checkpointFromJson, sessionKeys } from '../../src/sessions/session-store.js';
 import { generatedPriceCents } from '../../src/simulator/comed-server.js';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator-server.js';
 import { createInfluxWriter } from '../../src/storage/influx-writer.js';
@@ -200,4 +201,27 @@ describe('a session across collector crashes', () => {
     expect(Math.abs(b.total_cost - a.total_cost)).toBeLessThan(0.005);
     expect(a.total_cost).toBeGreaterThan(0);
   }, 240_000);
+});
+
+describe('a checkpoint written before the price clock was corrected', () => {
+  it('carries on with its intervals named by their start, the same energy in the same five minutes', () => {
+    const state = initialSessionState('ACB123');
+    const old = JSON.stringify({
+      ...state,
+      session: {
+        id: 'ACB123-1',
+        energyByInterval: [
+          { intervalEndMs: 1_800_000_300_000, energyWh: 12.5 },
+          { intervalEndMs: 1_800_000_600_000, energyWh: 30 },
+        ],
+      },
+    });
+    expect(checkpointFromJson(old).session?.energyByInterval).toEqual([
+      { startMs: 1_800_000_000_000, energyWh: 12.5 },
+      { startMs: 1_800_000_300_000, energyWh: 30 },
+    ]);
+    // A checkpoint of this version goes through unchanged.
+    const current = JSON.stringify({ ...state, session: { energyByInterval: [{ startMs: 5, energyWh: 1 }] } });
+    expect(checkpointFromJson(current)).toEqual(JSON.parse(current));
+  });
 });

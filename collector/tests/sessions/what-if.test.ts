@@ -8,26 +8,26 @@ const MINUTE_MS = 60_000;
 const H4 = Date.UTC(2026, 0, 15, 4, 0);
 const m = (minutes: number): number => H4 + minutes * MINUTE_MS;
 
-/** Slot prices for the intervals ending 04:05 ... 05:00, and cheaper ones just outside the plugged-in time. */
+/** Slot prices for the intervals stamped 04:00 ... 04:55, and cheaper ones just outside the plugged-in time. */
 function pricesFrom(list: (number | undefined)[]): PriceTable {
-  const table: PriceTable = { [m(0)]: -10, [m(65)]: -10 };
+  const table: PriceTable = { [m(-5)]: -10, [m(60)]: -10 };
   list.forEach((price, i) => {
-    if (price !== undefined) table[m(5 * (i + 1))] = price;
+    if (price !== undefined) table[m(5 * i)] = price;
   });
   return table;
 }
-//                        04:05 04:10 04:15 04:20 04:25 04:30 04:35 04:40 04:45 04:50 04:55 05:00
+//                        04:00 04:05 04:10 04:15 04:20 04:25 04:30 04:35 04:40 04:45 04:50 04:55
 const EVENING_PRICES = pricesFrom([6, 5, 5, 4, 3, 2, 1, 1, 2, 3, 7, 8]);
 
-// Plugged in 04:02 to 04:58, charged 10 minutes: 1 kWh in each of the intervals ending 04:10 and 04:15.
+// Plugged in 04:02 to 04:58, charged 10 minutes: 1 kWh in each of the intervals 04:05-04:10 and 04:10-04:15.
 const SESSION: WhatIfSession = {
   startTimeMs: m(2),
   endTimeMs: m(58),
   lastSampleMs: m(58) + 30_000,
   chargingS: 600,
   energyByInterval: [
-    { intervalEndMs: m(10), energyWh: 1000 },
-    { intervalEndMs: m(15), energyWh: 1000 },
+    { startMs: m(5), energyWh: 1000 },
+    { startMs: m(10), energyWh: 1000 },
   ],
 };
 
@@ -103,8 +103,8 @@ const cases: Case[] = [
     session: {
       ...SESSION,
       energyByInterval: [
-        { intervalEndMs: m(35), energyWh: 1000 },
-        { intervalEndMs: m(40), energyWh: 1000 },
+        { startMs: m(30), energyWh: 1000 },
+        { startMs: m(35), energyWh: 1000 },
       ],
     },
     provider: fiveMinuteProvider(EVENING_PRICES),
@@ -120,7 +120,7 @@ const cases: Case[] = [
   {
     name: 'hourly basis: every slot of the hour at its average, so moving within the hour saves nothing',
     session: SESSION,
-    // hour ending 05:00 averages 4 c
+    // hour ending 05:00 (stamps 04:00 .. 04:55) averages 4 c
     provider: hourlyProvider(hourOfPrices(m(60), [6, 5, 5, 4, 3, 2, 1, 1, 2, 3, 7, 9])),
     // 2 kWh x 4 c = 8 c + 14 c, tax 2.2 c: 24.2 c
     expected: {
@@ -150,7 +150,7 @@ const cases: Case[] = [
     name: 'an open session is taken as plugged in until its latest sample',
     session: { ...SESSION, endTimeMs: null, lastSampleMs: m(22) },
     provider: fiveMinuteProvider(EVENING_PRICES),
-    // slots ending 04:05-04:25 only: pairs 11, 10, 9, 7: (4, 3) at 04:15-04:25 = 3.5 c: 7 c + 14 c, tax 2.1 c
+    // slots 04:00-04:25 only: pairs 11, 10, 9, 7: (4, 3) at 04:15-04:25 = 3.5 c: 7 c + 14 c, tax 2.1 c
     expected: {
       actualCostUsd: 0.264,
       provisional: false,

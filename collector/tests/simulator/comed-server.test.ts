@@ -122,21 +122,21 @@ describe('comed server: currenthouraverage', () => {
   it('averages the current hour so far, stamped with its newest price', async () => {
     const hourEnd = Date.UTC(2026, 0, 1, 13, 0);
     const prices: PricePoint[] = [
-      { timeMs: hourEnd - HOUR, priceCentsPerKwh: 50 }, // previous hour: left out
-      { timeMs: hourEnd - HOUR + MIN5, priceCentsPerKwh: 2.0 },
-      { timeMs: hourEnd - HOUR + 2 * MIN5, priceCentsPerKwh: 2.1 },
-      { timeMs: hourEnd - HOUR + 3 * MIN5, priceCentsPerKwh: 2.5 },
-      { timeMs: hourEnd - HOUR + 4 * MIN5, priceCentsPerKwh: 9 }, // not published yet
+      { timeMs: hourEnd - HOUR - MIN5, priceCentsPerKwh: 50 }, // the previous hour's last: left out
+      { timeMs: hourEnd - HOUR, priceCentsPerKwh: 2.0 }, // stamped on the hour: opens this one
+      { timeMs: hourEnd - HOUR + MIN5, priceCentsPerKwh: 2.1 },
+      { timeMs: hourEnd - HOUR + 2 * MIN5, priceCentsPerKwh: 2.5 },
+      { timeMs: hourEnd - HOUR + 3 * MIN5, priceCentsPerKwh: 9 }, // not published yet
     ];
-    const { url } = await start({ now: () => hourEnd - HOUR + 3 * MIN5 + 60_000, prices });
+    const { url } = await start({ now: () => hourEnd - HOUR + 2 * MIN5 + 60_000, prices });
     expect(JSON.parse((await get(url, 'type=currenthouraverage')).body)).toEqual([
-      { millisUTC: String(hourEnd - HOUR + 3 * MIN5), price: '2.2' },
+      { millisUTC: String(hourEnd - HOUR + 2 * MIN5), price: '2.2' },
     ]);
   });
 });
 
 describe('comed server: generated prices', () => {
-  const january = Array.from({ length: 31 * 288 }, (_, i) => Date.UTC(2026, 0, 1, 6) + (i + 1) * MIN5);
+  const january = Array.from({ length: 31 * 288 }, (_, i) => Date.UTC(2026, 0, 1, 6) + i * MIN5);
 
   it('is deterministic for a seed and differs between seeds', () => {
     const a = january.slice(0, 288).map((t) => generatedPriceCents(1, t));
@@ -150,7 +150,7 @@ describe('comed server: generated prices', () => {
     for (const t of january) {
       const price = generatedPriceCents(3, t);
       all.push(price);
-      const localHour = Math.floor((comedLocalNumber(t - MIN5) % 10_000) / 100);
+      const localHour = Math.floor((comedLocalNumber(t) % 10_000) / 100);
       byLocalHour.set(localHour, [...(byLocalHour.get(localHour) ?? []), price]);
     }
     const mean = (hours: number[]) => {
@@ -242,5 +242,49 @@ describe('comed server: bookkeeping', () => {
     const server = createComedServer();
     await server.stop();
     expect(server.requests()).toEqual([]);
+  });
+});
+
+describe('comed server: published hourly prices (rrtp/ServletFeed?type=day)', () => {
+  const feedUrl = (url: string) => url.replace(/\/api$/, '/rrtp/ServletFeed');
+  /** The hour ending `hourEndMs` as ComEd publishes it: the mean of the prices stamped H-60 .. H-5 min, to 0.1 cent. */
+  const published = (server: ComedServer, hourEndMs: number) => {
+    let sum = 0;
+    for (let k = 1; k <= 12; k++) sum += server.priceAt(hourEndMs - k * MIN5) as number;
+    return Math.round((sum / 12) * 10) / 10;
+  };
+
+  it('answers the day in ComEd form: hour-ending Chicago labels, 0-based months, label 0 the hour before midnight', async () => {
+    const { server, url } = await start({ now: () => NOW, seed: 4 });
+    const answer = await get(feedUrl(url), 'type=day&date=20261127');
+    expect(answer.contentType).toBe('text/html; charset=utf-8');
+    expect(answer.body.startsWith('[[Date.UTC(2026,10,27,0,0,0), ')).toBe(true);
+    const entries = [...answer.body.matchAll(/\[Date\.UTC\(2026,10,27,(\d+),0,0\), (-?[\d.]+)\]/g)];
+    expect(entries.map((entry) => Number(entry[1]))).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    // Label 0 of Nov 27 ends at local midnight (06:00 UTC); label 13 ends at 13:00 CST (19:00 UTC).
+    expect(Number(entries[0]?.[2])).toBe(published(server, Date.UTC(2026, 10, 27, 6)));
+    expect(Number(entries[13]?.[2])).toBe(published(server, Date.UTC(2026, 10, 27, 19)));
+  });
+
+  it('publishes an hour only once it is over', async () => {
+    const { url } = await start({ now: () => NOW, seed: 4 }); // 12:02 CST on Nov 28
+    const labels = [...(await get(feedUrl(url), 'type=day&date=20261128')).body.matchAll(/,(\d+),0,0\)/g)];
+    expect(labels.map((label) => Number(label[1]))).toEqual(Array.from({ length: 13 }, (_, i) => i));
+  });
+
+  it('has no label 2 on the spring-forward day and one label 1 on the fall-back day', async () => {
+    const { url } = await start({ now: () => NOW, seed: 4 });
+    const spring = [...(await get(feedUrl(url), 'type=day&date=20260308')).body.matchAll(/,(\d+),0,0\)/g)];
+    expect(spring.map((label) => Number(label[1]))).toEqual([0, 1, ...Array.from({ length: 21 }, (_, i) => i + 3)]);
+    const fall = [...(await get(feedUrl(url), 'type=day&date=20261101')).body.matchAll(/,(\d+),0,0\)/g)];
+    expect(fall).toHaveLength(24);
+  });
+
+  it('refuses a bad date and an unknown type, and serves the faults too', async () => {
+    const { url, server } = await start({ now: () => NOW });
+    expect((await get(feedUrl(url), 'type=day&date=2026-11-27')).status).toBe(400);
+    expect((await get(feedUrl(url), 'type=hourly')).status).toBe(400);
+    server.setFaults({ response: 'html-200' });
+    expect((await get(feedUrl(url), 'type=day&date=20261127')).body).toMatch(/^<!DOCTYPE html>/);
   });
 });

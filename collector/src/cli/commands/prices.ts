@@ -1,12 +1,14 @@
 /**
  * `twc prices --from <ISO> --to <ISO> [--api-url <url>]`: ComEd's 5-minute
- * prices whose interval ends inside the range, and their hourly averages, as
- * JSON on stdout.
+ * prices whose interval starts inside [from, to) (each `time` is ComEd's
+ * stamp, the interval's start), and the averages of the hours they fall in,
+ * by hour ending, as JSON on stdout.
  */
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../../logger.js';
 import { ComedRequestError, createComedClient, DEFAULT_COMED_API_URL } from '../../prices/comed-client.js';
 import { hourlyAggregates } from '../../prices/hourly.js';
+import { parseTimeRange } from '../iso-time.js';
 import type { Command } from '../main.js';
 
 const USAGE = 'twc prices --from <ISO-8601> --to <ISO-8601> [--api-url <url>]';
@@ -24,42 +26,6 @@ export interface PricesCommandIo {
 export interface PricesOutput {
   five_minute: { time: string; price_cents_kwh: number }[];
   hourly: { hour_ending: string; avg_price: number; min_price: number; max_price: number; count: number }[];
-}
-
-// A time without a zone would be read in the machine's zone, which is rarely
-// Chicago on a server: the zone (Z or an offset) is required.
-const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
-
-/** The instant, or NaN; Date.parse alone rolls impossible dates over (Feb 30 becomes Mar 2). */
-function parseIsoWithZone(value: string): number {
-  const match = ISO_WITH_ZONE.exec(value);
-  if (!match) return Number.NaN;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((field) => Number(field ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const fields = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  const exists =
-    fields.getUTCFullYear() === year &&
-    fields.getUTCMonth() === month - 1 &&
-    fields.getUTCDate() === day &&
-    fields.getUTCHours() === hour &&
-    fields.getUTCMinutes() === minute &&
-    fields.getUTCSeconds() === second;
-  return exists ? Date.parse(value) : Number.NaN;
-}
-
-function parseTime(option: string, value: string | undefined): number | string {
-  if (value === undefined) return `--${option} is required`;
-  const timeMs = parseIsoWithZone(value);
-  if (!Number.isFinite(timeMs)) {
-    return `--${option} must be an ISO-8601 time with a zone, e.g. 2026-03-08T06:00:00Z or 2026-03-08T00:00-06:00; got "${value}"`;
-  }
-  return timeMs;
 }
 
 function parseApiUrl(value: string): URL | string {
@@ -91,11 +57,9 @@ export async function runPricesCommand(argv: string[], io: PricesCommandIo): Pro
     return usageError((error as Error).message);
   }
 
-  const fromMs = parseTime('from', values.from);
-  if (typeof fromMs === 'string') return usageError(fromMs);
-  const toMs = parseTime('to', values.to);
-  if (typeof toMs === 'string') return usageError(toMs);
-  if (fromMs >= toMs) return usageError(`--from (${values.from}) must be before --to (${values.to})`);
+  const range = parseTimeRange(values);
+  if (typeof range === 'string') return usageError(range);
+  const { fromMs, toMs } = range;
 
   const apiUrlSource = values['api-url'] !== undefined ? '--api-url' : 'COMED_API_URL';
   const apiUrlText = values['api-url'] ?? (io.env.COMED_API_URL?.trim() || DEFAULT_COMED_API_URL);
@@ -136,7 +100,7 @@ export async function runPricesCommand(argv: string[], io: PricesCommandIo): Pro
 }
 
 export const pricesCommand: Command = {
-  summary: 'ComEd 5-minute and hourly prices for a time range (intervals ending inside it), as JSON',
+  summary: 'ComEd 5-minute and hourly prices for a time range (intervals starting inside it), as JSON',
   usage: USAGE,
   run: (argv) =>
     runPricesCommand(argv, {

@@ -1,0 +1,31 @@
+/**
+ * A service's `GET /health`, on loopback, for the container healthcheck and
+ * a person with a shell in the container: 200 with the service's status as
+ * JSON while the process runs its event loop.
+ */
+import { createServer, type Server } from 'node:http';
+
+export interface HealthServer {
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` (0: any free port); `port()` of the result says which. */
+export async function startHealthServer(
+  port: number,
+  status: () => Record<string, unknown>,
+): Promise<HealthServer & { port: number }> {
+  const server: Server = createServer((request, response) => {
+    const ok = request.url === '/health';
+    response.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(ok ? { status: 'ok', ...status() } : { error: 'not found' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
