@@ -6,7 +6,7 @@
  * dependencies hold the same fastify the API uses.
  */
 import { createRequire } from 'node:module';
-import type * as FastifyModule from '../api/node_modules/fastify/fastify.js';
+import type * as FastifyModule from 'fastify';
 
 const port = Number(process.env.BARE_PORT);
 const body = JSON.parse(process.env.BARE_BODY ?? 'null') as unknown;

@@ -19,16 +19,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { vitalsSchema } from '../collector/src/charger/models.js';
-import { normalizeVitals } from '../collector/src/charger/normalize.js';
-import {
-  type ChargerStatus,
-  createRedisLiveState,
-  type LiveState,
-  type LiveVitals,
-} from '../collector/src/collector/redis-live-state.js';
-import { silentLogger } from '../collector/src/logger.js';
-import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '../testenv/src/index.js';
+import { createRedisLiveState, type LiveState } from '@twc/collector/collector/redis-live-state';
+import { vitalsSchema } from '@twc/core/charger/models';
+import { normalizeVitals } from '@twc/core/charger/normalize';
+import type { ChargerStatus, LiveVitals } from '@twc/core/contracts/redis';
+import { silentLogger } from '@twc/runtime/logger';
+import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '@twc/testenv';
 import { type LiveDelayResult, measureLiveDelay } from './api-live.js';
 import { combine, fixedRate, type LoadResult, maxThroughput } from './api-load.js';
 import { writeDocSection } from './doc-section.js';

@@ -7,8 +7,9 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type WebSocketClass from '../api/node_modules/@types/ws/index.js';
-import type { LiveState, LiveVitals } from '../collector/src/collector/redis-live-state.js';
+import type { LiveState } from '@twc/collector/collector/redis-live-state';
+import type { LiveVitals } from '@twc/core/contracts/redis';
+import type WebSocketClass from 'ws';
 import { type Distribution, distribution } from './poll-lateness.js';
 
 // ws is the api's (dev) dependency: Node 20 has no WebSocket client without a flag.

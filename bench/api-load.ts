@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type * as Undici from '../collector/node_modules/undici/index.js';
+import type * as Undici from 'undici';
 import { type Distribution, distribution } from './poll-lateness.js';
 
 // undici is the collector's dependency, not the workspace root's: load it from there.

@@ -33,9 +33,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createSimulator, type Simulator } from '../collector/src/simulator/simulator-server.js';
-import { imageCommand } from '../collector/tests/deploy/dockerfile.js';
-import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '../testenv/src/index.js';
+import { createSimulator, type Simulator } from '@twc/collector/simulator/simulator-server';
+import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '@twc/testenv';
+import { imageCommand } from '../tests/deploy/dockerfile.js';
 import { writeDocSection } from './doc-section.js';
 import { type Distribution, distribution, type PollEvent, vitalsPollLateness } from './poll-lateness.js';
 import { childPids, clockTicksPerS, type ProcUsage, readProcUsage } from './proc-usage.js';
@@ -59,9 +59,9 @@ const SETTLE_MS: Record<'compiled' | 'tsx', number> = { compiled: 5_000, tsx: 10
 const TARGET_IDLE_CPU_PERCENT = 1;
 /** 80 MB, in the KiB that /proc reports. */
 const TARGET_RSS_KB = 80e6 / 1024;
-const DOCKERFILE = join(REPO, 'collector', 'Dockerfile');
+const DOCKERFILE = join(REPO, 'Dockerfile');
 /** node and the V8 options the collector image starts every command with. */
-const IMAGE_ENTRYPOINT = imageCommand(DOCKERFILE).entrypoint;
+const IMAGE_ENTRYPOINT = imageCommand(DOCKERFILE, 'collector').entrypoint;
 
 type Runtime = 'compiled' | 'tsx';
 
@@ -243,7 +243,7 @@ async function runScenario(
     args:
       scenario.runtime === 'compiled'
         ? [...IMAGE_ENTRYPOINT.slice(1), context.compiledMain]
-        : ['--import', 'tsx', join('collector', 'src', 'collector', 'main.ts')],
+        : ['--import', 'tsx', '--conditions=twc-source', join('collector', 'src', 'collector', 'main.ts')],
     cwd: REPO,
     env,
     logFile: join(context.workDir, `collector-${label}.log`),

@@ -14,9 +14,9 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { FIVE_MINUTES_MS } from '../collector/src/prices/comed-clock.js';
-import { type ComedServerFaults, createComedServer } from '../collector/src/simulator/comed-server.js';
-import { simulatedTimeMs } from '../collector/src/simulator/sim-clock.js';
+import { type ComedServerFaults, createComedServer } from '@twc/collector/simulator/comed-server';
+import { simulatedTimeMs } from '@twc/collector/simulator/sim-clock';
+import { FIVE_MINUTES_MS } from '@twc/core/prices/comed-clock';
 
 const { values } = parseArgs({
   options: {

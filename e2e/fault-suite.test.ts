@@ -14,8 +14,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TARIFF_DEFAULTS } from '../collector/src/prices/tariff.js';
 import { describeFault, type PlannedFault, planFaults, SERVICES, type ServiceName } from './faults.js';
 import { createResourceRecorder, type ResourceRecorder, resourceTable } from './resources.js';
 import { BUCKETS, eventually, REPO_ROOT, type Stack, startStack } from './stack.js';

@@ -5,7 +5,7 @@
  * so a failure can be replayed with E2E_SEED. Times are real milliseconds
  * from the start of the charging day (the collector polls in real time).
  */
-import { createRandom, hash32, type Random } from '../collector/src/simulator/random.js';
+import { createRandom, hash32, type Random } from '@twc/collector/simulator/random';
 
 export const SERVICES = ['influxd', 'redis', 'mosquitto', 'collector', 'comed-poller', 'api'] as const;
 export type ServiceName = (typeof SERVICES)[number];

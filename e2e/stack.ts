@@ -10,7 +10,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type SimClock, simulatedTimeMs } from '../collector/src/simulator/sim-clock.js';
+import { type SimClock, simulatedTimeMs } from '@twc/collector/simulator/sim-clock';
 import {
   freePort,
   type InfluxServer,
@@ -20,7 +20,7 @@ import {
   startInfluxd,
   startMosquitto,
   startRedis,
-} from '../testenv/src/index.js';
+} from '@twc/testenv';
 import type { ServiceName } from './faults.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..');
@@ -86,7 +86,7 @@ export interface Stack {
 
 export const BUCKETS = { raw: 'twc_raw', sessions: 'twc_sessions', prices: 'twc_prices' } as const;
 
-const TSX = ['--import', 'tsx'];
+const TSX = ['--import', 'tsx', '--conditions=twc-source'];
 
 /** Only what a process needs from ours; never our own test settings. */
 function baseEnv(): NodeJS.ProcessEnv {
@@ -320,7 +320,7 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
     const poller = nodeService(
       'comed-poller',
       dir,
-      ['collector/src/prices/poller-main.ts'],
+      ['collector/src/comed-poller/main.ts'],
       {
         ...shared,
         ...simClockEnv,
@@ -343,7 +343,7 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
     const api = nodeService(
       'api',
       dir,
-      ['--conditions=twc-source', 'api/src/server.ts'],
+      ['api/src/server.ts'],
       {
         ...shared,
         API_HOST: '127.0.0.1',

@@ -182,7 +182,7 @@ json_get() { # JSON PATH (dot separated, numbers index arrays)
 
 # --- demo: servers, ComEd and chargers of our own --------------------------------
 
-TSX=(node --import tsx)
+TSX=(node --import tsx --conditions=twc-source)
 
 if [ "$DEMO" = 1 ]; then
   spawn servers "$LOG_DIR/servers.json" "${TSX[@]}" scripts/local-servers.ts
@@ -258,7 +258,7 @@ fi
 spawn comed-poller "$LOG_DIR/comed-poller.log" env "${poller_token[@]}" \
   SPOOL_DIR="$LOCAL_DIR/comed-poller/spool" SPOOL_MAX_MB="${POLLER_SPOOL_MAX_MB:-${SPOOL_MAX_MB:-}}" \
   PRICE_STATE_FILE="$LOCAL_DIR/comed-poller/price-backfill.json" HEALTH_PORT="${POLLER_HEALTH_PORT:-8082}" \
-  "${TSX[@]}" collector/src/prices/poller-main.ts
+  "${TSX[@]}" collector/src/comed-poller/main.ts
 
 spawn collector "$LOG_DIR/collector.log" env "${collector_token[@]}" \
   SPOOL_DIR="$LOCAL_DIR/collector/spool" SPOOL_MAX_MB="${COLLECTOR_SPOOL_MAX_MB:-${SPOOL_MAX_MB:-}}" \
@@ -268,7 +268,7 @@ spawn collector "$LOG_DIR/collector.log" env "${collector_token[@]}" \
 API_PORT="${API_PORT:-8000}"
 spawn api "$LOG_DIR/api.log" env "${api_token[@]}" \
   API_PORT="$API_PORT" API_HOST="${API_HOST:-}" REPORTS_DIR="$LOCAL_DIR/api/reports" \
-  "${TSX[@]}" --conditions=twc-source api/src/server.ts
+  "${TSX[@]}" api/src/server.ts
 
 api_index=$((${#PIDS[@]} - 1))
 deadline=$((SECONDS + 120))

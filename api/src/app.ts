@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Logger } from '@twc/collector/logger';
+import type { Logger } from '@twc/runtime/logger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiConfig } from './config.js';

@@ -1,5 +1,5 @@
-import { parseEnv, withFileSecrets } from '@twc/collector/env';
-import { CHICAGO_TIME_ZONE, isValidTimeZone } from '@twc/collector/prices/chicago-time';
+import { CHICAGO_TIME_ZONE, isValidTimeZone } from '@twc/core/time/wall-clock';
+import { parseEnv, withFileSecrets } from '@twc/runtime/env';
 import { z } from 'zod';
 import { PUSHOVER_API_URL } from './notify/notifiers.js';
 

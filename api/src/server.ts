@@ -1,4 +1,4 @@
-import { createLogger } from '@twc/collector/logger';
+import { createLogger } from '@twc/runtime/logger';
 import { buildApp } from './app.js';
 import { type ApiConfig, loadApiConfig } from './config.js';
 import { type HomeAssistantConfig, loadHomeAssistantConfig } from './homeassistant/config.js';

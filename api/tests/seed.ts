@@ -7,40 +7,32 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Vitals } from '@twc/collector/charger/models';
-import { normalizeVitals } from '@twc/collector/charger/normalize';
-import {
-  type ChargerStatus,
-  createRedisLiveState,
-  type LiveState,
-  type LiveVitals,
-} from '@twc/collector/collector/redis-live-state';
-import { silentLogger } from '@twc/collector/logger';
-import { FIVE_MINUTES_MS, hourEndingOf } from '@twc/collector/prices/comed-clock';
-import type { PricePoint } from '@twc/collector/prices/comed-parse';
-import { pricePoints, runningAveragePoint } from '@twc/collector/prices/price-plan';
-import type { Tariff } from '@twc/collector/prices/provider';
-import { createComedProvider } from '@twc/collector/prices/providers';
-import {
-  createRedisPriceState,
-  currentPrice,
-  type PriceState,
-  runningAverageOf,
-} from '@twc/collector/prices/redis-price-state';
-import { costSession, type SessionCost } from '@twc/collector/sessions/cost';
+import { createRedisLiveState, type LiveState } from '@twc/collector/collector/redis-live-state';
+import { createRedisSessionStore, type SessionStore } from '@twc/collector/collector/session-store';
+import { createRedisPriceState, type PriceState } from '@twc/collector/comed-poller/redis-price-state';
+import type { Vitals } from '@twc/core/charger/models';
+import { normalizeVitals } from '@twc/core/charger/normalize';
+import type { PointData } from '@twc/core/contracts/influx-schema';
+import type { ChargerStatus, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import { FIVE_MINUTES_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
+import type { PricePoint } from '@twc/core/prices/comed-parse';
+import { currentPrice, runningAverageOf } from '@twc/core/prices/current-price';
+import { pricePoints, runningAveragePoint } from '@twc/core/prices/price-plan';
+import type { Tariff } from '@twc/core/prices/pricing';
+import { createComedProvider } from '@twc/core/prices/pricing';
+import { costSession, type SessionCost } from '@twc/core/sessions/cost';
 import {
   type ChargingSession,
   initialSessionState,
   nextSessionState,
   type SessionMachineState,
-} from '@twc/collector/sessions/session-machine';
-import { sessionPoints } from '@twc/collector/sessions/session-points';
-import { createRedisSessionStore, type LiveSession, type SessionStore } from '@twc/collector/sessions/session-store';
-import { toSessionSample } from '@twc/collector/sessions/session-tracker';
-import { type WhatIfResult, whatIf } from '@twc/collector/sessions/what-if';
-import { createInfluxWriter, type InfluxWriter } from '@twc/collector/storage/influx-writer';
-import type { PointData } from '@twc/collector/storage/schema';
-import { createSpool } from '@twc/collector/storage/spool';
+  toSessionSample,
+} from '@twc/core/sessions/session-machine';
+import { sessionPoints } from '@twc/core/sessions/session-points';
+import { type WhatIfResult, whatIf } from '@twc/core/sessions/what-if';
+import { createInfluxWriter, type InfluxWriter } from '@twc/runtime/influx-writer';
+import { silentLogger } from '@twc/runtime/logger';
+import { createSpool } from '@twc/runtime/spool';
 import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
 import { type ApiConfig, loadApiConfig } from '../src/config.js';
 

@@ -14,7 +14,7 @@
 // scheduledFor): a run's now() is the time it was scheduled for.
 //
 // The three downsampling tasks share the aggregate rules below word for word
-// (a test checks it, and that every field of collector/src/storage/schema.ts
+// (a test checks it, and that every field of core/src/contracts/influx-schema.ts
 // in the raw bucket has exactly one rule). Sessions and prices are not
 // downsampled: their buckets keep them forever at full resolution.
 import "date"

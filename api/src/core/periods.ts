@@ -4,7 +4,7 @@
  * local midnights converted to UTC instants, never start + 24 h. Weeks start
  * on Monday (ISO 8601). Pure.
  */
-import { utcInstantsForWallClock, wallClockAt } from '@twc/collector/prices/chicago-time';
+import { utcInstantsForWallClock, wallClockAt } from '@twc/core/time/wall-clock';
 
 export type PeriodKind = 'day' | 'week' | 'month' | 'year';
 

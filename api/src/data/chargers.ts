@@ -1,7 +1,7 @@
 /** Chargers and their latest vitals: live from Redis, or the last InfluxDB points when Redis has nothing. */
 
-import { evseStateName } from '@twc/collector/charger/normalize';
-import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
+import { evseStateName } from '@twc/core/charger/normalize';
+import type { ChargerStatus, LiveVitals } from '@twc/core/contracts/redis';
 import type { z } from 'zod';
 import { fluxStr, num, str } from '../core/flux.js';
 import type { FluxRow, InfluxReader } from '../plugins/app/influx.js';

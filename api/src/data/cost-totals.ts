@@ -1,4 +1,4 @@
-import { HOUR_MS } from '@twc/collector/prices/comed-clock';
+import { HOUR_MS } from '@twc/core/prices/comed-clock';
 import { summarize } from '../core/cost-summary.js';
 import type { CalendarPeriod } from '../core/periods.js';
 import type { InfluxReader } from '../plugins/app/influx.js';

@@ -2,8 +2,9 @@
  * Exports: Flux rows turned into CSV lines or JSON lines as they arrive from
  * InfluxDB, so a year of 5-second vitals never sits in memory.
  */
-import { intervalEnd } from '@twc/collector/prices/comed-clock';
-import { SCHEMA } from '@twc/collector/storage/schema';
+
+import { SCHEMA } from '@twc/core/contracts/influx-schema';
+import { intervalEnd } from '@twc/core/prices/comed-clock';
 import { csvLine } from '../core/csv.js';
 import { fluxStr, fluxTime } from '../core/flux.js';
 import type { FluxRow, InfluxReader } from '../plugins/app/influx.js';

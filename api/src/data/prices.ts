@@ -1,7 +1,9 @@
 /** ComEd prices as the price poller stores them (comed_price, comed_price_hourly). */
-import { FIVE_MINUTES_MS, HOUR_MS } from '@twc/collector/prices/comed-clock';
-import { isPriceStale } from '@twc/collector/prices/price-plan';
-import { type CurrentPrice, currentPrice } from '@twc/collector/prices/redis-price-state';
+
+import type { CurrentPrice } from '@twc/core/contracts/redis';
+import { FIVE_MINUTES_MS, HOUR_MS } from '@twc/core/prices/comed-clock';
+import { currentPrice } from '@twc/core/prices/current-price';
+import { isPriceStale } from '@twc/core/prices/price-plan';
 import type { z } from 'zod';
 import { fluxStr, fluxTime, num } from '../core/flux.js';
 import { addDays, formatLocalDate, localDateAt, parseLocalDate, startOfLocalDay } from '../core/periods.js';

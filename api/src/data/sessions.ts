@@ -1,5 +1,5 @@
 /** Sessions as stored by the collector (twc_session, twc_session_hour) and as kept live in Redis. */
-import type { LiveSession } from '@twc/collector/sessions/session-store';
+import type { LiveSession } from '@twc/core/contracts/redis';
 import type { z } from 'zod';
 import { fluxStr, fluxTime, num, str } from '../core/flux.js';
 import type { FluxRow, InfluxReader } from '../plugins/app/influx.js';
@@ -167,7 +167,7 @@ export async function sessionsIn(
 /**
  * How many sessions that started in [fromMs, toMs) are still stored on the
  * price clock of before its correction (their interval energy in the old
- * form, collector/src/sessions/session-points.ts): the collector re-prices
+ * form, core/src/sessions/session-points.ts): the collector re-prices
  * them shortly after an upgrade, and reports of their month wait for it.
  */
 export async function sessionsOnOldClock(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseEnv, seconds, withFileSecrets } from '@twc/collector/env';
-import { type TariffSettings, tariffEnvSettings, tariffSettingsOf } from '@twc/collector/prices/tariff';
+import { type TariffSettings, tariffEnvSettings, tariffSettingsOf } from '@twc/core/prices/tariff';
+import { parseEnv, seconds, withFileSecrets } from '@twc/runtime/env';
 import { z } from 'zod';
 
 const schema = z.object({

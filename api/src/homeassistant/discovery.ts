@@ -14,11 +14,10 @@
  * - a sensor's state `None` sets it to unknown.
  */
 
-import { evseStateName } from '@twc/collector/charger/normalize';
-import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
-import { addersCentsPerKwh, type Tariff } from '@twc/collector/prices/provider';
-import { type CurrentPrice, currentHourAverage } from '@twc/collector/prices/redis-price-state';
-import type { LiveSession } from '@twc/collector/sessions/session-store';
+import { evseStateName } from '@twc/core/charger/normalize';
+import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import { currentHourAverage } from '@twc/core/prices/current-price';
+import { addersCentsPerKwh, type Tariff } from '@twc/core/prices/pricing';
 
 export const PAYLOAD_NONE = 'None';
 export const ONLINE = 'online';

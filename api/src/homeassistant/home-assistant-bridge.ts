@@ -14,12 +14,10 @@
  * configs).
  */
 import { readFile } from 'node:fs/promises';
-import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
-import type { Logger } from '@twc/collector/logger';
-import type { Tariff } from '@twc/collector/prices/provider';
-import type { CurrentPrice } from '@twc/collector/prices/redis-price-state';
-import { loadTariff } from '@twc/collector/prices/tariff';
-import type { LiveSession } from '@twc/collector/sessions/session-store';
+import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import type { Tariff } from '@twc/core/prices/pricing';
+import type { Logger } from '@twc/runtime/logger';
+import { loadTariff } from '@twc/runtime/tariff-file';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { HomeAssistantConfig } from './config.js';
 import {

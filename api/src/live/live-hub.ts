@@ -6,10 +6,8 @@
  * a client still over it at the next heartbeat, or not answering pings, is
  * cut off.
  */
-import { liveKeys } from '@twc/collector/collector/redis-live-state';
-import type { Logger } from '@twc/collector/logger';
-import { priceKeys } from '@twc/collector/prices/redis-price-state';
-import { sessionKeys } from '@twc/collector/sessions/session-store';
+import { liveKeys, priceKeys, sessionKeys } from '@twc/core/contracts/redis';
+import type { Logger } from '@twc/runtime/logger';
 import { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 

@@ -5,7 +5,7 @@
  * logged once until it works again, and counted; send() never throws.
  */
 import type { ConnectionOptions } from 'node:tls';
-import type { Logger } from '@twc/collector/logger';
+import type { Logger } from '@twc/runtime/logger';
 import type { ApiConfig } from '../config.js';
 import { createSmtpMailer } from './smtp-mailer.js';
 

@@ -3,7 +3,7 @@
  * bars, daily ComEd price, and the session table, drawn as vector graphics
  * with pdfkit's built-in fonts so it prints sharp at any size.
  */
-import { wallClockAt } from '@twc/collector/prices/chicago-time';
+import { wallClockAt } from '@twc/core/time/wall-clock';
 import PDFDocument from 'pdfkit';
 import type { MonthlyReportData } from './report-data.js';
 

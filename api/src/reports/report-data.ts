@@ -1,5 +1,5 @@
 /** The figures of a monthly report, read from InfluxDB. */
-import { HOUR_MS } from '@twc/collector/prices/comed-clock';
+import { HOUR_MS } from '@twc/core/prices/comed-clock';
 import { type CostTotals, summarize } from '../core/cost-summary.js';
 import { type CalendarPeriod, calendarPeriod, formatLocalDate, localDateAt } from '../core/periods.js';
 import { dailyPrices, type PricePointItem } from '../data/prices.js';

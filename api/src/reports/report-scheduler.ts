@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '@twc/collector/logger';
+import type { Logger } from '@twc/runtime/logger';
 import type { Redis } from 'ioredis';
 import { calendarPeriod, previousPeriod } from '../core/periods.js';
 import { periodTotals } from '../data/cost-totals.js';

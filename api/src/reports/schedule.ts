@@ -5,7 +5,7 @@
  * already done in, jobs out. Jobs missed while the API was down are caught up
  * for the latest period only, so a restart never floods a channel.
  */
-import { wallClockAt } from '@twc/collector/prices/chicago-time';
+import { wallClockAt } from '@twc/core/time/wall-clock';
 import { addDays, calendarPeriod, formatLocalDate, type LocalDate, localDateAt } from '../core/periods.js';
 
 export type DueJob =

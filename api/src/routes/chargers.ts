@@ -1,5 +1,4 @@
-import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
-import type { LiveSession } from '@twc/collector/sessions/session-store';
+import type { ChargerStatus, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';

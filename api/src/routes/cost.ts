@@ -1,5 +1,5 @@
-import { isValidTimeZone } from '@twc/collector/prices/chicago-time';
-import { HOUR_MS } from '@twc/collector/prices/comed-clock';
+import { HOUR_MS } from '@twc/core/prices/comed-clock';
+import { isValidTimeZone } from '@twc/core/time/wall-clock';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';

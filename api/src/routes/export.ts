@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { isValidTimeZone } from '@twc/collector/prices/chicago-time';
+import { isValidTimeZone } from '@twc/core/time/wall-clock';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
-import { isValidTimeZone } from '@twc/collector/prices/chicago-time';
-import { cheapestWindow } from '@twc/collector/sessions/cheapest-window';
+import { cheapestWindow } from '@twc/core/sessions/cheapest-window';
+import { isValidTimeZone } from '@twc/core/time/wall-clock';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';

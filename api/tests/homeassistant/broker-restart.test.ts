@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedisLiveState } from '@twc/collector/collector/redis-live-state';
-import { silentLogger } from '@twc/collector/logger';
+import { silentLogger } from '@twc/runtime/logger';
 import { freePort, type MosquittoServer, startMosquitto } from '@twc/testenv';
 import { servers, uniqueKeyPrefix, uniqueTopicRoot } from '@twc/testenv/vitest';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { TARIFF_DEFAULTS } from '@twc/collector/prices/tariff';
+import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
 import { describe, expect, it } from 'vitest';
 import {
   allInCentsPerKwh,

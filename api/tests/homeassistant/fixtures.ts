@@ -1,8 +1,6 @@
-import { vitalsSchema } from '@twc/collector/charger/models';
-import { normalizeVitals } from '@twc/collector/charger/normalize';
-import type { ChargerStatus, LiveVitals } from '@twc/collector/collector/redis-live-state';
-import type { CurrentPrice } from '@twc/collector/prices/redis-price-state';
-import type { LiveSession } from '@twc/collector/sessions/session-store';
+import { vitalsSchema } from '@twc/core/charger/models';
+import { normalizeVitals } from '@twc/core/charger/normalize';
+import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
 import { servers } from '@twc/testenv/vitest';
 import { type HomeAssistantConfig, loadHomeAssistantConfig } from '../../src/homeassistant/config.js';
 

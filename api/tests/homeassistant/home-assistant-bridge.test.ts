@@ -1,8 +1,8 @@
 import { InfluxDB, Point } from '@influxdata/influxdb-client';
 import { createRedisLiveState } from '@twc/collector/collector/redis-live-state';
-import { silentLogger } from '@twc/collector/logger';
-import { createRedisPriceState } from '@twc/collector/prices/redis-price-state';
-import { createRedisSessionStore } from '@twc/collector/sessions/session-store';
+import { createRedisSessionStore } from '@twc/collector/collector/session-store';
+import { createRedisPriceState } from '@twc/collector/comed-poller/redis-price-state';
+import { silentLogger } from '@twc/runtime/logger';
 import { createTestBucket, servers, uniqueKeyPrefix, uniqueTopicRoot } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { liveKeys } from '@twc/collector/collector/redis-live-state';
+import { liveKeys } from '@twc/core/contracts/redis';
 import { freePort } from '@twc/testenv';
 import { servers } from '@twc/testenv/vitest';
 import type { FastifyInstance } from 'fastify';

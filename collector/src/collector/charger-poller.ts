@@ -1,10 +1,11 @@
-import { type NormalizedVitals, normalizeVitals, type PhaseMode } from '../charger/normalize.js';
-import { type ChargerClient, ChargerRequestError } from '../charger/twc-client.js';
-import type { Logger } from '../logger.js';
-import type { InfluxWriter } from '../storage/influx-writer.js';
-import type { PointData } from '../storage/schema.js';
+import { type NormalizedVitals, normalizeVitals, type PhaseMode } from '@twc/core/charger/normalize';
+import type { PointData } from '@twc/core/contracts/influx-schema';
+import type { ChargerStatus } from '@twc/core/contracts/redis';
+import type { InfluxWriter } from '@twc/runtime/influx-writer';
+import type { Logger } from '@twc/runtime/logger';
 import { type ChargerHealth, INITIAL_HEALTH, recordVitalsPoll, vitalsDelayMs } from './charger-health.js';
-import type { ChargerStatus, LiveState } from './redis-live-state.js';
+import type { LiveState } from './redis-live-state.js';
+import { type ChargerClient, ChargerRequestError } from './twc-client.js';
 
 export type Endpoint = 'vitals' | 'lifetime' | 'version' | 'wifi';
 

@@ -1,7 +1,7 @@
+import { tariffEnvSettings, tariffSettingsOf } from '@twc/core/prices/tariff';
+import { isValidTimeZone } from '@twc/core/time/wall-clock';
+import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '@twc/runtime/env';
 import { z } from 'zod';
-import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '../env.js';
-import { isValidTimeZone } from '../prices/chicago-time.js';
-import { tariffEnvSettings, tariffSettingsOf } from '../prices/tariff.js';
 
 export interface ChargerConfig {
   name: string;

@@ -1,7 +1,7 @@
-import { runService } from '../run-service.js';
+import { runService } from '@twc/runtime/run-service';
 import { simulatedTimeMs } from '../simulator/sim-clock.js';
-import { createCollectorService } from './collector-service.js';
 import { loadCollectorConfig } from './config.js';
+import { createCollectorService } from './service.js';
 
 await runService({
   name: 'collector',

@@ -1,41 +1,6 @@
-import type { NormalizedVitals } from '../charger/normalize.js';
-import type { Logger } from '../logger.js';
-import { createRedisConnection } from '../redis-connection.js';
-
-/**
- * Redis keys and channels shared by the services. The collector writes,
- * the API and the Home Assistant bridge read and subscribe.
- *   <prefix>charger:<id>:vitals   latest normalized vitals of a charger (JSON)
- *   <prefix>chargers              hash: charger id -> status (JSON)
- *   <prefix>vitals:<id>           pub/sub channel, one message per vitals sample
- */
-export const liveKeys = {
-  vitals: (prefix: string, chargerId: string) => `${prefix}charger:${chargerId}:vitals`,
-  chargers: (prefix: string) => `${prefix}chargers`,
-  vitalsChannel: (prefix: string, chargerId: string) => `${prefix}vitals:${chargerId}`,
-  vitalsChannelPattern: (prefix: string) => `${prefix}vitals:*`,
-};
-
-export interface LiveVitals {
-  charger_id: string;
-  charger_name: string;
-  time: string;
-  vitals: NormalizedVitals;
-}
-
-export interface ChargerStatus {
-  charger_id: string;
-  charger_name: string;
-  host: string;
-  serial_number: string;
-  firmware_version: string | null;
-  part_number: string | null;
-  online: boolean;
-  consecutive_failures: number;
-  last_error: string | null;
-  last_seen: string | null;
-  updated: string;
-}
+import { type ChargerStatus, type LiveVitals, liveKeys } from '@twc/core/contracts/redis';
+import type { Logger } from '@twc/runtime/logger';
+import { createRedisConnection } from '@twc/runtime/redis-connection';
 
 export interface LiveState {
   /** Waits up to `timeoutMs` for the connection; false when Redis is not there. */

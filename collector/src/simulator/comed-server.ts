@@ -11,10 +11,18 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CHICAGO_TIME_ZONE, comedLocalNumber, parseComedLocal, wallClockAt } from '../prices/chicago-time.js';
-import { FIVE_MINUTES_MS, HOUR_MS, hourEndingOf, publishedHourEndings, stampsInHour } from '../prices/comed-clock.js';
-import type { PricePoint } from '../prices/comed-parse.js';
-import { exactAverage } from '../prices/hourly.js';
+import {
+  comedLocalNumber,
+  FIVE_MINUTES_MS,
+  HOUR_MS,
+  hourEndingOf,
+  parseComedLocal,
+  publishedHourEndings,
+  stampsInHour,
+} from '@twc/core/prices/comed-clock';
+import type { PricePoint } from '@twc/core/prices/comed-parse';
+import { exactAverage } from '@twc/core/prices/hourly';
+import { CHICAGO_TIME_ZONE, wallClockAt } from '@twc/core/time/wall-clock';
 
 export type ComedServerResponseFault =
   /** An HTML error page with status 200, as ComEd sometimes sends. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Logger, silentLogger } from '../logger.js';
+import { type Logger, silentLogger } from '@twc/runtime/logger';
 import {
   type ChargerModel,
   type ChargerTruth,

@@ -1,5 +1,3 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { probeCommand } from '../../src/cli/commands/probe.js';
 import {
   HTML_PAGE,
   LIFETIME,
@@ -8,7 +6,9 @@ import {
   VITALS_SPLIT_PHASE_CHARGING,
   VITALS_THREE_PHASE_IDLE,
   WIFI_PLAIN,
-} from '../charger/payloads.js';
+} from '@twc/core/charger/reference-payloads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { probeCommand } from '../../src/cli/commands/probe.js';
 import {
   closedPortHost,
   defaultRoutes,
@@ -16,7 +16,7 @@ import {
   send,
   startWallConnectorServer,
   type WallConnectorServer,
-} from '../charger/wall-connector-server.js';
+} from '../collector/wall-connector-server.js';
 import { runCommand } from './run-command.js';
 
 const servers: WallConnectorServer[] = [];

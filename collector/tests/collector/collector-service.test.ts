@@ -1,9 +1,8 @@
+import { type ChargerStatus, type LiveVitals, liveKeys } from '@twc/core/contracts/redis';
 import { freePort, makeTempDir, startInfluxd } from '@twc/testenv';
 import { servers } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChargerStatus, LiveVitals } from '../../src/collector/redis-live-state.js';
-import { liveKeys } from '../../src/collector/redis-live-state.js';
 import { createSimulator } from '../../src/simulator/simulator-server.js';
 import { startCollector, tempDir, waitFor } from './harness.js';
 

@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
 import { pino } from 'pino';
-import { createCollectorService } from '../../src/collector/collector-service.js';
 import { loadCollectorConfig } from '../../src/collector/config.js';
+import { createCollectorService } from '../../src/collector/service.js';
 import type { Simulator } from '../../src/simulator/simulator-server.js';
 
 export interface LogLine {

@@ -1,7 +1,7 @@
+import { comedLocalNumber } from '@twc/core/prices/comed-clock';
+import type { PricePoint } from '@twc/core/prices/comed-parse';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { comedLocalNumber } from '../../src/prices/chicago-time.js';
-import type { PricePoint } from '../../src/prices/comed-parse.js';
 import { type ComedServer, createComedServer, generatedPriceCents } from '../../src/simulator/comed-server.js';
 
 const MIN5 = 300_000;

@@ -1,3 +1,4 @@
+import { silentLogger } from '@twc/runtime/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   parseSimulateArgs,
@@ -5,7 +6,6 @@ import {
   runSimulate,
   simulateCommand,
 } from '../../src/cli/commands/simulate.js';
-import { silentLogger } from '../../src/logger.js';
 import { captureStdio } from '../cli/run-command.js';
 import { failureOf, getJson, httpRequest } from './http.js';
 import { must } from './must.js';

@@ -5,7 +5,7 @@ import {
   type QueryApi,
   RequestTimedOutError,
 } from '@influxdata/influxdb-client';
-import type { Logger } from '@twc/collector/logger';
+import type { Logger } from '@twc/runtime/logger';
 import type { FastifyInstance } from 'fastify';
 import { type ApiError, unavailable } from '../../errors.js';
 

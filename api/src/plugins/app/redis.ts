@@ -1,7 +1,13 @@
-import { type ChargerStatus, type LiveVitals, liveKeys } from '@twc/collector/collector/redis-live-state';
-import type { Logger } from '@twc/collector/logger';
-import { type CurrentPrice, priceKeys } from '@twc/collector/prices/redis-price-state';
-import { type LiveSession, sessionKeys } from '@twc/collector/sessions/session-store';
+import {
+  type ChargerStatus,
+  type CurrentPrice,
+  type LiveSession,
+  type LiveVitals,
+  liveKeys,
+  priceKeys,
+  sessionKeys,
+} from '@twc/core/contracts/redis';
+import type { Logger } from '@twc/runtime/logger';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 

@@ -5,9 +5,9 @@
  * by hour ending, as JSON on stdout.
  */
 import { parseArgs } from 'node:util';
-import { createLogger, type Logger } from '../../logger.js';
-import { ComedRequestError, createComedClient, DEFAULT_COMED_API_URL } from '../../prices/comed-client.js';
-import { hourlyAggregates } from '../../prices/hourly.js';
+import { hourlyAggregates } from '@twc/core/prices/hourly';
+import { createLogger, type Logger } from '@twc/runtime/logger';
+import { ComedRequestError, createComedClient, DEFAULT_COMED_API_URL } from '../../comed-poller/comed-client.js';
 import { parseTimeRange } from '../iso-time.js';
 import type { Command } from '../main.js';
 

@@ -3,16 +3,16 @@
  * prints what it found, to check an address before adding it to the collector.
  */
 import { parseArgs } from 'node:util';
-import type { JsonRepair } from '../../charger/json-repair.js';
-import { decodeSsid } from '../../charger/models.js';
-import { normalizeVitals } from '../../charger/normalize.js';
+import type { JsonRepair } from '@twc/core/charger/json-repair';
+import { decodeSsid } from '@twc/core/charger/models';
+import { normalizeVitals } from '@twc/core/charger/normalize';
 import {
   ChargerRequestError,
   chargerOrigin,
   createChargerClient,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_RESPONSE_TIMEOUT_MS,
-} from '../../charger/twc-client.js';
+} from '../../collector/twc-client.js';
 import type { Command } from '../main.js';
 
 const USAGE = 'twc probe <host[:port]> [--timeout-ms <ms>]';

@@ -6,17 +6,17 @@
  */
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ComedFeedError, type PricePoint, parseComedFeed } from '../../prices/comed-parse.js';
-import type { Tariff } from '../../prices/provider.js';
-import type { ComedPriceBasis } from '../../prices/providers.js';
-import { loadTariff, parseTariffEnv, TariffError, type TariffSettings } from '../../prices/tariff.js';
+import { ComedFeedError, type PricePoint, parseComedFeed } from '@twc/core/prices/comed-parse';
+import type { ComedPriceBasis, Tariff } from '@twc/core/prices/pricing';
+import { parseTariffEnv, TariffError, type TariffSettings } from '@twc/core/prices/tariff';
 import {
   createSessionReplay,
   parseReplayLine,
   type ReplayedSession,
   type ReplayResult,
   replayedSession,
-} from '../../sessions/replay.js';
+} from '@twc/core/sessions/replay';
+import { loadTariff } from '@twc/runtime/tariff-file';
 import type { Command } from '../main.js';
 
 const USAGE = [

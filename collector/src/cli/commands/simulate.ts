@@ -5,7 +5,7 @@
  * once they listen, so a script can read them; logs go to stderr.
  */
 import { parseArgs } from 'node:util';
-import { createLogger, type Logger } from '../../logger.js';
+import { createLogger, type Logger } from '@twc/runtime/logger';
 import type { FirmwareGeneration } from '../../simulator/charger-model.js';
 import { SIM_FAULT_KINDS, type SimFault, type SimFaultKind } from '../../simulator/faults.js';
 import { between, createRandom, hash32, type Random } from '../../simulator/random.js';

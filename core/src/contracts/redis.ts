@@ -1,0 +1,186 @@
+/**
+ * What the services say to each other through Redis, in one place: every
+ * key, every channel, and a zod schema for every payload. The writer builds a
+ * payload of the schema's type; every reader parses with the same schema, so
+ * a reader never trusts a cast and a change on one side cannot pass unseen.
+ *
+ * Keys (prefix REDIS_KEY_PREFIX, default `twc:`):
+ *   charger:<id>:vitals    LiveVitals, latest normalized vitals     (collector)
+ *   chargers               hash charger id -> ChargerStatus JSON      (collector)
+ *   vitals:<id>            channel, a LiveVitals per sample           (collector)
+ *   charger:<id>:session   LiveSession, the open or last session      (collector)
+ *   session:<id>           channel, a LiveSession per open sample     (collector)
+ *   session-state:<id>     the session machine's checkpoint           (collector, its own)
+ *   price:current          CurrentPrice                              (comed-poller)
+ *   price                  channel, a CurrentPrice on a new price     (comed-poller)
+ */
+import { z } from 'zod';
+import type { NormalizedVitals } from '../charger/normalize.js';
+import { FIVE_MINUTES_MS } from '../prices/comed-clock.js';
+import type { CostTotals } from '../sessions/cost.js';
+import type { ChargingSession, SessionMachineState } from '../sessions/session-machine.js';
+
+export const liveKeys = {
+  vitals: (prefix: string, chargerId: string) => `${prefix}charger:${chargerId}:vitals`,
+  chargers: (prefix: string) => `${prefix}chargers`,
+  vitalsChannel: (prefix: string, chargerId: string) => `${prefix}vitals:${chargerId}`,
+  vitalsChannelPattern: (prefix: string) => `${prefix}vitals:*`,
+};
+
+export const sessionKeys = {
+  state: (prefix: string, chargerId: string) => `${prefix}session-state:${chargerId}`,
+  live: (prefix: string, chargerId: string) => `${prefix}charger:${chargerId}:session`,
+  channel: (prefix: string, chargerId: string) => `${prefix}session:${chargerId}`,
+  channelPattern: (prefix: string) => `${prefix}session:*`,
+};
+
+export const priceKeys = {
+  current: (prefix: string) => `${prefix}price:current`,
+  channel: (prefix: string) => `${prefix}price`,
+};
+
+const nullableNumber = z.number().nullable();
+
+export const normalizedVitalsSchema = z.object({
+  vehicle_connected: z.boolean(),
+  contactor_closed: z.boolean(),
+  session_energy_wh: nullableNumber,
+  vehicle_current_a: nullableNumber,
+  grid_v: nullableNumber,
+  grid_hz: nullableNumber,
+  voltageA_v: nullableNumber,
+  voltageB_v: nullableNumber,
+  voltageC_v: nullableNumber,
+  currentA_a: nullableNumber,
+  currentB_a: nullableNumber,
+  currentC_a: nullableNumber,
+  pcba_temp_c: nullableNumber,
+  handle_temp_c: nullableNumber,
+  mcu_temp_c: nullableNumber,
+  session_s: nullableNumber,
+  evse_state: nullableNumber,
+  power_w: z.number(),
+  uptime_s: nullableNumber,
+  charging: z.boolean(),
+  evse_state_name: z.string(),
+  phase_mode: z.enum(['split', 'three']),
+  current_alerts: z.array(z.string()),
+  evse_not_ready_reasons: z.array(z.number()),
+}) satisfies z.ZodType<NormalizedVitals>;
+
+export const liveVitalsSchema = z.object({
+  charger_id: z.string(),
+  charger_name: z.string(),
+  time: z.string(),
+  vitals: normalizedVitalsSchema,
+});
+export type LiveVitals = z.infer<typeof liveVitalsSchema>;
+
+export const chargerStatusSchema = z.object({
+  charger_id: z.string(),
+  charger_name: z.string(),
+  host: z.string(),
+  serial_number: z.string(),
+  firmware_version: z.string().nullable(),
+  part_number: z.string().nullable(),
+  online: z.boolean(),
+  consecutive_failures: z.number(),
+  last_error: z.string().nullable(),
+  last_seen: z.string().nullable(),
+  updated: z.string(),
+});
+export type ChargerStatus = z.infer<typeof chargerStatusSchema>;
+
+const intervalEnergySchema = z.object({ startMs: z.number(), energyWh: z.number() });
+
+export const chargingSessionSchema = z.object({
+  id: z.string(),
+  chargerId: z.string(),
+  startTimeMs: z.number(),
+  endTimeMs: z.number().nullable(),
+  endReason: z.enum(['unplugged', 'vehicle_swapped', 'gap_unplugged']).nullable(),
+  lastSampleMs: z.number(),
+  observedFromPlugIn: z.boolean(),
+  unobservedCounterWh: z.number().nullable(),
+  durationS: z.number(),
+  chargingS: z.number(),
+  energyWh: z.number(),
+  peakPowerW: z.number(),
+  avgPowerW: z.number(),
+  maxHandleTempC: z.number().nullable(),
+  gaps: z.array(z.object({ fromMs: z.number(), toMs: z.number() })),
+  segments: z.number(),
+  energyByInterval: z.array(intervalEnergySchema),
+}) satisfies z.ZodType<ChargingSession>;
+
+const costTotalsSchema = z.object({
+  energyWh: z.number(),
+  unpricedEnergyWh: z.number(),
+  avgPriceCentsKwh: z.number().nullable(),
+  supplyCostUsd: z.number(),
+  addersCostUsd: z.number(),
+  taxUsd: z.number(),
+  totalCostUsd: z.number(),
+  provisional: z.boolean(),
+}) satisfies z.ZodType<CostTotals>;
+
+export const liveSessionSchema = z.object({
+  charger_id: z.string(),
+  charger_name: z.string(),
+  open: z.boolean(),
+  session: chargingSessionSchema,
+  cost: costTotalsSchema,
+  updated: z.string(),
+});
+export type LiveSession = z.infer<typeof liveSessionSchema>;
+
+export const currentPriceSchema = z.object({
+  /** The latest 5-minute price; `time` is its ComEd stamp, the start of the five minutes it prices. */
+  five_minute: z.object({ time: z.string(), price_cents_kwh: z.number() }).nullable(),
+  /** The running average of the hour ending `hour_ending`; `time` is the stamp of the newest price in it. */
+  hour_average: z.object({ time: z.string(), hour_ending: z.string(), price_cents_kwh: z.number() }).nullable(),
+  /** The stamp of the latest 5-minute price; the feed is stale when it is older than 15 minutes. */
+  feed_time: z.string().nullable(),
+  stale: z.boolean(),
+  updated: z.string(),
+});
+export type CurrentPrice = z.infer<typeof currentPriceSchema>;
+
+/**
+ * A payload read from Redis, parsed with its writer's schema; undefined when
+ * it is not valid JSON or not of the schema (a newer or broken writer): the
+ * reader then treats the key as absent.
+ */
+export function parseRedisPayload<T>(schema: z.ZodType<T>, text: string | null | undefined): T | undefined {
+  if (typeof text !== 'string') return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(data);
+  return result.success ? result.data : undefined;
+}
+
+/**
+ * A session machine checkpoint as read from Redis (only the collector reads
+ * its own). One written before the price clock was corrected names its
+ * intervals by their end (`intervalEndMs`): the open session carries on
+ * across the upgrade with its intervals renamed by their stamp (start), the
+ * same energy in the same five minutes.
+ */
+export function checkpointFromJson(text: string): SessionMachineState {
+  const state = JSON.parse(text) as SessionMachineState;
+  const intervals = state.session?.energyByInterval as
+    | ({ intervalEndMs?: number } & Record<string, number>)[]
+    | undefined;
+  if (state.session && intervals?.some((entry) => typeof entry.intervalEndMs === 'number')) {
+    state.session.energyByInterval = intervals.map((entry) =>
+      typeof entry.intervalEndMs === 'number'
+        ? { startMs: entry.intervalEndMs - FIVE_MINUTES_MS, energyWh: entry.energyWh as number }
+        : { startMs: entry.startMs as number, energyWh: entry.energyWh as number },
+    );
+  }
+  return state;
+}

@@ -1,0 +1,91 @@
+/**
+ * "What if I had charged at 2 AM instead": the same charge moved to the
+ * cheapest stretch of the time the car was plugged in, and the same energy at
+ * the tariff's flat rate, against what the session really cost.
+ */
+import { FIVE_MINUTES_MS, intervalEnd, intervalOfReading } from '../prices/comed-clock.js';
+import { addersCentsPerKwh, type PricingProvider, type Tariff } from '../prices/pricing.js';
+import { cheapestWindow, type PriceSlot } from './cheapest-window.js';
+import { costSession } from './cost.js';
+import { energyCostMicroUsd, microToUsd, roundMicroUsd, taxMicroUsd } from './money.js';
+import type { ChargingSession } from './session-machine.js';
+
+export type WhatIfSession = Pick<
+  ChargingSession,
+  'startTimeMs' | 'endTimeMs' | 'lastSampleMs' | 'chargingS' | 'energyByInterval'
+>;
+
+export interface WhatIfResult {
+  /** What the session cost (see cost.ts). */
+  actualCostUsd: number;
+  /** True when the actual cost, and so the savings, still miss some prices. */
+  provisional: boolean;
+  /** The cheapest place for the charge while the car was plugged in; undefined when none has known prices. */
+  cheapestWindow:
+    | { startMs: number; endMs: number; avgCentsPerKwh: number; supplyCostUsd: number; totalCostUsd: number }
+    | undefined;
+  /** The same energy at the tariff's all-in flat rate. */
+  flatRateCostUsd: number;
+  /** Actual minus cheapest: positive when charging in the cheapest window would have saved money. */
+  savingVsCheapestUsd: number | null;
+  /** Flat minus actual: positive when the hourly plan saved money on this session. */
+  savingVsFlatUsd: number;
+}
+
+/**
+ * The charge is moved as a block of whole 5-minute slots (prices come per
+ * slot): its charging time rounded up to slots, with the energy spread evenly
+ * over them, so its supply cost is energy x the window's average price. The
+ * candidate slots are those the plugged-in time touches, the same intervals
+ * the session's own energy is attributed to, so the actual charge is always
+ * among the candidates. An open session is taken as plugged in until its
+ * latest sample.
+ */
+export function whatIf(session: WhatIfSession, provider: PricingProvider, tariff: Tariff): WhatIfResult {
+  const actual = costSession(session.energyByInterval, provider, tariff);
+  const actualMicroUsd = Math.round(actual.totalCostUsd * 1_000_000);
+  const energyWh = actual.energyWh;
+  const flatMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, tariff.flatRateCentsPerKwh));
+
+  const plugInMs = session.startTimeMs;
+  const unplugMs = session.endTimeMs ?? session.lastSampleMs;
+  const durationSlots = Math.ceil((session.chargingS * 1000) / FIVE_MINUTES_MS);
+  let cheapest: WhatIfResult['cheapestWindow'];
+  let cheapestMicroUsd: number | undefined;
+  if (durationSlots > 0 && energyWh > 0) {
+    // The intervals energy could have been metered in while plugged in,
+    // (plug-in, unplug]: the first holds the instant just after plug-in.
+    const firstStartMs = intervalOfReading(plugInMs + 1);
+    const lastStartMs = intervalOfReading(unplugMs);
+    const slots: PriceSlot[] = [];
+    for (let startMs = firstStartMs; startMs <= lastStartMs; startMs += FIVE_MINUTES_MS) {
+      slots.push({ startMs, centsPerKwh: provider.supplyCentsPerKwh(startMs) });
+    }
+    const window = cheapestWindow(slots, durationSlots, {
+      earliestStartMs: firstStartMs,
+      deadlineMs: intervalEnd(lastStartMs),
+    });
+    if (window) {
+      const supplyMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, window.avgCentsPerKwh));
+      const addersMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, addersCentsPerKwh(tariff)));
+      cheapestMicroUsd =
+        supplyMicroUsd + addersMicroUsd + taxMicroUsd(supplyMicroUsd + addersMicroUsd, tariff.taxPercent);
+      cheapest = {
+        startMs: window.startMs,
+        endMs: window.endMs,
+        avgCentsPerKwh: window.avgCentsPerKwh,
+        supplyCostUsd: microToUsd(supplyMicroUsd),
+        totalCostUsd: microToUsd(cheapestMicroUsd),
+      };
+    }
+  }
+
+  return {
+    actualCostUsd: actual.totalCostUsd,
+    provisional: actual.provisional,
+    cheapestWindow: cheapest,
+    flatRateCostUsd: microToUsd(flatMicroUsd),
+    savingVsCheapestUsd: cheapestMicroUsd === undefined ? null : microToUsd(actualMicroUsd - cheapestMicroUsd),
+    savingVsFlatUsd: microToUsd(flatMicroUsd - actualMicroUsd),
+  };
+}

@@ -1,0 +1,370 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadCollectorConfig } from '@twc/collector/collector/config';
+import { loadPricePollerConfig } from '@twc/collector/comed-poller/config';
+import { parseTariffEnv, type TariffSettings } from '@twc/core/prices/tariff';
+import { INFLUXDB_VERSION } from '@twc/testenv';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ComposeConfig,
+  type ComposeService,
+  composeConfig,
+  makeInstallDir,
+  memoryBytes,
+  namedVolumeMounts,
+  publishedPorts,
+  REPO_ROOT,
+  runSetup,
+  serviceEnv,
+} from './stack.js';
+
+const ALL_PROFILES = ['demo', 'host-metrics'];
+/** A 4 GB Raspberry Pi keeps at least 1 GiB for the kernel, page cache and Docker itself. */
+const PI_STACK_BUDGET_BYTES = 3 * 1024 ** 3;
+
+/** Env variable names a config module's zod schema reads (its `  NAME: z...` lines). */
+function schemaKeys(relativePath: string): string[] {
+  const source = readFileSync(join(REPO_ROOT, relativePath), 'utf8');
+  return [...source.matchAll(/^ {2,6}([A-Z][A-Z0-9_]+): z\b/gm)].map((match) => match[1] as string);
+}
+
+/** The service's environment with each NAME_FILE pointing at a readable file, as in the containers. */
+function withSecretFiles(env: Record<string, string>): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'twc-secrets-'));
+  const resolved = { ...env };
+  for (const [key, value] of Object.entries(env)) {
+    if (key.endsWith('_FILE') && value.startsWith('/twc-tokens/')) {
+      const file = join(dir, value.slice('/twc-tokens/'.length));
+      writeFileSync(file, `token-from-${value}\n`);
+      resolved[key] = file;
+    }
+  }
+  return resolved;
+}
+
+type Loader = (env: NodeJS.ProcessEnv) => unknown;
+
+/** Configs carry the TARIFF_* strings as given; compare the tariff they amount to. */
+function effectiveTariffs(value: unknown): unknown {
+  if (Array.isArray(value) || value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      key === 'tariff' && inner !== null && typeof inner === 'object' && 'TARIFF_FILE' in inner
+        ? parseTariffEnv(inner as TariffSettings)
+        : effectiveTariffs(inner),
+    ]),
+  );
+}
+
+async function apiLoaders(): Promise<{ name: string; load: Loader; schema: string }[]> {
+  const loaders: { name: string; load: Loader; schema: string }[] = [];
+  for (const [schema, exportName] of [
+    ['api/src/config.ts', 'loadApiConfig'],
+    ['api/src/homeassistant/config.ts', 'loadHomeAssistantConfig'],
+  ] as const) {
+    const path = join(REPO_ROOT, schema);
+    if (!existsSync(path)) continue;
+    const module = (await import(pathToFileURL(path).href)) as Record<string, Loader>;
+    const load = module[exportName];
+    if (typeof load !== 'function') throw new Error(`${schema} no longer exports ${exportName}`);
+    loaders.push({ name: exportName, load, schema });
+  }
+  return loaders;
+}
+
+describe('docker-compose.yml', () => {
+  let installDir: string;
+  let env: Map<string, string>;
+  let config: ComposeConfig;
+  let withProfiles: ComposeConfig;
+
+  beforeAll(async () => {
+    installDir = makeInstallDir('compose');
+    const setup = await runSetup(installDir, [
+      '--non-interactive',
+      '--no-start',
+      '--chargers',
+      'garage=192.168.1.50,barn=192.168.1.51:8080',
+      '--timezone',
+      'America/Denver',
+      '--delivery-cents',
+      '8.1',
+    ]);
+    expect(setup.code, setup.stderr).toBe(0);
+    env = new Map(
+      readFileSync(join(installDir, '.env'), 'utf8')
+        .split('\n')
+        .flatMap((line) => {
+          const match = /^([A-Z_0-9]+)=(.*)$/.exec(line);
+          return match ? [[match[1] as string, match[2] as string] as const] : [];
+        }),
+    );
+    config = await composeConfig(installDir);
+    withProfiles = await composeConfig(installDir, ALL_PROFILES);
+  });
+
+  it('runs InfluxDB at the version the tests run', () => {
+    expect(config.services.influxdb?.image).toBe(`influxdb:${INFLUXDB_VERSION.replace(/^v/, '')}`);
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, service] of Object.entries(withProfiles.services)) {
+      expect(service.image, name).toMatch(/^[\w./-]+:\d+\.\d+(\.\d+)?[\w.-]*$|^twc-dashboard\/(collector|api):/);
+    }
+  });
+
+  it('gives every service, in every profile, a healthcheck, a restart policy and a memory limit', () => {
+    const names = Object.keys(withProfiles.services).sort();
+    expect(names).toEqual(
+      ['api', 'collector', 'comed-poller', 'grafana', 'influxdb', 'mosquitto', 'redis', 'simulator', 'telegraf'].sort(),
+    );
+    for (const [name, service] of Object.entries(withProfiles.services)) {
+      expect(service.healthcheck?.disable, name).not.toBe(true);
+      expect(service.healthcheck?.test?.length ?? 0, name).toBeGreaterThan(1);
+      expect(service.restart, name).toBe('unless-stopped');
+      expect(memoryBytes(service.mem_limit), name).toBeGreaterThan(0);
+    }
+  });
+
+  it('fits the whole stack, optional profiles included, in the Raspberry Pi budget of docs/SETUP.md', () => {
+    const total = Object.values(withProfiles.services).reduce((sum, s) => sum + memoryBytes(s.mem_limit), 0);
+    expect(total).toBeLessThanOrEqual(PI_STACK_BUDGET_BYTES);
+    const setupDoc = readFileSync(join(REPO_ROOT, 'docs/SETUP.md'), 'utf8');
+    for (const [name, service] of Object.entries(withProfiles.services)) {
+      const mib = memoryBytes(service.mem_limit) / 1024 ** 2;
+      expect(setupDoc, `docs/SETUP.md states ${name}'s limit`).toMatch(new RegExp(`\\| ${name} +\\| ${mib} MiB`));
+    }
+  });
+
+  it('waits for each dependency to be healthy', () => {
+    for (const [name, service] of Object.entries(withProfiles.services)) {
+      const dependsOn = service.depends_on ?? {};
+      expect(Array.isArray(dependsOn), name).toBe(false);
+      for (const [dependency, condition] of Object.entries(dependsOn)) {
+        expect(condition.condition, `${name} -> ${dependency}`).toBe('service_healthy');
+      }
+    }
+    expect(Object.keys(config.services.collector?.depends_on ?? {}).sort()).toEqual(['influxdb', 'redis']);
+    expect(Object.keys(config.services.api?.depends_on ?? {}).sort()).toEqual(['influxdb', 'mosquitto', 'redis']);
+  });
+
+  it('publishes only Grafana on 3000 and the API on 8000 by default', () => {
+    const published = Object.entries(withProfiles.services).flatMap(([name, service]) =>
+      publishedPorts(service).map((port) => `${name}:${port}`),
+    );
+    expect(published.sort()).toEqual(['api:8000', 'grafana:3000']);
+  });
+
+  it('publishes MQTT 1883 once setup --expose-mqtt wrote the override file', async () => {
+    const dir = makeInstallDir('compose-mqtt');
+    const setup = await runSetup(dir, ['--non-interactive', '--no-start', '--chargers', 'g=10.0.0.5', '--expose-mqtt']);
+    expect(setup.code, setup.stderr).toBe(0);
+    const exposed = await composeConfig(dir);
+    expect(publishedPorts(exposed.services.mosquitto as ComposeService)).toEqual([1883]);
+    expect(publishedPorts(exposed.services.api as ComposeService)).toEqual([8000]);
+  });
+
+  it('keeps every service on the one network', () => {
+    expect(Object.keys(withProfiles.networks ?? {})).toEqual(['twc']);
+    for (const [name, service] of Object.entries(withProfiles.services)) {
+      const networks = Array.isArray(service.networks) ? service.networks : Object.keys(service.networks ?? {});
+      expect(networks, name).toEqual(['twc']);
+    }
+  });
+
+  it('keeps InfluxDB data and configuration, Grafana, Redis, Mosquitto, the spool and the poller state in named volumes', () => {
+    const mounts = (name: string) => namedVolumeMounts(config, config.services[name] as ComposeService);
+    expect(mounts('influxdb').get('/var/lib/influxdb2')).toBe('influxdb-data');
+    expect(mounts('influxdb').get('/etc/influxdb2')).toBe('influxdb-config');
+    expect(mounts('grafana').get('/var/lib/grafana')).toBe('grafana-data');
+    expect(mounts('redis').get('/data')).toBe('redis-data');
+    expect(mounts('mosquitto').get('/mosquitto/data')).toBe('mosquitto-data');
+    expect(mounts('mosquitto').get('/mosquitto/auth')).toBe('mosquitto-auth');
+    expect(mounts('collector').get('/var/lib/twc')).toBe('collector-spool');
+    expect(mounts('comed-poller').get('/var/lib/twc')).toBe('poller-data');
+    expect(mounts('api').get('/var/lib/twc')).toBe('api-data');
+  });
+
+  it('hands the token files init.sh writes to the services that read them, read-only', () => {
+    const influx = serviceEnv(config.services.influxdb as ComposeService);
+    const tokensDir = influx.INFLUXDB_TOKENS_DIR as string;
+    expect(namedVolumeMounts(config, config.services.influxdb as ComposeService).get(tokensDir)).toBe(
+      'influxdb-tokens',
+    );
+    const tokenMount = (service: ComposeService) =>
+      String((service.volumes ?? []).find((volume) => String(volume).startsWith('influxdb-tokens:')));
+    // The token files are the ones init.sh writes: one per `ensure_token <consumer>`.
+    const initScript = readFileSync(join(REPO_ROOT, 'influxdb/scripts/init.sh'), 'utf8');
+    const consumers = [...initScript.matchAll(/^ensure_token (\S+)/gm)].map((match) => match[1] as string);
+    expect(consumers.sort()).toEqual(['api', 'collector', 'comed-poller', 'grafana']);
+    for (const [name, consumer] of [
+      ['collector', 'collector'],
+      ['comed-poller', 'comed-poller'],
+      ['api', 'api'],
+    ] as const) {
+      const service = config.services[name] as ComposeService;
+      expect(serviceEnv(service).INFLUXDB_TOKEN_FILE, name).toBe(`/twc-tokens/${consumer}.token`);
+      expect(tokenMount(service), name).toBe('influxdb-tokens:/twc-tokens:ro');
+    }
+    // Grafana's data source reads GRAFANA_INFLUXDB_TOKEN from the environment.
+    const grafana = config.services.grafana as ComposeService;
+    expect(tokenMount(grafana)).toBe('influxdb-tokens:/twc-tokens:ro');
+    expect(grafana.entrypoint?.join(' ')).toContain('GRAFANA_INFLUXDB_TOKEN="$$(cat /twc-tokens/grafana.token)"');
+    const datasource = readFileSync(join(REPO_ROOT, 'grafana/provisioning/datasources/influxdb.yaml'), 'utf8');
+    expect(datasource).toContain(`\${GRAFANA_INFLUXDB_TOKEN}`);
+    // The services start once InfluxDB's healthcheck sees every token file.
+    const check = JSON.stringify(config.services.influxdb?.healthcheck?.test);
+    for (const consumer of consumers) expect(check).toMatch(new RegExp(`\\b${consumer}\\b`));
+    expect(check).toContain(tokensDir);
+  });
+
+  it('writes the MQTT password file where mosquitto.conf reads it, and mounts Grafana where its files expect', () => {
+    const conf = readFileSync(join(REPO_ROOT, 'mosquitto/mosquitto.conf'), 'utf8');
+    const passwordFile = /^password_file\s+(\S+)$/m.exec(conf)?.[1];
+    expect(passwordFile).toBeDefined();
+    expect(config.services.mosquitto?.entrypoint?.join(' ')).toContain(`-b ${passwordFile} `);
+    const grafanaMounts = (config.services.grafana?.volumes ?? []).map(String);
+    const provider = readFileSync(join(REPO_ROOT, 'grafana/provisioning/dashboards/twc.yaml'), 'utf8');
+    const dashboardsPath = /^\s+path:\s+(\S+)$/m.exec(provider)?.[1];
+    expect(grafanaMounts.some((mount) => mount.endsWith(`/grafana/dashboards:${dashboardsPath}:ro`))).toBe(true);
+    const source = serviceEnv(config.services.grafana as ComposeService).TWC_GRAFANA_SRC;
+    expect(grafanaMounts.some((mount) => mount.endsWith(`/grafana:${source}:ro`))).toBe(true);
+    expect(config.services.grafana?.entrypoint?.join(' ')).toContain(`${source}/entrypoint.sh`);
+  });
+
+  it('gives the collector an environment its config accepts: the chargers, time zone and tariff from .env', () => {
+    const collector = serviceEnv(config.services.collector as ComposeService);
+    const loaded = loadCollectorConfig(withSecretFiles(collector));
+    expect(loaded.chargers).toEqual([
+      { name: 'garage', host: '192.168.1.50' },
+      { name: 'barn', host: '192.168.1.51:8080' },
+    ]);
+    expect(loaded.pricing.timeZone).toBe('America/Denver');
+    expect(loaded.pricing.tariff.TARIFF_DELIVERY_CENTS_KWH).toBe('8.1');
+    expect(loaded.influx.url).toBe('http://influxdb:8086');
+    expect(loaded.influx.token).toBe('token-from-/twc-tokens/collector.token');
+    expect(loaded.redis.url).toBe('redis://redis:6379');
+    // The spool must live in the volume, and the healthcheck must ask the port the service listens on.
+    expect(loaded.spool.dir.startsWith('/var/lib/twc/')).toBe(true);
+    expect(JSON.stringify(config.services.collector?.healthcheck?.test)).toContain('HEALTH_PORT || 8081');
+    expect(loaded.healthPort).toBe(8081);
+  });
+
+  it('gives the comed-poller an environment its config accepts, its state in the volume', () => {
+    const poller = serviceEnv(config.services['comed-poller'] as ComposeService);
+    const loaded = loadPricePollerConfig(withSecretFiles(poller));
+    expect(loaded.influx.token).toBe('token-from-/twc-tokens/comed-poller.token');
+    expect(loaded.progressFile.startsWith('/var/lib/twc/')).toBe(true);
+    expect(loaded.spool.dir.startsWith('/var/lib/twc/')).toBe(true);
+    expect(loaded.comed.baseUrl).toBe('https://hourlypricing.comed.com/api');
+  });
+
+  it('gives the api an environment its config (and the Home Assistant bridge config) accepts', async () => {
+    const api = withSecretFiles(serviceEnv(config.services.api as ComposeService));
+    const loaders = await apiLoaders();
+    expect(loaders.map((loader) => loader.name)).toContain('loadApiConfig');
+    for (const { name, load } of loaders) {
+      expect(() => load(api), name).not.toThrow();
+    }
+    const loaded = (loaders.find((loader) => loader.name === 'loadApiConfig')?.load(api) ?? {}) as {
+      port?: number;
+      timeZone?: string;
+    };
+    expect(loaded.port).toBe(8000);
+    expect(loaded.timeZone).toBe('America/Denver');
+    expect(JSON.stringify(config.services.api?.healthcheck?.test)).toContain('API_PORT || 8000');
+  });
+
+  it('passes every setting each service reads, and documents every variable it uses in .env.example', async () => {
+    const wired: [string, string[]][] = [
+      ['collector', schemaKeys('collector/src/collector/config.ts')],
+      ['comed-poller', schemaKeys('collector/src/comed-poller/config.ts')],
+    ];
+    const apiKeys = (await apiLoaders()).flatMap((loader) => schemaKeys(loader.schema));
+    wired.push(['api', apiKeys]);
+    for (const [name, keys] of wired) {
+      expect(keys.length, name).toBeGreaterThan(5);
+      const environment = serviceEnv(config.services[name] as ComposeService);
+      for (const key of keys) {
+        const passed = key in environment || `${key}_FILE` in environment;
+        expect(passed, `${name} reads ${key}; docker-compose.yml does not pass it`).toBe(true);
+      }
+    }
+    const composeText = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+    const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
+    const variables = new Set([...composeText.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] as string));
+    expect(variables.size).toBeGreaterThan(40);
+    for (const variable of variables) {
+      expect(example, `.env.example documents ${variable}`).toMatch(new RegExp(`^(# )?${variable}=`, 'm'));
+    }
+  });
+
+  it('documents each default in .env.example as the code has it', async () => {
+    // Uncommenting every documented default must change nothing a service sees.
+    const documented = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8').replace(/^# ([A-Z][A-Z0-9_]*=)/gm, '$1');
+    const dir = makeInstallDir('compose-defaults');
+    const secrets = [...env].filter(([key]) => /PASSWORD|TOKEN|SECRET|API_KEYS|CHARGERS/.test(key));
+    const fill = (text: string) =>
+      secrets.reduce((body, [key, value]) => body.replace(new RegExp(`^${key}=.*$`, 'm'), `${key}=${value}`), text);
+    writeFileSync(join(dir, '.env'), fill(documented));
+    const explicit = await composeConfig(dir, ALL_PROFILES);
+    writeFileSync(join(dir, '.env'), fill(readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')));
+    const implicit = await composeConfig(dir, ALL_PROFILES);
+
+    const load = (compose: ComposeConfig, name: string, loader: Loader) =>
+      effectiveTariffs(loader(withSecretFiles(serviceEnv(compose.services[name] as ComposeService))));
+    expect(load(explicit, 'collector', loadCollectorConfig)).toEqual(load(implicit, 'collector', loadCollectorConfig));
+    expect(load(explicit, 'comed-poller', loadPricePollerConfig)).toEqual(
+      load(implicit, 'comed-poller', loadPricePollerConfig),
+    );
+    for (const { name, load: loader } of await apiLoaders()) {
+      expect(load(explicit, 'api', loader), name).toEqual(load(implicit, 'api', loader));
+    }
+    const initScript = readFileSync(join(REPO_ROOT, 'influxdb/scripts/init.sh'), 'utf8');
+    const grafanaScript = readFileSync(join(REPO_ROOT, 'grafana/entrypoint.sh'), 'utf8');
+    const scriptDefaults = new Map([
+      ...[...initScript.matchAll(/"\$\{(INFLUXDB_RETENTION_[A-Z0-9]+):-([^}]+)\}"/g)].map(
+        (match) => [match[1] as string, match[2] as string] as const,
+      ),
+      ...[...grafanaScript.matchAll(/\bnumber (ALERT_[A-Z_]+) (\S+)\)/g)].map(
+        (match) => [match[1] as string, match[2] as string] as const,
+      ),
+    ]);
+    for (const name of ['influxdb', 'grafana', 'mosquitto', 'redis', 'telegraf', 'simulator']) {
+      const strip = (service: ComposeService | undefined) =>
+        Object.fromEntries(Object.entries(serviceEnv(service ?? {})).filter(([, value]) => value !== ''));
+      const explicitEnv = strip(explicit.services[name]);
+      const implicitEnv = strip(implicit.services[name]);
+      // Where compose passes an empty value, the container's own script applies the default.
+      for (const [key, value] of Object.entries(explicitEnv)) {
+        if (key in implicitEnv) expect(value, `${name}.${key}`).toBe(implicitEnv[key]);
+        else expect(scriptDefaults.get(key), `${name}.${key}`).toBe(value);
+      }
+    }
+    expect(explicit.services.grafana?.ports).toEqual(implicit.services.grafana?.ports);
+  });
+
+  it('runs the simulated chargers where the CHARGERS of setup --demo point', async () => {
+    const dir = makeInstallDir('compose-demo');
+    const setup = await runSetup(dir, ['--non-interactive', '--no-start', '--demo']);
+    expect(setup.code, setup.stderr).toBe(0);
+    const demo = await composeConfig(dir);
+    expect(Object.keys(demo.services)).toContain('simulator');
+    const chargers = loadCollectorConfig(
+      withSecretFiles(serviceEnv(demo.services.collector as ComposeService)),
+    ).chargers;
+    const command = demo.services.simulator?.command ?? [];
+    const basePort = Number(command[command.indexOf('--port') + 1]);
+    const count = Number(command[command.indexOf('--chargers') + 1]);
+    expect(command.slice(0, 2)).toEqual(['dist/cli/main.js', 'simulate']);
+    // The simulator is a service of its own on the stack's network, listening on every interface.
+    expect(command[command.indexOf('--listen') + 1]).toBe('0.0.0.0');
+    expect(chargers.map((charger) => charger.host)).toEqual(
+      Array.from({ length: count }, (_, index) => `simulator:${basePort + index}`),
+    );
+    expect(JSON.stringify(demo.services.simulator?.healthcheck?.test)).toContain(`127.0.0.1:${basePort}/`);
+  });
+});
