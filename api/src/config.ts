@@ -1,7 +1,16 @@
 import { CHICAGO_TIME_ZONE, isValidTimeZone } from '@twc/core/time/wall-clock';
-import { parseEnv, withFileSecrets } from '@twc/runtime/env';
+import {
+  bucketSettings,
+  influxOf,
+  influxSettings,
+  logSettings,
+  parseEnv,
+  redisOf,
+  redisSettings,
+  withFileSecrets,
+} from '@twc/runtime/env';
 import { z } from 'zod';
-import { PUSHOVER_API_URL } from './notify/notifiers.js';
+import { type NotifySettings, PUSHOVER_API_URL } from './notify/notification.js';
 
 const commaList = z
   .string()
@@ -43,16 +52,11 @@ const schema = z
   .object({
     API_HOST: z.string().default('0.0.0.0'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    INFLUXDB_URL: z.url().default('http://influxdb:8086'),
-    INFLUXDB_TOKEN: z.string({ error: 'is required (or INFLUXDB_TOKEN_FILE)' }).min(1),
-    INFLUXDB_ORG: z.string().default('twc'),
-    INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
-    INFLUXDB_BUCKET_SESSIONS: z.string().default('twc_sessions'),
-    INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
+    ...logSettings,
+    ...influxSettings,
+    ...bucketSettings,
     INFLUXDB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
-    REDIS_URL: z.string().default('redis://redis:6379'),
-    REDIS_KEY_PREFIX: z.string().default('twc:'),
+    ...redisSettings,
     TIMEZONE: z
       .string()
       .default(CHICAGO_TIME_ZONE)
@@ -135,6 +139,9 @@ const schema = z
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
+/** Every setting the api reads. */
+export const API_SETTINGS = Object.keys(schema.shape);
+
 const SECRETS = [
   'INFLUXDB_TOKEN',
   'JWT_SECRET',
@@ -151,9 +158,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
     port: raw.API_PORT,
     logLevel: raw.LOG_LEVEL,
     influx: {
-      url: raw.INFLUXDB_URL,
-      token: raw.INFLUXDB_TOKEN,
-      org: raw.INFLUXDB_ORG,
+      ...influxOf(raw),
       timeoutMs: raw.INFLUXDB_TIMEOUT_MS,
       buckets: {
         raw: raw.INFLUXDB_BUCKET_RAW,
@@ -161,7 +166,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
         prices: raw.INFLUXDB_BUCKET_PRICES,
       },
     },
-    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
+    redis: redisOf(raw),
     timeZone: raw.TIMEZONE,
     auth: {
       mode: raw.AUTH_MODE,
@@ -199,6 +204,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
               to: raw.ALERT_EMAIL_TO,
             }
           : undefined,
-    },
+    } satisfies NotifySettings,
   };
 }

@@ -61,3 +61,56 @@ export function simClockFrom(raw: {
     acceleration: raw.SIM_CLOCK_ACCELERATION ?? 1,
   };
 }
+
+// --- Settings every service reads, defined once: each service's schema composes these. ---
+
+export const logSettings = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+export const influxSettings = {
+  INFLUXDB_URL: z.url().default('http://influxdb:8086'),
+  INFLUXDB_TOKEN: z.string({ error: 'is required (or INFLUXDB_TOKEN_FILE)' }).min(1),
+  INFLUXDB_ORG: z.string().default('twc'),
+};
+
+export const bucketSettings = {
+  INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
+  INFLUXDB_BUCKET_SESSIONS: z.string().default('twc_sessions'),
+  INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
+};
+
+export const redisSettings = {
+  REDIS_URL: z
+    .string()
+    .default('redis://redis:6379')
+    .refine((value) => URL.canParse(value) && ['redis:', 'rediss:'].includes(new URL(value).protocol), {
+      message: 'must be a redis:// or rediss:// URL, e.g. redis://redis:6379',
+    }),
+  REDIS_KEY_PREFIX: z.string().default('twc:'),
+};
+
+/** Where points wait while InfluxDB is away, and how much disk they may take. */
+export function spoolSettings(defaultMaxMb: number) {
+  return {
+    SPOOL_DIR: z.string().default('/var/lib/twc/spool'),
+    SPOOL_MAX_MB: z.coerce.number().positive().default(defaultMaxMb),
+  };
+}
+
+/** The service's GET /health on loopback; 0 turns it off. */
+export function healthPortSetting(defaultPort: number) {
+  return { HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(defaultPort) };
+}
+
+export function influxOf(raw: { INFLUXDB_URL: string; INFLUXDB_TOKEN: string; INFLUXDB_ORG: string }) {
+  return { url: raw.INFLUXDB_URL, token: raw.INFLUXDB_TOKEN, org: raw.INFLUXDB_ORG };
+}
+
+export function redisOf(raw: { REDIS_URL: string; REDIS_KEY_PREFIX: string }) {
+  return { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX };
+}
+
+export function spoolOf(raw: { SPOOL_DIR: string; SPOOL_MAX_MB: number }) {
+  return { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) };
+}

@@ -1,14 +1,45 @@
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 
+export interface RedisClientOptions {
+  /** A client that only subscribes: its commands may wait for a reconnection (ioredis re-subscribes by itself). */
+  subscriber?: boolean;
+  /** Commands issued in the same tick share one write and one round trip (the API's reads). */
+  autoPipelining?: boolean;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The one way the services make an ioredis client: it connects when first
+ * asked to (constructing opens no socket), reconnects forever at most every
+ * 5 s (Redis may restart while we run), and its errors surface through the
+ * commands that fail, never as an unhandled event.
+ */
+export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+    ...(options.subscriber
+      ? { maxRetriesPerRequest: null }
+      : // A command while Redis is away fails at once instead of waiting in ioredis' offline queue.
+        { enableOfflineQueue: false, maxRetriesPerRequest: 0 }),
+    ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
+    ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
+  });
+  redis.on('error', () => {});
+  return redis;
+}
+
 export interface RedisConnection {
   readonly redis: Redis;
-  /** Resolves true once connected, false after `timeoutMs` without a connection. */
+  /** Starts connecting (idempotent); never throws: an absent Redis is an outage, logged once. */
+  connect(): void;
+  /** Connects, and resolves true once connected, false after `timeoutMs` without a connection. */
   ready(timeoutMs: number): Promise<boolean>;
   /**
    * Runs `command` when Redis is connected; otherwise, or when it fails,
    * counts a failure and returns undefined. Never waits for a reconnection:
-   * a Redis outage must not slow collection or shutdown.
+   * a Redis outage must not slow collection, requests or shutdown.
    */
   run<T>(command: (redis: Redis) => Promise<T>): Promise<T | undefined>;
   stats(): { failedCommands: number; connected: boolean };
@@ -17,29 +48,30 @@ export interface RedisConnection {
 
 /**
  * One Redis connection of a service, for state that is useful but not
- * essential (live values, checkpoints, the current price). Commands fail fast
- * while Redis is away instead of queueing, the outage is logged once when it
- * starts and once when it ends, and reconnection goes on in the background.
+ * essential (live values, checkpoints, the current price, the API's live
+ * reads). Commands fail fast while Redis is away, the outage is logged once
+ * when it starts and once when it ends, and reconnection goes on in the
+ * background.
  */
 export function createRedisConnection(options: {
   url: string;
   logger: Logger;
   /** What pauses while Redis is away, for the log lines: "live state", "session checkpoints". */
   purpose: string;
+  /** Other log lines than "Redis unavailable; <purpose> paused" / "Redis reachable again; <purpose> resumes". */
+  messages?: { down: string; up: string };
+  client?: Omit<RedisClientOptions, 'subscriber'>;
 }): RedisConnection {
   const { logger, purpose } = options;
+  const messages = options.messages ?? {
+    down: `Redis unavailable; ${purpose} paused`,
+    up: `Redis reachable again; ${purpose} resumes`,
+  };
   let failedCommands = 0;
   let down = false;
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    // Reconnect forever, at most every 5 s: Redis may restart while we run.
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-  });
-  // Connection errors surface as failed commands, logged once below.
-  redis.on('error', () => {});
+  const redis = createRedisClient(options.url, options.client);
   redis.on('ready', () => {
-    if (down) logger.info(`Redis reachable again; ${purpose} resumes`);
+    if (down) logger.info({ failedCommands }, messages.up);
     down = false;
   });
 
@@ -47,17 +79,22 @@ export function createRedisConnection(options: {
     failedCommands++;
     if (!down) {
       down = true;
-      logger.warn(
-        { err: error instanceof Error ? error.message : String(error) },
-        `Redis unavailable; ${purpose} paused`,
-      );
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, messages.down);
     }
     return undefined;
   }
 
+  function connect(): void {
+    if (redis.status !== 'wait') return;
+    // A failed first connect is retried by the retry strategy; the outage shows through failed commands.
+    redis.connect().catch(() => {});
+  }
+
   return {
     redis,
+    connect,
     ready(timeoutMs) {
+      connect();
       if (redis.status === 'ready') return Promise.resolve(true);
       return new Promise((resolve) => {
         const onReady = () => {
@@ -72,6 +109,7 @@ export function createRedisConnection(options: {
       });
     },
     async run(command) {
+      connect();
       if (redis.status !== 'ready') return failed(new Error(`not connected (${redis.status})`));
       try {
         return await command(redis);

@@ -49,28 +49,39 @@ const FILE_PATTERN = /^(\d{12})-(vitals|durable)\.json$/;
  */
 export function createSpool(options: { dir: string; maxBytes: number; logger: Logger }): Spool {
   const { dir, maxBytes, logger } = options;
-  mkdirSync(dir, { recursive: true });
   const index: IndexEntry[] = [];
   let totalBytes = 0;
   let droppedLines = 0;
   let overflowing = false;
+  let nextSeq = 1;
+  let opened = false;
 
-  for (const name of readdirSync(dir)) {
-    const match = FILE_PATTERN.exec(name);
-    if (!match) {
-      // A temporary file is a batch whose write a crash interrupted; its data never counted as spooled.
-      if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
-      continue;
-    }
-    const file = join(dir, name);
-    const bytes = statSync(file).size;
-    index.push({ seq: Number(match[1]), kind: match[2] as SpoolKind, file, bytes, lines: -1 });
-    totalBytes += bytes;
+  /** Creates the folder and reads what a previous run left, on first use: constructing touches no disk. */
+  function open(): void {
+    if (opened) return;
+    opened = true;
+    mkdirSync(dir, { recursive: true });
+    indexExisting();
   }
-  index.sort((a, b) => a.seq - b.seq);
-  let nextSeq = (index.at(-1)?.seq ?? 0) + 1;
-  if (index.length > 0) {
-    logger.info({ files: index.length, bytes: totalBytes }, 'spool holds unwritten points from a previous run');
+
+  function indexExisting(): void {
+    for (const name of readdirSync(dir)) {
+      const match = FILE_PATTERN.exec(name);
+      if (!match) {
+        // A temporary file is a batch whose write a crash interrupted; its data never counted as spooled.
+        if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+        continue;
+      }
+      const file = join(dir, name);
+      const bytes = statSync(file).size;
+      index.push({ seq: Number(match[1]), kind: match[2] as SpoolKind, file, bytes, lines: -1 });
+      totalBytes += bytes;
+    }
+    index.sort((a, b) => a.seq - b.seq);
+    nextSeq = (index.at(-1)?.seq ?? 0) + 1;
+    if (index.length > 0) {
+      logger.info({ files: index.length, bytes: totalBytes }, 'spool holds unwritten points from a previous run');
+    }
   }
 
   function enforceBound(): void {
@@ -104,6 +115,7 @@ export function createSpool(options: { dir: string; maxBytes: number; logger: Lo
   return {
     append(bucket, kind, lines) {
       if (lines.length === 0) return;
+      open();
       const seq = nextSeq++;
       const file = join(dir, `${String(seq).padStart(12, '0')}-${kind}.json`);
       const body = JSON.stringify({ bucket, lines });
@@ -115,6 +127,7 @@ export function createSpool(options: { dir: string; maxBytes: number; logger: Lo
       enforceBound();
     },
     oldest() {
+      open();
       while (index.length > 0) {
         const entry = index[0] as IndexEntry;
         try {
@@ -131,6 +144,7 @@ export function createSpool(options: { dir: string; maxBytes: number; logger: Lo
       return undefined;
     },
     remove(seq) {
+      open();
       const position = index.findIndex((entry) => entry.seq === seq);
       if (position === -1) return;
       const [entry] = index.splice(position, 1) as [IndexEntry];
@@ -139,6 +153,7 @@ export function createSpool(options: { dir: string; maxBytes: number; logger: Lo
       if (totalBytes <= maxBytes) overflowing = false;
     },
     stats() {
+      open();
       return { files: index.length, bytes: totalBytes, droppedLines };
     },
   };

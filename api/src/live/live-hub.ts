@@ -6,9 +6,21 @@
  * a client still over it at the next heartbeat, or not answering pings, is
  * cut off.
  */
-import { liveKeys, priceKeys, sessionKeys } from '@twc/core/contracts/redis';
+import {
+  type CurrentPrice,
+  currentPriceSchema,
+  type LiveSession,
+  type LiveVitals,
+  liveKeys,
+  liveSessionSchema,
+  liveVitalsSchema,
+  parseRedisPayload,
+  priceKeys,
+  sessionKeys,
+} from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@twc/runtime/redis-connection';
+import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 
 export type LiveMessageType = 'vitals' | 'session' | 'price';
@@ -29,8 +41,8 @@ export interface LiveHubStats {
  * Redis held none.
  */
 export interface LatestLive {
-  vitals?: unknown;
-  session?: unknown;
+  vitals?: LiveVitals;
+  session?: LiveSession | null;
 }
 
 export interface LiveHub {
@@ -44,7 +56,7 @@ export interface LiveHub {
    */
   latest(chargerId: string): LatestLive | undefined;
   /** Fills a session the hub has not heard yet with what Redis holds (null for none); a newer message wins. */
-  rememberSession(chargerId: string, session: unknown): void;
+  rememberSession(chargerId: string, session: LiveSession | null): void;
   stats(): LiveHubStats;
 }
 
@@ -134,19 +146,22 @@ export function createLiveHub(options: {
   function onMessage(channel: string, message: string): void {
     const kind = classifyChannel(prefix, channel);
     if (!kind) return;
-    let data: unknown;
-    try {
-      data = JSON.parse(message);
-    } catch {
-      if (!malformedLogged) logger.warn({ channel }, 'unreadable message on a live channel; skipped');
+    // Parsed with the writer's schema: a client only ever receives what the contract says.
+    let data: LatestLive['vitals'] | LatestLive['session'] | CurrentPrice | undefined;
+    const heard: LatestLive = {};
+    if (kind.type === 'vitals') data = heard.vitals = parseRedisPayload(liveVitalsSchema, message);
+    else if (kind.type === 'session') data = heard.session = parseRedisPayload(liveSessionSchema, message);
+    else data = parseRedisPayload(currentPriceSchema, message);
+    if (data === undefined) {
+      if (!malformedLogged) {
+        logger.warn({ channel }, 'a live message is not what its writer sends; skipped (logged once)');
+      }
       malformedLogged = true;
       return;
     }
-    if (kind.chargerId !== null && (kind.type === 'vitals' || kind.type === 'session')) {
+    if (kind.chargerId !== null && kind.type !== 'price') {
       const entry = latest.get(kind.chargerId) ?? { heardMs: 0 };
-      entry[kind.type] = data;
-      entry.heardMs = Date.now();
-      latest.set(kind.chargerId, entry);
+      latest.set(kind.chargerId, { ...entry, ...heard, heardMs: Date.now() });
     }
     const text = JSON.stringify({ type: kind.type, charger_id: kind.chargerId, data });
     for (const client of clients) {
@@ -173,11 +188,8 @@ export function createLiveHub(options: {
   return {
     async start() {
       if (subscriber) return;
-      const redis = new Redis(options.redisUrl, {
-        // Reconnects forever and re-subscribes by itself after a Redis restart.
-        retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-        maxRetriesPerRequest: null,
-      });
+      // Reconnects forever and re-subscribes by itself after a Redis restart.
+      const redis = createRedisClient(options.redisUrl, { subscriber: true });
       subscriber = redis;
       let down = false;
       redis.on('error', (error) => {

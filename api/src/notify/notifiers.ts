@@ -6,15 +6,10 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '@twc/runtime/logger';
-import type { ApiConfig } from '../config.js';
+import type { Notification, NotifySettings } from './notification.js';
 import { createSmtpMailer } from './smtp-mailer.js';
 
-export interface Notification {
-  title: string;
-  text: string;
-  /** Structured figures for the generic webhook. */
-  data?: unknown;
-}
+export type { Notification } from './notification.js';
 
 export interface Notifier {
   readonly channels: string[];
@@ -22,8 +17,6 @@ export interface Notifier {
   send(notification: Notification): Promise<string[]>;
   stats(): { sent: number; failed: number };
 }
-
-export const PUSHOVER_API_URL = 'https://api.pushover.net/1/messages.json';
 
 interface Channel {
   name: string;
@@ -57,7 +50,7 @@ function webhook(name: string, url: string, body: (n: Notification) => unknown, 
 }
 
 export function createNotifier(
-  settings: ApiConfig['notify'],
+  settings: NotifySettings,
   logger: Logger,
   options: {
     /** Per webhook request, and per SMTP step (connect, greeting, each reply); 10 s and 30 s when unset. */

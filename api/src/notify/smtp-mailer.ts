@@ -5,16 +5,10 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { createTransport, type SMTPTransportOptions } from 'nodemailer';
-import type { Notification } from './notifiers.js';
+import type { Notification } from './notification.js';
+import type { SmtpSettings } from './smtp-settings.js';
 
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  user: string | undefined;
-  password: string | undefined;
-  from: string;
-  to: string[];
-}
+export type { SmtpSettings } from './smtp-settings.js';
 
 export interface SmtpMailer {
   /** Sends one message to every recipient; rejects with nodemailer's error (its `code`, `responseCode`). */

@@ -84,14 +84,14 @@ export async function chargerRoutes(app: FastifyInstance): Promise<void> {
       let status: ChargerStatus | undefined;
       let liveSession: LiveSession | undefined;
       if (heard?.vitals) {
-        live = heard.vitals as LiveVitals;
+        live = heard.vitals;
         status = await app.live.chargerStatus(id);
         if (heard.session === undefined) {
           const stored = await app.live.session(id);
           app.hub.rememberSession(id, stored ?? null);
           liveSession = stored;
         } else {
-          liveSession = (heard.session as LiveSession | null) ?? undefined;
+          liveSession = heard.session ?? undefined;
         }
       } else {
         ({ vitals: live, status, session: liveSession } = (await app.live.chargerLive(id)) ?? {});

@@ -205,6 +205,19 @@ describe('chargers live from Redis', () => {
     ]);
   });
 
+  it('leaves out a Redis value its writer would not write, reading the rest', async () => {
+    const redis = new Redis(servers().redis.url);
+    try {
+      // A status without the fields the collector always writes (a broken or foreign writer).
+      await redis.hset(liveKeys.chargers(stack.keyPrefix), 'FOREIGN', JSON.stringify({ charger_id: 'FOREIGN' }));
+      const { body } = await get(await app(), '/api/v1/chargers');
+      expect(body.chargers.map((charger: { id: string }) => charger.id)).toEqual([CHARGER_ID]);
+    } finally {
+      await redis.hdel(liveKeys.chargers(stack.keyPrefix), 'FOREIGN');
+      redis.disconnect();
+    }
+  });
+
   it('gives the live vitals, their age and the open session', async () => {
     const api = await app();
     const { body } = await eventually(async () => {

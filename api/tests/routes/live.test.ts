@@ -105,7 +105,14 @@ describe('WS /ws/live', () => {
     // The slow client stops reading: its socket buffers fill, and it answers no ping.
     (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
     const open = charge();
-    const big = { ...liveSessionOf(open), padding: 'x'.repeat(200_000) };
+    // A large message within the contract: a long session's energy by interval (the hub forwards what the
+    // writer's schema holds, so padding in a field of no schema would be stripped before it is sent).
+    const session = liveSessionOf(open);
+    const energyByInterval = Array.from({ length: 6000 }, (_, i) => ({
+      startMs: START + i * 300_000,
+      energyWh: 123.456789,
+    }));
+    const big = { ...session, session: { ...session.session, energyByInterval } };
     const count = 60;
     const publisher = stack.sessions;
     for (let i = 0; i < count; i++) await publisher.publish({ ...big, updated: String(i) } as never);

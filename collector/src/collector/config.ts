@@ -1,6 +1,22 @@
 import { tariffEnvSettings, tariffSettingsOf } from '@twc/core/prices/tariff';
 import { isValidTimeZone } from '@twc/core/time/wall-clock';
-import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '@twc/runtime/env';
+import {
+  bucketSettings,
+  healthPortSetting,
+  influxOf,
+  influxSettings,
+  logSettings,
+  parseEnv,
+  positiveInt,
+  redisOf,
+  redisSettings,
+  seconds,
+  simClockFrom,
+  simClockSettings,
+  spoolOf,
+  spoolSettings,
+  withFileSecrets,
+} from '@twc/runtime/env';
 import { z } from 'zod';
 
 export interface ChargerConfig {
@@ -55,16 +71,10 @@ const schema = z.object({
   CHARGER_RESPONSE_TIMEOUT_MS: positiveInt(10_000),
   OFFLINE_AFTER_FAILURES: positiveInt(3),
   BACKOFF_MAX_S: seconds(300),
-  INFLUXDB_URL: z.url().default('http://influxdb:8086'),
-  INFLUXDB_TOKEN: z.string({ error: 'is required (or INFLUXDB_TOKEN_FILE)' }).min(1),
-  INFLUXDB_ORG: z.string().default('twc'),
-  INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
-  INFLUXDB_BUCKET_SESSIONS: z.string().default('twc_sessions'),
-  REDIS_URL: z.string().default('redis://redis:6379'),
-  REDIS_KEY_PREFIX: z.string().default('twc:'),
-  SPOOL_DIR: z.string().default('/var/lib/twc/spool'),
-  SPOOL_MAX_MB: z.coerce.number().positive().default(200),
-  INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
+  ...influxSettings,
+  ...bucketSettings,
+  ...redisSettings,
+  ...spoolSettings(200),
   SESSION_UNPLUG_DEBOUNCE_S: seconds(30),
   SESSION_GAP_S: seconds(60),
   SESSION_REBUILD_HOURS: seconds(72),
@@ -78,9 +88,12 @@ const schema = z.object({
     .default('America/Chicago'),
   ...tariffEnvSettings,
   ...simClockSettings,
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...healthPortSetting(8081),
+  ...logSettings,
 });
+
+/** Every setting the collector reads. */
+export const COLLECTOR_SETTINGS = Object.keys(schema.shape);
 
 export type CollectorConfig = ReturnType<typeof loadCollectorConfig>;
 
@@ -100,9 +113,7 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
     offlineAfterFailures: raw.OFFLINE_AFTER_FAILURES,
     maxBackoffMs: raw.BACKOFF_MAX_S * 1000,
     influx: {
-      url: raw.INFLUXDB_URL,
-      token: raw.INFLUXDB_TOKEN,
-      org: raw.INFLUXDB_ORG,
+      ...influxOf(raw),
       rawBucket: raw.INFLUXDB_BUCKET_RAW,
       sessionsBucket: raw.INFLUXDB_BUCKET_SESSIONS,
       pricesBucket: raw.INFLUXDB_BUCKET_PRICES,
@@ -120,8 +131,8 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
       timeZone: raw.TIMEZONE,
       tariff: tariffSettingsOf(raw),
     },
-    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
-    spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },
+    redis: redisOf(raw),
+    spool: spoolOf(raw),
     /** Demo and test only: stamp samples with the simulator's accelerated clock. Unset for real chargers. */
     simClock: simClockFrom(raw),
     healthPort: raw.HEALTH_PORT,

@@ -1,4 +1,10 @@
-import { type ChargerStatus, type LiveVitals, liveKeys } from '@twc/core/contracts/redis';
+import {
+  type ChargerStatus,
+  chargerStatusSchema,
+  type LiveVitals,
+  liveKeys,
+  parseRedisPayload,
+} from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
 import { createRedisConnection } from '@twc/runtime/redis-connection';
 
@@ -52,11 +58,8 @@ export function createRedisLiveState(options: {
       const entries = await connection.run((redis) => redis.hgetall(liveKeys.chargers(prefix)));
       const stale = Object.entries(entries ?? {})
         .filter(([, body]) => {
-          try {
-            return !keep.has((JSON.parse(body) as ChargerStatus).charger_name);
-          } catch {
-            return true;
-          }
+          const status = parseRedisPayload(chargerStatusSchema, body);
+          return status === undefined || !keep.has(status.charger_name);
         })
         .map(([id]) => id);
       if (stale.length > 0) {

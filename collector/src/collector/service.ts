@@ -78,7 +78,7 @@ export function createCollectorService(
       host: charger.host,
       connectTimeoutMs: config.connectTimeoutMs,
       responseTimeoutMs: config.responseTimeoutMs,
-      logger: logger.child({ module: 'twc-client', charger: charger.name }),
+      logger: logger.child({ charger: charger.name }),
     });
     const poller: ChargerPoller = createChargerPoller({
       name: charger.name,

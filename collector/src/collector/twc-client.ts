@@ -17,6 +17,7 @@ import {
   type WifiStatus,
   wifiStatusSchema,
 } from '@twc/core/charger/models';
+import { errorCode } from '@twc/runtime/error-code';
 import { type Logger, silentLogger } from '@twc/runtime/logger';
 import { Client } from 'undici';
 import type { z } from 'zod';
@@ -116,22 +117,6 @@ const TIMEOUT_CODES = new Set([
 ]);
 const TOO_LARGE_CODE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
 
-/** The `code` of a network error, looking through the wrappers Node and undici put around it. */
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code } = error as { code?: unknown };
-  if (typeof code === 'string') return code;
-  // Happy Eyeballs (autoSelectFamily) reports a failed connect as an AggregateError of per-address errors.
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const innerCode = errorCode(inner);
-      if (innerCode) return innerCode;
-    }
-  }
-  const { cause } = error as { cause?: unknown };
-  return cause === undefined ? undefined : errorCode(cause);
-}
-
 /** Parses "host" or "host:port" (IPv6 in brackets) into an http origin; throws on anything else. */
 export function chargerOrigin(host: string): string {
   const trimmed = host.trim();
@@ -150,7 +135,8 @@ export function createChargerClient(options: ChargerClientOptions): ChargerClien
   const host = options.host.trim();
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const responseTimeoutMs = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
-  const log = (options.logger ?? silentLogger()).child({ module: 'twc-client', charger: host });
+  // The caller's logger names the charger; this one adds the address it is reached at.
+  const log = (options.logger ?? silentLogger()).child({ module: 'twc-client', host });
 
   // One undici Client is one connection; pipelining 1 keeps a single request on it at a time.
   const dispatcher = new Client(origin, {

@@ -16,6 +16,8 @@ import {
   parseHourlyFeed,
 } from '@twc/core/prices/comed-parse';
 import { CHICAGO_TIME_ZONE, monthStartMs, wallClockAt } from '@twc/core/time/wall-clock';
+import { errorCode } from '@twc/runtime/error-code';
+import { createFailureLog } from '@twc/runtime/failure-log';
 import type { Logger } from '@twc/runtime/logger';
 import { silentLogger } from '@twc/runtime/logger';
 import { Agent, request } from 'undici';
@@ -186,15 +188,6 @@ const TLS_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
 
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === 'string') return code;
-  // Happy-eyeballs connects (several addresses) fail with an AggregateError.
-  if (Array.isArray(errors) && errors.length > 0) return errorCode(errors[0]);
-  return errorCode(cause);
-}
-
 /** Maps a transport error to a kind by its `code` (undici and Node codes are stable; messages are not). */
 export function classifyTransportError(error: unknown): ComedRequestErrorKind {
   const code = errorCode(error);
@@ -223,12 +216,9 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
   });
 
   let requests = 0;
-  const failures: Record<string, number> = {};
   let skippedEntries = 0;
   let skippedLogged = false;
-  /** Failure kinds already logged since the last success: a repeated failure is logged once, then counted. */
-  const loggedFailureKinds = new Set<ComedRequestErrorKind>();
-  let failuresSinceSuccess = 0;
+  const failureLog = createFailureLog<ComedRequestErrorKind>();
 
   function urlFor(params: Record<string, string>, base: URL = baseUrl): string {
     const url = new URL(base);
@@ -237,10 +227,7 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
   }
 
   function fail(error: ComedRequestError): never {
-    failures[error.kind] = (failures[error.kind] ?? 0) + 1;
-    failuresSinceSuccess++;
-    if (!loggedFailureKinds.has(error.kind)) {
-      loggedFailureKinds.add(error.kind);
+    if (failureLog.failed(error.kind)) {
       log.warn(
         { kind: error.kind, status: error.status, url: error.url },
         `ComEd request failed: ${error.message} (repeats of this failure are counted, not logged)`,
@@ -250,11 +237,8 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
   }
 
   function succeeded(): void {
-    if (failuresSinceSuccess > 0) {
-      log.info({ failedRequests: failuresSinceSuccess }, 'ComEd answering again');
-    }
-    failuresSinceSuccess = 0;
-    loggedFailureKinds.clear();
+    const failedRequests = failureLog.recovered();
+    if (failedRequests > 0) log.info({ failedRequests }, 'ComEd answering again');
   }
 
   function noteSkipped(skipped: number, examples: string[]): void {
@@ -393,7 +377,7 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
     },
 
     stats() {
-      return { requests, failures: { ...failures }, skippedEntries };
+      return { requests, failures: failureLog.totals(), skippedEntries };
     },
 
     async close() {

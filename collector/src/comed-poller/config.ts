@@ -1,4 +1,19 @@
-import { parseEnv, positiveInt, seconds, simClockFrom, simClockSettings, withFileSecrets } from '@twc/runtime/env';
+import {
+  healthPortSetting,
+  influxOf,
+  influxSettings,
+  logSettings,
+  parseEnv,
+  positiveInt,
+  redisOf,
+  redisSettings,
+  seconds,
+  simClockFrom,
+  simClockSettings,
+  spoolOf,
+  spoolSettings,
+  withFileSecrets,
+} from '@twc/runtime/env';
 import { z } from 'zod';
 import { DEFAULT_COMED_API_URL, defaultFeedUrl } from './comed-client.js';
 
@@ -10,18 +25,17 @@ const schema = z.object({
   PRICE_POLL_S: seconds(300),
   PRICE_BACKFILL_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
   PRICE_STATE_FILE: z.string().default('/var/lib/twc/price-backfill.json'),
-  INFLUXDB_URL: z.url().default('http://influxdb:8086'),
-  INFLUXDB_TOKEN: z.string({ error: 'is required (or INFLUXDB_TOKEN_FILE)' }).min(1),
-  INFLUXDB_ORG: z.string().default('twc'),
+  ...influxSettings,
   INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
-  REDIS_URL: z.string().default('redis://redis:6379'),
-  REDIS_KEY_PREFIX: z.string().default('twc:'),
-  SPOOL_DIR: z.string().default('/var/lib/twc/spool'),
-  SPOOL_MAX_MB: z.coerce.number().positive().default(50),
+  ...redisSettings,
+  ...spoolSettings(50),
   ...simClockSettings,
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8082),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...healthPortSetting(8082),
+  ...logSettings,
 });
+
+/** Every setting the comed-poller reads. */
+export const POLLER_SETTINGS = Object.keys(schema.shape);
 
 export type PricePollerConfig = ReturnType<typeof loadPricePollerConfig>;
 
@@ -37,14 +51,9 @@ export function loadPricePollerConfig(env: NodeJS.ProcessEnv) {
     pollIntervalMs: raw.PRICE_POLL_S * 1000,
     backfillDays: raw.PRICE_BACKFILL_DAYS,
     progressFile: raw.PRICE_STATE_FILE,
-    influx: {
-      url: raw.INFLUXDB_URL,
-      token: raw.INFLUXDB_TOKEN,
-      org: raw.INFLUXDB_ORG,
-      bucket: raw.INFLUXDB_BUCKET_PRICES,
-    },
-    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
-    spool: { dir: raw.SPOOL_DIR, maxBytes: Math.round(raw.SPOOL_MAX_MB * 1024 * 1024) },
+    influx: { ...influxOf(raw), bucket: raw.INFLUXDB_BUCKET_PRICES },
+    redis: redisOf(raw),
+    spool: spoolOf(raw),
     /** Demo and test only: the simulator's accelerated clock (the local ComEd server can run on it too). */
     simClock: simClockFrom(raw),
     healthPort: raw.HEALTH_PORT,

@@ -359,7 +359,7 @@ describe('createChargerClient: logging', () => {
       { level: 30, msg: 'charger answering again', kind: undefined },
     ]);
     expect(lines()[1]?.failedRequests).toBe(5);
-    expect(lines()[0]).toMatchObject({ module: 'twc-client', charger: client.host, status: 503 });
+    expect(lines()[0]).toMatchObject({ module: 'twc-client', host: client.host, status: 503 });
     expect(failuresOnly(client)).toEqual({ http_status: 5 });
   });
 

@@ -5,6 +5,7 @@ import {
   type QueryApi,
   RequestTimedOutError,
 } from '@influxdata/influxdb-client';
+import { errorCode } from '@twc/runtime/error-code';
 import type { Logger } from '@twc/runtime/logger';
 import type { FastifyInstance } from 'fastify';
 import { type ApiError, unavailable } from '../../errors.js';
@@ -44,13 +45,6 @@ const UNREACHABLE_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_SOCKET',
 ]);
-
-function errorCode(error: unknown): string | undefined {
-  const direct = (error as { code?: unknown }).code;
-  if (typeof direct === 'string') return direct;
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' ? cause.code : undefined;
-}
 
 /** What a query failure means for the client; undefined when it is our bug (a bad query). */
 export function classifyInfluxError(error: unknown): ApiError | undefined {

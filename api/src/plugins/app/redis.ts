@@ -1,15 +1,22 @@
 import {
   type ChargerStatus,
   type CurrentPrice,
+  chargerStatusSchema,
+  currentPriceSchema,
   type LiveSession,
   type LiveVitals,
   liveKeys,
+  liveSessionSchema,
+  liveVitalsSchema,
+  parseRedisPayload,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
+import { createRedisConnection } from '@twc/runtime/redis-connection';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 
 /**
  * What the API reads from Redis (the collector and the price poller write
@@ -39,37 +46,28 @@ export interface LiveStore {
 
 export function createLiveStore(options: { url: string; keyPrefix: string; logger: Logger }): LiveStore {
   const { keyPrefix: prefix, logger } = options;
-  let failures = 0;
-  let down = false;
-  const client = new Redis(options.url, {
-    lazyConnect: true,
-    // While Redis is down a read fails at once and the route falls back to
-    // InfluxDB, instead of waiting in ioredis' offline queue.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    // Commands issued in the same tick share one write and one round trip.
-    enableAutoPipelining: true,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+  const connection = createRedisConnection({
+    url: options.url,
+    logger,
+    purpose: 'live data',
+    messages: {
+      down: 'Redis unavailable; serving from InfluxDB (degraded)',
+      up: 'Redis reachable again; live data restored',
+    },
+    // While Redis is down a read fails at once and the route falls back to InfluxDB.
+    client: { autoPipelining: true, connectTimeoutMs: 2000 },
   });
-  client.on('error', () => {
-    // Surfaces through failed reads, logged once below.
-  });
-  client.on('ready', () => {
-    if (down) logger.info({ failures }, 'Redis reachable again; live data restored');
-    down = false;
-  });
+  let unreadableLogged = false;
 
-  function failed(error: unknown): undefined {
-    failures++;
-    if (!down) {
-      down = true;
-      logger.warn(
-        { err: error instanceof Error ? error.message : String(error) },
-        'Redis unavailable; serving from InfluxDB (degraded)',
-      );
+  /** A payload parsed with its writer's schema; anything else is left out, logged once. */
+  function parse<T>(schema: z.ZodType<T>, text: string | null | undefined, key: string): T | undefined {
+    if (text === null || text === undefined) return undefined;
+    const value = parseRedisPayload(schema, text);
+    if (value === undefined && !unreadableLogged) {
+      unreadableLogged = true;
+      logger.warn({ key }, 'a Redis value is not what its writer writes; ignored (logged once)');
     }
-    return undefined;
+    return value;
   }
 
   // The collector writes charger statuses without publishing them; their
@@ -78,37 +76,16 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
   const STATUS_MEMO_MS = 2000;
   let statusMemo: { atMs: number; statuses: Promise<ChargerStatus[] | undefined> } | undefined;
 
-  function parse<T>(text: string | null, key: string): T | undefined {
-    if (text === null) return undefined;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      logger.warn({ key }, 'unreadable JSON in Redis; ignored');
-      return undefined;
-    }
-  }
-
-  async function get<T>(key: string): Promise<T | undefined> {
-    try {
-      return parse<T>(await client.get(key), key);
-    } catch (error) {
-      return failed(error);
-    }
-  }
-
   async function chargers(): Promise<ChargerStatus[] | undefined> {
-    try {
-      const hash = await client.hgetall(liveKeys.chargers(prefix));
-      return Object.entries(hash)
-        .map(([id, text]) => parse<ChargerStatus>(text, `${liveKeys.chargers(prefix)} ${id}`))
-        .filter((status): status is ChargerStatus => status !== undefined);
-    } catch (error) {
-      return failed(error);
-    }
+    const hash = await connection.run((redis) => redis.hgetall(liveKeys.chargers(prefix)));
+    if (hash === undefined) return undefined;
+    return Object.entries(hash)
+      .map(([id, text]) => parse(chargerStatusSchema, text, `${liveKeys.chargers(prefix)} ${id}`))
+      .filter((status): status is ChargerStatus => status !== undefined);
   }
 
   return {
-    client,
+    client: connection.redis,
     keyPrefix: prefix,
     chargers,
     async chargerStatus(chargerId) {
@@ -118,44 +95,40 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       return (await statusMemo.statuses)?.find((status) => status.charger_id === chargerId);
     },
     async chargerLive(chargerId) {
-      try {
-        const [vitals, status, session] = await Promise.all([
-          client.get(liveKeys.vitals(prefix, chargerId)),
-          client.hget(liveKeys.chargers(prefix), chargerId),
-          client.get(sessionKeys.live(prefix, chargerId)),
-        ]);
-        return {
-          vitals: parse<LiveVitals>(vitals, liveKeys.vitals(prefix, chargerId)),
-          status: parse<ChargerStatus>(status, `${liveKeys.chargers(prefix)} ${chargerId}`),
-          session: parse<LiveSession>(session, sessionKeys.live(prefix, chargerId)),
-        };
-      } catch (error) {
-        return failed(error);
-      }
+      const read = await connection.run((redis) =>
+        Promise.all([
+          redis.get(liveKeys.vitals(prefix, chargerId)),
+          redis.hget(liveKeys.chargers(prefix), chargerId),
+          redis.get(sessionKeys.live(prefix, chargerId)),
+        ]),
+      );
+      if (read === undefined) return undefined;
+      const [vitals, status, session] = read;
+      return {
+        vitals: parse(liveVitalsSchema, vitals, liveKeys.vitals(prefix, chargerId)),
+        status: parse(chargerStatusSchema, status, `${liveKeys.chargers(prefix)} ${chargerId}`),
+        session: parse(liveSessionSchema, session, sessionKeys.live(prefix, chargerId)),
+      };
     },
-    session: (chargerId) => get<LiveSession>(sessionKeys.live(prefix, chargerId)),
-    price: () => get<CurrentPrice>(priceKeys.current(prefix)),
+    async session(chargerId) {
+      const key = sessionKeys.live(prefix, chargerId);
+      return parse(liveSessionSchema, await connection.run((redis) => redis.get(key)), key);
+    },
+    async price() {
+      const key = priceKeys.current(prefix);
+      return parse(currentPriceSchema, await connection.run((redis) => redis.get(key)), key);
+    },
     async connect() {
-      try {
-        await client.connect();
-      } catch (error) {
-        failed(error);
-      }
+      await connection.ready(2000);
     },
     async ping() {
-      try {
-        return (await client.ping()) === 'PONG';
-      } catch (error) {
-        failed(error);
-        return false;
-      }
+      return (await connection.run((redis) => redis.ping())) === 'PONG';
     },
     stats() {
-      return { failures, available: client.status === 'ready' };
+      const { failedCommands, connected } = connection.stats();
+      return { failures: failedCommands, available: connected };
     },
-    async close() {
-      await client.quit().catch(() => client.disconnect());
-    },
+    close: () => connection.close(),
   };
 }
 
