@@ -12,6 +12,8 @@ const FULL_RESOLUTION = [
   'comed_price_hourly',
   'comed_price_published',
   'comed_price_check',
+  'comed_price_dayahead',
+  'comed_dayahead_check',
 ];
 
 /** The field types each aggregate may be given. */

@@ -6,7 +6,14 @@
  * Chicago local time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FIVE_MINUTES_MS, formatComedLocal, HOUR_MS, publishedHourEndings } from '@twc/core/prices/comed-clock';
+import {
+  dayAheadHourEndings,
+  FIVE_MINUTES_MS,
+  formatComedLocal,
+  HOUR_MS,
+  type HourLabel,
+  publishedHourEndings,
+} from '@twc/core/prices/comed-clock';
 import {
   ComedFeedError,
   mergePrices,
@@ -52,6 +59,16 @@ export interface ComedClient {
   currentHourAverage(): Promise<PricePoint>;
   /** The 5-minute prices stamped in [fromMs, toMs), fetched a month at a time. */
   fiveMinuteRange(fromMs: number, toMs: number): Promise<ComedFetch>;
+  /**
+   * ComEd's day-ahead prices: `type=daynexttoday&date=` for a Chicago date
+   * (any past or present day), `type=daynexttomorrow` without one (`[]`
+   * until they are published, around 16:30 the day before).
+   */
+  dayAheadHours(date?: {
+    year: number;
+    month: number;
+    day: number;
+  }): Promise<{ hours: PublishedHour[]; skipped: number }>;
   /** `rrtp/ServletFeed?type=day&date=`: ComEd's published hourly prices of a Chicago date (month 1-12). */
   publishedHours(date: {
     year: number;
@@ -316,6 +333,35 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
     return { prices, skipped: parsed.skipped };
   }
 
+  const dateText = (date: { year: number; month: number; day: number }) =>
+    `${String(date.year).padStart(4, '0')}${String(date.month).padStart(2, '0')}${String(date.day).padStart(2, '0')}`;
+
+  /** One of the rrtp hourly feeds: parsed without evaluating it, each label mapped to its hour(s) by `endings`. */
+  async function hourlyFeed(
+    params: Record<string, string>,
+    endings: (label: HourLabel) => number[],
+  ): Promise<{ hours: PublishedHour[]; skipped: number }> {
+    const url = urlFor(params, feedUrl);
+    const answer = await getText(url);
+    let parsed: ReturnType<typeof parseHourlyFeed>;
+    try {
+      parsed = parseHourlyFeed(answer.text);
+    } catch (error) {
+      if (error instanceof ComedFeedError) {
+        return fail(new ComedRequestError(error.kind, error.message, url, answer.status, { cause: error }));
+      }
+      throw error;
+    }
+    noteSkipped(parsed.skipped, parsed.skippedExamples);
+    succeeded();
+    const hours = parsed.entries.map(({ priceCentsPerKwh, ...label }) => ({
+      label,
+      priceCentsPerKwh,
+      hourEndingsMs: endings(label),
+    }));
+    return { hours, skipped: parsed.skipped };
+  }
+
   return {
     async fiveMinuteFeed() {
       const url = urlFor({ type: '5minutefeed' });
@@ -353,28 +399,12 @@ export function createComedClient(options: ComedClientOptions): ComedClient {
       return { prices: mergePrices(results), skipped };
     },
 
-    async publishedHours(date) {
-      const text = `${String(date.year).padStart(4, '0')}${String(date.month).padStart(2, '0')}${String(date.day).padStart(2, '0')}`;
-      const url = urlFor({ type: 'day', date: text }, feedUrl);
-      const answer = await getText(url);
-      let parsed: ReturnType<typeof parseHourlyFeed>;
-      try {
-        parsed = parseHourlyFeed(answer.text);
-      } catch (error) {
-        if (error instanceof ComedFeedError) {
-          return fail(new ComedRequestError(error.kind, error.message, url, answer.status, { cause: error }));
-        }
-        throw error;
-      }
-      noteSkipped(parsed.skipped, parsed.skippedExamples);
-      succeeded();
-      const hours = parsed.entries.map(({ priceCentsPerKwh, ...label }) => ({
-        label,
-        priceCentsPerKwh,
-        hourEndingsMs: publishedHourEndings(label),
-      }));
-      return { hours, skipped: parsed.skipped };
-    },
+    publishedHours: (date) => hourlyFeed({ type: 'day', date: dateText(date) }, publishedHourEndings),
+    dayAheadHours: (date) =>
+      hourlyFeed(
+        date ? { type: 'daynexttoday', date: dateText(date) } : { type: 'daynexttomorrow' },
+        dayAheadHourEndings,
+      ),
 
     stats() {
       return { requests, failures: failureLog.totals(), skippedEntries };

@@ -20,6 +20,8 @@ export interface InfluxPriceStore {
   fiveMinutePrices(fromMs: number, toMs: number): Promise<PricePoint[]>;
   /** The oldest and newest stored 5-minute price stamps; undefined when none is stored. */
   fiveMinuteRange(): Promise<{ firstMs: number; lastMs: number } | undefined>;
+  /** The stored day-ahead prices of the hours ending in (fromMs, toMs], by hour ending. */
+  dayAheadPrices(fromMs: number, toMs: number): Promise<Map<number, number>>;
 }
 
 export function createInfluxPriceStore(options: { queryApi: QueryApi; bucket: string }): InfluxPriceStore {
@@ -46,6 +48,15 @@ export function createInfluxPriceStore(options: { queryApi: QueryApi; bucket: st
           |> sort(columns: ["_time"])`,
       );
       return rows.map((row) => ({ timeMs: Date.parse(row._time), priceCentsPerKwh: row._value }));
+    },
+    async dayAheadPrices(fromMs, toMs) {
+      const rows = await queryApi.collectRows<{ _time: string; _value: number }>(
+        `from(bucket: ${bucket})
+          |> range(start: ${fluxTime(fromMs + 1)}, stop: ${fluxTime(toMs + 1)})
+          |> filter(fn: (r) => r._measurement == "comed_price_dayahead" and r._field == "price_cents_kwh")
+          |> keep(columns: ["_time", "_value"])`,
+      );
+      return new Map(rows.map((row) => [Date.parse(row._time), row._value]));
     },
     async fiveMinuteRange() {
       const rows = await queryApi.collectRows<{ _time: string }>(

@@ -1,10 +1,18 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CurrentPrice } from '@twc/core/contracts/redis';
 import { FIVE_MINUTES_MS, HOUR_MS, hourEndingOf, intervalAt } from '@twc/core/prices/comed-clock';
 import type { PricePoint } from '@twc/core/prices/comed-parse';
 import { currentPrice, type RunningAverage, runningAverageOf } from '@twc/core/prices/current-price';
-import { pricePoints, rangesToRefetch, runningAveragePoint, type TimeRange } from '@twc/core/prices/price-plan';
+import { checkDayAheadLabels, type LabelCheck } from '@twc/core/prices/day-ahead';
+import {
+  dayAheadPoints,
+  pricePoints,
+  rangesToRefetch,
+  runningAveragePoint,
+  type TimeRange,
+} from '@twc/core/prices/price-plan';
 import {
   checkPublishedHours,
   type DayCheck,
@@ -38,6 +46,12 @@ export interface PricePollerOptions {
   /** The oldest and newest stored 5-minute price stamps; undefined when none is stored. */
   storedPriceRange(): Promise<{ firstMs: number; lastMs: number } | undefined>;
   deletePoints: DeletePoints;
+  /** The stored day-ahead prices of the hours ending in (fromMs, toMs]. */
+  storedDayAhead(fromMs: number, toMs: number): Promise<Map<number, number>>;
+  /** Where the day-ahead backfill keeps its progress (the last Chicago date fetched). */
+  dayAheadFile: string;
+  /** Pause between the day-ahead requests of a backfill (one per day). Default 2 s. */
+  requestSpacingMs?: number;
   /**
    * Where the progress of the one-time price-clock upgrade is kept (stored
    * hourly prices re-derived on the corrected clock, comed-clock.ts).
@@ -63,6 +77,13 @@ export interface PricePollerStats {
   upgrade: { complete: boolean; hours: number };
   /** ComEd's published hours against ours: the latest day checked, and hours mismatched over the service's life. */
   published: { latest: PublishedCheckStats | undefined; checkedDays: number; mismatchedHours: number };
+  dayAhead: {
+    /** The Chicago date whose day-ahead prices were fetched last (tomorrow's, once published). */
+    latestDate: string | null;
+    backfill: { done: number; total: number; complete: boolean };
+    /** How day-ahead labels line up with real-time prices over the last four weeks (day-ahead.ts). */
+    labels: LabelCheck | null;
+  };
   latest: CurrentPrice | undefined;
   /** The latest 5-minute price is in Redis, where the API and the bridge read it. */
   priceCached: boolean;
@@ -81,6 +102,12 @@ export interface PricePoller {
   upgradePriceClock(): Promise<void>;
   /** Fetches ComEd's published hours of the two Chicago days before today, stores them and compares them with ours. */
   checkPublished(): Promise<void>;
+  /** From 16:00 Chicago time: fetches tomorrow's day-ahead prices until ComEd has published them, once a day. */
+  pollDayAhead(): Promise<void>;
+  /** Fetches the day-ahead prices of every day of the history window up to today, resuming. */
+  backfillDayAhead(): Promise<void>;
+  /** Checks on the last four weeks that day-ahead labels are read as ComEd means them. */
+  checkDayAhead(): Promise<void>;
   stats(): PricePollerStats;
 }
 
@@ -104,6 +131,18 @@ interface UpgradeProgress {
   /** Hours starting before this are re-derived. */
   doneUntilMs: number | null;
   complete: boolean;
+}
+
+/** Starts the day's look for tomorrow's day-ahead prices: ComEd publishes them around 16:30. */
+const DAY_AHEAD_FROM_HOUR = 16;
+const DAY_AHEAD_CHECK_DAYS = 28;
+
+function readJsonFile<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 function readUpgrade(file: string): UpgradeProgress {
@@ -160,6 +199,12 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
   const counters = { polls: 0, failedPolls: 0, refetchedHours: 0 };
   const upgradeStats = { complete: false, hours: 0 };
   const publishedStats: PricePollerStats['published'] = { latest: undefined, checkedDays: 0, mismatchedHours: 0 };
+  const dayAheadStats: PricePollerStats['dayAhead'] = {
+    latestDate: null,
+    backfill: { done: 0, total: 0, complete: false },
+    labels: null,
+  };
+  const requestSpacingMs = options.requestSpacingMs ?? 2000;
   const backfillStats = { done: 0, total: 0, complete: false };
   const timers = new Set<NodeJS.Timeout>();
   let started = false;
@@ -359,8 +404,89 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
     await writer.flush();
   }
 
+  async function pollDayAhead(): Promise<void> {
+    if (wallClockAt(now(), CHICAGO_TIME_ZONE).hour < DAY_AHEAD_FROM_HOUR) return;
+    const tomorrow = chicagoDateBefore(now(), -1);
+    if (dayAheadStats.latestDate !== null && dayAheadStats.latestDate >= tomorrow.text) return;
+    const { hours } = await client.dayAheadHours();
+    // `[]` until published; an answer for another day is not tomorrow's either.
+    const forTomorrow = hours.filter(
+      ({ label }) => label.year === tomorrow.year && label.month === tomorrow.month && label.day === tomorrow.day,
+    );
+    if (forTomorrow.length === 0) return;
+    writer.write(options.bucket, 'durable', dayAheadPoints(forTomorrow));
+    await writer.flush();
+    dayAheadStats.latestDate = tomorrow.text;
+    log.info({ date: tomorrow.text, hours: forTomorrow.length }, "tomorrow's day-ahead prices stored");
+  }
+
+  async function backfillDayAhead(): Promise<void> {
+    const saved = readJsonFile<{ doneThrough: string }>(options.dayAheadFile);
+    const dates = [];
+    for (let daysBack = options.backfillDays; daysBack >= 0; daysBack--) {
+      const date = chicagoDateBefore(now(), daysBack);
+      if (saved && date.text <= saved.doneThrough && daysBack > 0) continue;
+      dates.push(date);
+    }
+    dayAheadStats.backfill = { done: 0, total: dates.length, complete: false };
+    for (const [index, date] of dates.entries()) {
+      if (stopped) return;
+      if (index > 0 && requestSpacingMs > 0) await sleep(requestSpacingMs);
+      const { hours } = await client.dayAheadHours(date);
+      writer.write(options.bucket, 'durable', dayAheadPoints(hours));
+      await writer.flush();
+      writeJson(options.dayAheadFile, { doneThrough: date.text });
+      dayAheadStats.backfill.done++;
+      if (dayAheadStats.latestDate === null || date.text > dayAheadStats.latestDate)
+        dayAheadStats.latestDate = date.text;
+    }
+    dayAheadStats.backfill.complete = true;
+    if (dates.length > 1) log.info({ days: dates.length }, 'day-ahead price backfill complete');
+  }
+
+  async function checkDayAhead(): Promise<void> {
+    const toMs = hourEndingOf(now()) - HOUR_MS;
+    const fromMs = toMs - DAY_AHEAD_CHECK_DAYS * DAY_MS;
+    const [dayAhead, hours] = await Promise.all([
+      options.storedDayAhead(fromMs, toMs),
+      options.knownHours(fromMs, toMs),
+    ]);
+    const realTime = new Map(
+      hours.filter((hour) => hour.count >= 12).map((hour) => [hour.hourEndingMs, hour.avgPrice]),
+    );
+    const labels = checkDayAheadLabels(dayAhead, realTime, [-1, 0, 1]);
+    dayAheadStats.labels = labels;
+    if (labels.bestOffsetHours === null) return;
+    const correlation = (offset: number) =>
+      labels.offsets.find((entry) => entry.offsetHours === offset)?.correlation ?? null;
+    writer.write(options.bucket, 'durable', [
+      {
+        measurement: 'comed_dayahead_check',
+        tags: {},
+        fields: {
+          best_offset_h: labels.bestOffsetHours,
+          r_minus1: correlation(-1),
+          r_0: correlation(0),
+          r_plus1: correlation(1),
+          pairs: labels.offsets.find((entry) => entry.offsetHours === 0)?.pairs ?? 0,
+        },
+        timeMs: toMs,
+      },
+    ]);
+    if (labels.bestOffsetHours !== 0) {
+      log.warn(
+        { offsets: labels.offsets },
+        'day-ahead prices line up best with real-time prices an hour off: ComEd labels them otherwise than read here',
+      );
+    }
+  }
+
   async function pollLoop(): Promise<void> {
     await pollOnce();
+    // Tomorrow's day-ahead prices are only a forecast: a failure there must not hold the live price up.
+    await pollDayAhead().catch((error: unknown) => {
+      log.debug({ err: describe(error) }, 'day-ahead prices unavailable; will try at the next poll');
+    });
     later(options.pollIntervalMs, pollLoop);
   }
 
@@ -368,10 +494,18 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
     try {
       if (!upgradeStats.complete) await upgradePriceClock();
       if (!backfillStats.complete) await backfill();
+      if (!dayAheadStats.backfill.complete) {
+        await backfillDayAhead().catch((error: unknown) => {
+          log.warn({ err: describe(error) }, 'day-ahead price backfill failed; will resume tomorrow');
+        });
+      }
       await checkHistory();
       // A broken published feed must not hold up the history: it is only a check.
       await checkPublished().catch((error: unknown) => {
         log.warn({ err: describe(error) }, "could not check ComEd's published hourly prices; will try tomorrow");
+      });
+      await checkDayAhead().catch((error: unknown) => {
+        log.warn({ err: describe(error) }, 'could not check the day-ahead labels; will try tomorrow');
       });
       later(historyCheckIntervalMs, historyLoop);
     } catch (error) {
@@ -399,11 +533,15 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
     checkHistory,
     upgradePriceClock,
     checkPublished,
+    pollDayAhead,
+    backfillDayAhead,
+    checkDayAhead,
     stats: () => ({
       ...counters,
       backfill: { ...backfillStats },
       upgrade: { ...upgradeStats },
       published: { ...publishedStats, latest: publishedStats.latest && { ...publishedStats.latest } },
+      dayAhead: { ...dayAheadStats, backfill: { ...dayAheadStats.backfill } },
       latest: current,
       priceCached,
     }),

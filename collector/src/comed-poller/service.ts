@@ -39,10 +39,13 @@ export function createPricePollerService(
     backfillDays: config.backfillDays,
     progressFile: config.progressFile,
     upgradeFile: join(dirname(config.progressFile), 'price-clock-upgrade.json'),
+    dayAheadFile: join(dirname(config.progressFile), 'dayahead-backfill.json'),
+    requestSpacingMs: config.comed.pieceSpacingMs,
     now: options.now,
     knownHours: store.hourlyPrices,
     storedPrices: store.fiveMinutePrices,
     storedPriceRange: store.fiveMinuteRange,
+    storedDayAhead: store.dayAheadPrices,
     deletePoints: createInfluxDelete(config.influx),
   });
   let health: HealthServer | undefined;

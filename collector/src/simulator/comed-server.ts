@@ -6,7 +6,9 @@
  * requests read `datestart`/`dateend` as Chicago local wall-clock times,
  * inclusive. `/rrtp/ServletFeed?type=day` answers the published hourly
  * prices of a Chicago date in ComEd's JavaScript-like form, hour-ending
- * labels, rounded to 0.1 cent as ComEd publishes them. Faults ComEd is known
+ * labels, rounded to 0.1 cent as ComEd publishes them; `type=daynexttoday`
+ * and `type=daynexttomorrow` the day-ahead prices, in the same form, `[]`
+ * until they are published at 16:30 the day before. Faults ComEd is known
  * for can be switched on at runtime.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,7 +24,8 @@ import {
 } from '@twc/core/prices/comed-clock';
 import type { PricePoint } from '@twc/core/prices/comed-parse';
 import { exactAverage } from '@twc/core/prices/hourly';
-import { CHICAGO_TIME_ZONE, wallClockAt } from '@twc/core/time/wall-clock';
+import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from '@twc/core/time/wall-clock';
+import { generatedDayAheadCents, generatedPriceCents } from './comed-prices.js';
 
 export type ComedServerResponseFault =
   /** An HTML error page with status 200, as ComEd sometimes sends. */
@@ -60,6 +63,13 @@ export interface ComedServerOptions {
   prices?: readonly PricePoint[];
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
+  /**
+   * The day-ahead price of the hour ending at an instant; default: generated
+   * from the seed, or none when `prices` is given.
+   */
+  dayAhead?: (hourEndingMs: number) => number | undefined;
+  /** When a day's day-ahead prices appear: this local time of the day before. Default 16:30. */
+  dayAheadPublishedAt?: { hour: number; minute: number };
 }
 
 export interface ComedServer {
@@ -77,35 +87,8 @@ export interface ComedServer {
 
 const DAY_MS = 24 * HOUR_MS;
 
-/** A 32-bit integer hash of the seed and the interval index (a splitmix-like finalizer), as a fraction in [0, 1). */
-function unitHash(seed: number, index: number, salt: number): number {
-  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index + salt * 0x632be5ab, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return (h >>> 0) / 2 ** 32;
-}
-
-/**
- * A deterministic price (cents/kWh, one decimal like ComEd's) shaped like a
- * real day in Chicago: cheap and sometimes negative at night, higher in the
- * late afternoon, and a rare spike.
- */
-export function generatedPriceCents(seed: number, stampMs: number): number {
-  const index = Math.floor(stampMs / FIVE_MINUTES_MS);
-  const { hour } = wallClockAt(stampMs, CHICAGO_TIME_ZONE);
-  const noise = unitHash(seed, index, 1) - 0.5;
-  let cents: number;
-  if (hour < 6) cents = 1.0 + noise * 4;
-  else if (hour < 14) cents = 3.0 + noise * 2;
-  else if (hour < 20) cents = 5.5 + noise * 4;
-  else cents = 2.5 + noise * 2;
-  if (unitHash(seed, index, 2) < 0.003) cents = 20 + unitHash(seed, index, 3) * 80;
-  const rounded = Math.round(cents * 10) / 10;
-  return rounded === 0 ? 0 : rounded;
-}
+// The generated prices live beside this server, so the tests can compute what it serves.
+export { generatedDayAheadCents, generatedPriceCents } from './comed-prices.js';
 
 /** Midnight UTC of the date in a `YYYYMMDDhhmm` string. */
 function localDateAsUtcMs(text: string): number {
@@ -121,6 +104,8 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
   const seed = options.seed ?? 1;
   const host = options.host ?? '127.0.0.1';
   const list = options.prices ? [...options.prices].sort((a, b) => a.timeMs - b.timeMs) : undefined;
+  const dayAhead =
+    options.dayAhead ?? (list ? undefined : (hourEndMs: number) => generatedDayAheadCents(seed, hourEndMs));
   const listByStamp = list ? new Map(list.map((point) => [point.timeMs, point.priceCentsPerKwh])) : undefined;
 
   let server: Server | undefined;
@@ -227,23 +212,61 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
     return rounded === 0 ? 0 : rounded;
   }
 
-  function answerFeed(query: URLSearchParams): { status: number; body: string } {
-    const type = query.get('type');
-    if (type !== 'day') return { status: 400, body: `unknown type "${type ?? ''}"` };
-    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(query.get('date') ?? '');
-    if (!match) return { status: 400, body: 'date must be YYYYMMDD' };
-    const [year, month, day] = match.slice(1).map(Number) as [number, number, number];
+  /** A day's hours in ComEd's form: hour-ending Chicago labels, 0-based month, in label order. */
+  function hourlyBody(
+    date: { year: number; month: number; day: number },
+    priceOf: (hourEndMs: number) => number | undefined,
+  ): string {
+    const { year, month, day } = date;
     const entries: string[] = [];
     for (let hour = 0; hour < 24; hour++) {
-      // Hour-ending labels in Chicago wall-clock time. The fall-back day repeats label 1 and ComEd
-      // publishes it once; no recording says for which hour, so this stand-in serves the first.
+      // The fall-back day repeats label 1 and ComEd publishes it once; no recording says for which
+      // hour, so this stand-in serves the first.
       const [hourEndMs] = publishedHourEndings({ year, month, day, hour });
       if (hourEndMs === undefined) continue;
-      const price = publishedPrice(hourEndMs);
+      const price = priceOf(hourEndMs);
       if (price === undefined) continue;
       entries.push(`[Date.UTC(${year},${month - 1},${day},${hour},0,0), ${price}]`);
     }
-    return { status: 200, body: `[${entries.join(', ')}]` };
+    return `[${entries.join(', ')}]`;
+  }
+
+  /** The instant a local day's day-ahead prices are published: the publication time of the day before. */
+  function dayAheadPublishedMs(date: { year: number; month: number; day: number }): number {
+    const before = new Date(Date.UTC(date.year, date.month - 1, date.day - 1));
+    const at = options.dayAheadPublishedAt ?? { hour: 16, minute: 30 };
+    const [instant] = utcInstantsForWallClock(
+      { year: before.getUTCFullYear(), month: before.getUTCMonth() + 1, day: before.getUTCDate(), ...at },
+      CHICAGO_TIME_ZONE,
+    );
+    return instant ?? Number.POSITIVE_INFINITY;
+  }
+
+  function dayAheadBody(date: { year: number; month: number; day: number }): string {
+    if (!dayAhead || now() < dayAheadPublishedMs(date)) return '[]';
+    return hourlyBody(date, dayAhead);
+  }
+
+  function answerFeed(query: URLSearchParams): { status: number; body: string } {
+    const type = query.get('type');
+    if (type === 'daynexttomorrow') {
+      const today = wallClockAt(now(), CHICAGO_TIME_ZONE);
+      const tomorrow = new Date(Date.UTC(today.year, today.month - 1, today.day + 1));
+      return {
+        status: 200,
+        body: dayAheadBody({
+          year: tomorrow.getUTCFullYear(),
+          month: tomorrow.getUTCMonth() + 1,
+          day: tomorrow.getUTCDate(),
+        }),
+      };
+    }
+    if (type !== 'day' && type !== 'daynexttoday') return { status: 400, body: `unknown type "${type ?? ''}"` };
+    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(query.get('date') ?? '');
+    if (!match) return { status: 400, body: 'date must be YYYYMMDD' };
+    const [year, month, day] = match.slice(1).map(Number) as [number, number, number];
+    const date = { year, month, day };
+    return { status: 200, body: type === 'day' ? hourlyBody(date, publishedPrice) : dayAheadBody(date) };
   }
 
   function handle(request: IncomingMessage, response: ServerResponse): void {

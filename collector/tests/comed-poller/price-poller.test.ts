@@ -16,7 +16,7 @@ import { createComedClient } from '../../src/comed-poller/comed-client.js';
 import { createInfluxPriceStore } from '../../src/comed-poller/influx-price-store.js';
 import { createPricePoller, type PricePoller } from '../../src/comed-poller/price-poller.js';
 import { createRedisPriceState } from '../../src/comed-poller/redis-price-state.js';
-import { type ComedServer, createComedServer } from '../../src/simulator/comed-server.js';
+import { type ComedServer, createComedServer, generatedDayAheadCents } from '../../src/simulator/comed-server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -31,12 +31,13 @@ interface Harness {
   bucket: string;
   prefix: string;
   progressFile: string;
+  dayAheadFile: string;
   clock: { now: number };
 }
 
-async function startServer(nowMs: number) {
+async function startServer(nowMs: number, serverOptions: Parameters<typeof createComedServer>[0] = {}) {
   const clock = { now: nowMs };
-  const server = createComedServer({ now: () => clock.now, seed: 7 });
+  const server = createComedServer({ now: () => clock.now, seed: 7, ...serverOptions });
   const { url } = await server.start();
   cleanups.push(() => server.stop());
   return { clock, server, url };
@@ -49,6 +50,7 @@ async function harness(options: {
   bucket?: string;
   progressFile?: string;
   upgradeFile?: string;
+  dayAheadFile?: string;
 }): Promise<Harness> {
   const { influx, redis } = servers();
   const { clock, server, url } = options.served;
@@ -70,6 +72,7 @@ async function harness(options: {
   const progressFile = options.progressFile ?? join(dir, 'backfill.json');
   const store = createInfluxPriceStore({ queryApi, bucket });
   let deletePoints: DeletePoints = createInfluxDelete(influx);
+  const dayAheadFile = options.dayAheadFile ?? join(dir, 'dayahead-backfill.json');
   const poller = createPricePoller({
     client,
     writer,
@@ -85,6 +88,9 @@ async function harness(options: {
     storedPriceRange: store.fiveMinuteRange,
     deletePoints: (...args) => deletePoints(...args),
     upgradeFile: options.upgradeFile ?? join(dir, 'price-clock-upgrade.json'),
+    dayAheadFile,
+    requestSpacingMs: 0,
+    storedDayAhead: store.dayAheadPrices,
   });
   cleanups.push(async () => {
     await poller.stop();
@@ -98,6 +104,7 @@ async function harness(options: {
     bucket,
     prefix,
     progressFile,
+    dayAheadFile,
     clock,
     setDelete: (replacement) => {
       deletePoints = replacement;
@@ -498,4 +505,106 @@ describe("ComEd's published hourly prices", () => {
     await h.poller.pollOnce();
     expect(h.poller.stats().failedPolls).toBe(0);
   });
+});
+
+async function dayAheadRows(bucket: string): Promise<Map<number, number>> {
+  const { influx } = servers();
+  const rows = await new InfluxDB({ url: influx.url, token: influx.token })
+    .getQueryApi(influx.org)
+    .collectRows<{ _time: string; _value: number }>(
+      `from(bucket: "${bucket}") |> range(start: 0)
+        |> filter(fn: (r) => r._measurement == "comed_price_dayahead" and r._field == "price_cents_kwh")`,
+    );
+  return new Map(rows.map((row) => [Date.parse(row._time), row._value]));
+}
+
+describe("ComEd's day-ahead prices", () => {
+  // Tuesday 2026-11-10, 15:50 CST.
+  const AFTERNOON = Date.UTC(2026, 10, 10, 21, 50);
+  const TOMORROW_START = Date.UTC(2026, 10, 11, 6);
+
+  it("looks for tomorrow's prices from 16:00 until ComEd publishes them, stores them, and then stops for the day", async () => {
+    const served = await startServer(AFTERNOON);
+    const h = await harness({ served, backfillDays: 0 });
+    const dayAheadRequests = () => served.server.requests().filter((r) => r.type === 'daynexttomorrow').length;
+    await h.poller.pollDayAhead();
+    expect(dayAheadRequests()).toBe(0);
+    h.clock.now = AFTERNOON + 15 * 60_000; // 16:05: not published yet, `[]`
+    await h.poller.pollDayAhead();
+    expect(dayAheadRequests()).toBe(1);
+    expect((await dayAheadRows(h.bucket)).size).toBe(0);
+    h.clock.now = AFTERNOON + 45 * 60_000; // 16:35
+    await h.poller.pollDayAhead();
+    const stored = await dayAheadRows(h.bucket);
+    // Hour-ending labels: label 0 of Nov 11 is the hour ending at its midnight (comed-clock.ts, DAY_AHEAD_LABELS).
+    expect([...stored.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 24 }, (_, i) => TOMORROW_START + i * HOUR_MS),
+    );
+    for (const [hourEndingMs, cents] of stored) expect(cents).toBe(generatedDayAheadCents(7, hourEndingMs));
+    expect(h.poller.stats().dayAhead.latestDate).toBe('2026-11-11');
+    h.clock.now = AFTERNOON + 55 * 60_000;
+    await h.poller.pollDayAhead();
+    expect(dayAheadRequests()).toBe(2);
+  });
+
+  it('backfills the day-ahead prices of the history window, the DST days included, and resumes', async () => {
+    // Nov 3, 10:00 CST: the window holds Oct 31 to Nov 3, the 25-hour Nov 1 among them.
+    const served = await startServer(Date.UTC(2026, 10, 3, 16));
+    const first = await harness({ served, backfillDays: 3 });
+    await first.poller.backfillDayAhead();
+    expect(
+      served.server
+        .requests()
+        .filter((r) => r.url.includes('daynexttoday'))
+        .map((r) => r.url),
+    ).toEqual(
+      ['20261031', '20261101', '20261102', '20261103'].map(
+        (date) => `/rrtp/ServletFeed?type=daynexttoday&date=${date}`,
+      ),
+    );
+    const stored = await dayAheadRows(first.bucket);
+    const countIn = (fromMs: number, toMs: number) => [...stored.keys()].filter((t) => t > fromMs && t <= toMs).length;
+    // Nov 1's labels name the hours ending from its midnight (05:00 UTC) to 23:00 CST; of its 24 labels
+    // the repeated 1 AM one names two hours and is not stored.
+    expect(countIn(Date.UTC(2026, 10, 1, 5) - 1, Date.UTC(2026, 10, 2, 5))).toBe(23);
+    expect(countIn(Date.UTC(2026, 10, 2, 6) - 1, Date.UTC(2026, 10, 3, 5))).toBe(24);
+
+    // A restart the same day asks only for today again (its prices are final once published).
+    served.server.clearRequests();
+    const second = await harness({ served, backfillDays: 3, bucket: first.bucket, dayAheadFile: first.dayAheadFile });
+    await second.poller.backfillDayAhead();
+    expect(served.server.requests().map((r) => r.url)).toEqual(['/rrtp/ServletFeed?type=daynexttoday&date=20261103']);
+  });
+
+  it('stores the 23 hours of the spring-forward day, label 2 absent', async () => {
+    const served = await startServer(Date.UTC(2026, 2, 8, 18));
+    const h = await harness({ served, backfillDays: 0 });
+    await h.poller.backfillDayAhead();
+    const stored = await dayAheadRows(h.bucket);
+    // Labels 0, 1 and 3 to 23: the hours ending at midnight CST through 23:00 CDT.
+    expect([...stored.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 23 }, (_, i) => Date.UTC(2026, 2, 8, 6) + i * HOUR_MS),
+    );
+  });
+
+  it('finds the labels read right when the day-ahead curve lines up with real-time prices, and says so when not', async () => {
+    const now = Date.UTC(2026, 9, 30, 18);
+    const check = async (serverOptions: Parameters<typeof createComedServer>[0]) => {
+      const served = await startServer(now, serverOptions);
+      const h = await harness({ served, backfillDays: 28 });
+      await h.poller.backfill();
+      await h.poller.backfillDayAhead();
+      await h.poller.checkDayAhead();
+      return h.poller.stats().dayAhead.labels;
+    };
+    const right = await check({});
+    expect(right?.bestOffsetHours).toBe(0);
+    const correlation = (offset: number) =>
+      right?.offsets.find((entry) => entry.offsetHours === offset)?.correlation ?? Number.NaN;
+    expect(correlation(0)).toBeGreaterThan(correlation(-1) + 0.03);
+    expect(correlation(0)).toBeGreaterThan(correlation(1) + 0.03);
+    // A feed whose labels begin their hour, read as ending it, lines up an hour later.
+    const shifted = await check({ dayAhead: (hourEndingMs) => generatedDayAheadCents(7, hourEndingMs + HOUR_MS) });
+    expect(shifted?.bestOffsetHours).toBe(1);
+  }, 120_000);
 });

@@ -1,8 +1,15 @@
 import { comedLocalNumber } from '@twc/core/prices/comed-clock';
 import type { PricePoint } from '@twc/core/prices/comed-parse';
+import { checkDayAheadLabels } from '@twc/core/prices/day-ahead';
+import { backtestForwardPrices } from '@twc/core/prices/forecast-backtest';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ComedServer, createComedServer, generatedPriceCents } from '../../src/simulator/comed-server.js';
+import {
+  type ComedServer,
+  createComedServer,
+  generatedDayAheadCents,
+  generatedPriceCents,
+} from '../../src/simulator/comed-server.js';
 
 const MIN5 = 300_000;
 const HOUR = 3_600_000;
@@ -286,5 +293,67 @@ describe('comed server: published hourly prices (rrtp/ServletFeed?type=day)', ()
     expect((await get(feedUrl(url), 'type=hourly')).status).toBe(400);
     server.setFaults({ response: 'html-200' });
     expect((await get(feedUrl(url), 'type=day&date=20261127')).body).toMatch(/^<!DOCTYPE html>/);
+  });
+});
+
+describe('comed server: day-ahead prices (daynexttoday, daynexttomorrow)', () => {
+  const feedUrl = (url: string) => url.replace(/\/api$/, '/rrtp/ServletFeed');
+  const labelsOf = (body: string) => [...body.matchAll(/\[Date\.UTC\((\d+),(\d+),(\d+),(\d+),0,0\), (-?[\d.]+)\]/g)];
+
+  it('publishes a day at 16:30 the day before, hour-ending labels, the generated curve', async () => {
+    let nowMs = Date.UTC(2026, 10, 27, 22, 29); // Nov 27, 16:29 CST
+    const { url } = await start({ now: () => nowMs, seed: 5 });
+    expect((await get(feedUrl(url), 'type=daynexttomorrow')).body).toBe('[]');
+    expect((await get(feedUrl(url), 'type=daynexttoday&date=20261128')).body).toBe('[]');
+    nowMs += 60_000;
+    const tomorrow = labelsOf((await get(feedUrl(url), 'type=daynexttomorrow')).body);
+    expect(tomorrow.map((entry) => Number(entry[4]))).toEqual(Array.from({ length: 24 }, (_, i) => i));
+    expect(tomorrow.every((entry) => entry[1] === '2026' && entry[2] === '10' && entry[3] === '28')).toBe(true);
+    // Label 13 is the hour ENDING at 13:00 CST (19:00 UTC).
+    expect(Number(tomorrow[13]?.[5])).toBe(generatedDayAheadCents(5, Date.UTC(2026, 10, 28, 19)));
+    expect((await get(feedUrl(url), 'type=daynexttoday&date=20261128')).body).toBe(
+      (await get(feedUrl(url), 'type=daynexttomorrow')).body,
+    );
+  });
+
+  it('has 23 labels on the spring-forward day, and none from a given price list', async () => {
+    const { url } = await start({ now: () => Date.UTC(2026, 2, 9, 12), seed: 5 });
+    expect(labelsOf((await get(feedUrl(url), 'type=daynexttoday&date=20260308')).body)).toHaveLength(23);
+    const listed = await start({ now: () => NOW, prices: [{ timeMs: NOW - MIN5, priceCentsPerKwh: 1 }] });
+    expect((await get(feedUrl(listed.url), 'type=daynexttoday&date=20261128')).body).toBe('[]');
+  });
+});
+
+describe('comed server: the generated year as forward prices see it', () => {
+  // Ten weeks of the stand-in's hours: six of history, four evaluated.
+  const from = Date.UTC(2026, 4, 4, 5);
+  const hourly = new Map<number, number>();
+  const dayAhead = new Map<number, number>();
+  for (let hourEndingMs = from + HOUR; hourEndingMs <= from + 70 * 24 * HOUR; hourEndingMs += HOUR) {
+    let sum = 0;
+    for (let k = 1; k <= 12; k++) sum += generatedPriceCents(1, hourEndingMs - k * MIN5);
+    hourly.set(hourEndingMs, sum / 12);
+    dayAhead.set(hourEndingMs, generatedDayAheadCents(1, hourEndingMs));
+  }
+
+  it('has a day-ahead curve and a forecast that beat a flat guess, and cheap nights worth finding', () => {
+    const result = backtestForwardPrices({
+      hourly,
+      dayAhead,
+      fromMs: from + 42 * 24 * HOUR,
+      toMs: from + 69 * 24 * HOUR,
+    });
+    expect(result.days).toBe(27);
+    const { dayAhead: da, forecast, flat } = result;
+    expect(da.mae as number).toBeLessThan(forecast.mae as number);
+    expect(forecast.mae as number).toBeLessThan(flat.mae as number);
+    expect(result.overnight.withDayAhead.capturedShare as number).toBeGreaterThan(0.8);
+    expect(result.overnight.withDayAhead.possibleSavingCentsPerKwh as number).toBeGreaterThan(1);
+  });
+
+  it('lines its day-ahead labels up with the real-time hours at offset 0, and not at 1', () => {
+    expect(checkDayAheadLabels(dayAhead, hourly, [-1, 0, 1]).bestOffsetHours).toBe(0);
+    const shifted = new Map([...dayAhead].map(([hourEndingMs, cents]) => [hourEndingMs + HOUR, cents]));
+    expect(checkDayAheadLabels(shifted, hourly, [-1, 0, 1]).bestOffsetHours).toBe(-1);
   });
 });

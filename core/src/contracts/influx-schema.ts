@@ -142,6 +142,19 @@ export const SCHEMA = {
     tags: [],
     fields: { price_cents_kwh: 'float', ours_cents_kwh: 'float', diff_cents: 'float', mismatch: 'bool' },
   },
+  /** ComEd's day-ahead price of an hour, stamped with its hour ending (comed-clock.ts, DAY_AHEAD_LABELS). */
+  comed_price_dayahead: {
+    tags: [],
+    fields: { price_cents_kwh: 'float' },
+  },
+  /**
+   * The daily check of how day-ahead labels are read (prices/day-ahead.ts):
+   * the correlation of day-ahead with real-time prices one hour either way.
+   */
+  comed_dayahead_check: {
+    tags: [],
+    fields: { best_offset_h: 'int', r_minus1: 'float', r_0: 'float', r_plus1: 'float', pairs: 'int' },
+  },
   /** A day's comparison of ComEd's published hours with ours, stamped with the local day's start. */
   comed_price_check: {
     tags: [],

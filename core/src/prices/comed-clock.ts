@@ -95,6 +95,22 @@ export function publishedHourEndings(label: HourLabel): number[] {
   return utcInstantsForWallClock({ ...label, minute: 0 }, CHICAGO_TIME_ZONE);
 }
 
+/**
+ * ComEd's day-ahead feeds (`daynexttoday`, `daynexttomorrow`) have the form
+ * of its published hourly prices, and their labels are read the same way:
+ * the hour ENDING at that Chicago wall-clock time. No recording of the feeds
+ * says so; it is the convention of `type=day` from the same servlet, and the
+ * comed-poller checks it on every day it stores (day-ahead.ts): the
+ * day-ahead curve must correlate best with the real-time hourly averages at
+ * offset 0, and its /health and log say so when it does not.
+ */
+export const DAY_AHEAD_LABELS = 'hour-ending' as const;
+
+/** The hour ending instant(s) a day-ahead label names (see DAY_AHEAD_LABELS). */
+export function dayAheadHourEndings(label: HourLabel): number[] {
+  return publishedHourEndings(label);
+}
+
 function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');
 }

@@ -5,7 +5,7 @@
  */
 import type { PointData } from '../contracts/influx-schema.js';
 import { HOUR_MS, hourEndingOf, PRICES_PER_HOUR } from './comed-clock.js';
-import type { PricePoint } from './comed-parse.js';
+import type { PricePoint, PublishedHour } from './comed-parse.js';
 import { type HourlyPrice, hourlyAggregates } from './hourly.js';
 
 /** ComEd publishes every 5 minutes; a latest price older than this means the feed has stalled. */
@@ -82,4 +82,24 @@ export function rangesToRefetch(
     else ranges.push({ fromMs: hourEnd - HOUR_MS, toMs: hourEnd });
   }
   return ranges;
+}
+
+/**
+ * `comed_price_dayahead`, one point per day-ahead hour whose label names one
+ * hour (the fall-back day's repeated label names two: which one ComEd means
+ * no recording says, so it is not stored).
+ */
+export function dayAheadPoints(hours: readonly PublishedHour[]): PointData[] {
+  return hours.flatMap((hour) =>
+    hour.hourEndingsMs.length === 1
+      ? [
+          {
+            measurement: 'comed_price_dayahead' as const,
+            tags: {},
+            fields: { price_cents_kwh: hour.priceCentsPerKwh },
+            timeMs: hour.hourEndingsMs[0] as number,
+          },
+        ]
+      : [],
+  );
 }
