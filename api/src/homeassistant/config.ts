@@ -4,7 +4,7 @@ import { parseEnv, seconds, withFileSecrets } from '@twc/runtime/env';
 import { z } from 'zod';
 
 const schema = z.object({
-  MQTT_URL: z.string().optional(),
+  MQTT_URL: z.string({ error: 'is required: the broker the bridge publishes to, e.g. mqtt://mosquitto:1883' }),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   MQTT_TLS_CA_FILE: z.string().optional(),
@@ -28,6 +28,8 @@ const schema = z.object({
   INFLUXDB_ORG: z.string().default('twc'),
   INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
   ...tariffEnvSettings,
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export interface HomeAssistantConfig {
@@ -48,17 +50,20 @@ export interface HomeAssistantConfig {
   influx: { url: string; token: string; org: string; rawBucket: string } | undefined;
   readingsRefreshMs: number;
   tariff: TariffSettings;
+  /** The loopback port of GET /health (0: none). */
+  healthPort: number;
+  logLevel: string;
 }
 
 const MQTT_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']);
 
 /**
- * The Home Assistant bridge's settings, or undefined when MQTT_URL is unset
- * (the bridge is off). Fails with every bad setting named.
+ * The Home Assistant bridge's settings, parsed once at start-up. Fails with
+ * every bad setting named; MQTT_URL is required, since publishing to a
+ * broker is all the service does (a deployment without one runs no bridge).
  */
-export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantConfig | undefined {
+export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantConfig {
   const raw = parseEnv(schema, withFileSecrets(env, ['MQTT_PASSWORD', 'INFLUXDB_TOKEN']), 'home assistant bridge');
-  if (raw.MQTT_URL === undefined) return undefined;
   let scheme: string;
   try {
     scheme = new URL(raw.MQTT_URL).protocol;
@@ -104,5 +109,7 @@ export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantCo
           },
     readingsRefreshMs: raw.HA_READINGS_REFRESH_S * 1000,
     tariff: tariffSettingsOf(raw),
+    healthPort: raw.HEALTH_PORT,
+    logLevel: raw.LOG_LEVEL,
   };
 }
