@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the collector, the comed-poller and the API as plain Node processes, for
-# a machine without Docker. Grafana is the one part of the stack left out.
+# Runs the collector, the comed-poller, the API and the Home Assistant bridge as
+# plain Node processes, for a machine without Docker. Grafana is the one part of
+# the stack left out.
 #
 #   ./scripts/run-local.sh                  against the InfluxDB, Redis and Mosquitto named in .env
 #   ./scripts/run-local.sh --demo           the whole pipeline offline: also starts a local
@@ -15,11 +16,12 @@
 #   INFLUXDB_TOKENS_DIR       the directory influxdb/scripts/init.sh wrote the services' tokens
 #                             to (<service>.token); or INFLUXDB_TOKEN, one token for all three
 #   MQTT_URL                  the broker of the Home Assistant bridge, e.g. mqtt://127.0.0.1:1883
+#                             (unset: no bridge)
 # and, for both modes:
 #   TWC_LOCAL_DIR             spools, price backfill progress, reports, tokens (--demo) and logs
 #                             [~/.local/share/twc-dashboard; --demo: a new temporary directory]
 #   API_PORT [8000]  API_HOST [API's default; --demo: 127.0.0.1]  HEALTH_PORT [8081] (collector)
-#   POLLER_HEALTH_PORT [8082] (comed-poller)
+#   POLLER_HEALTH_PORT [8082] (comed-poller)  BRIDGE_HEALTH_PORT [8083] (homeassistant-bridge)
 # --demo only:
 #   SIM_CHARGERS [2]  SIM_SCENARIO [session]  SIM_SPEED [1] (simulated seconds per real second;
 #   the collector dates samples by the simulator's clock, read from its /sim/clock)
@@ -264,6 +266,15 @@ spawn collector "$LOG_DIR/collector.log" env "${collector_token[@]}" \
   SPOOL_DIR="$LOCAL_DIR/collector/spool" SPOOL_MAX_MB="${COLLECTOR_SPOOL_MAX_MB:-${SPOOL_MAX_MB:-}}" \
   HEALTH_PORT="${HEALTH_PORT:-8081}" \
   "${TSX[@]}" collector/src/collector/main.ts
+
+# The bridge reads the raw bucket with the api's read-only token, as in docker-compose.yml.
+if [ -n "${MQTT_URL:-}" ]; then
+  spawn homeassistant-bridge "$LOG_DIR/homeassistant-bridge.log" env "${api_token[@]}" \
+    HEALTH_PORT="${BRIDGE_HEALTH_PORT:-8083}" \
+    "${TSX[@]}" api/src/homeassistant/main.ts
+else
+  log "MQTT_URL is not set: no Home Assistant bridge"
+fi
 
 API_PORT="${API_PORT:-8000}"
 spawn api "$LOG_DIR/api.log" env "${api_token[@]}" \

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { API_SETTINGS } from '@twc/api/config';
+import { HOMEASSISTANT_SETTINGS } from '@twc/api/homeassistant/config';
 import { COLLECTOR_SETTINGS, loadCollectorConfig } from '@twc/collector/collector/config';
 import { loadPricePollerConfig, POLLER_SETTINGS } from '@twc/collector/comed-poller/config';
 import { parseTariffEnv, type TariffSettings } from '@twc/core/prices/tariff';
@@ -24,12 +25,6 @@ import {
 const ALL_PROFILES = ['demo', 'host-metrics'];
 /** A 4 GB Raspberry Pi keeps at least 1 GiB for the kernel, page cache and Docker itself. */
 const PI_STACK_BUDGET_BYTES = 3 * 1024 ** 3;
-
-/** Env variable names a config module's zod schema reads (its `  NAME: z...` lines). */
-function schemaKeys(relativePath: string): string[] {
-  const source = readFileSync(join(REPO_ROOT, relativePath), 'utf8');
-  return [...source.matchAll(/^ {2,6}([A-Z][A-Z0-9_]+): z\b/gm)].map((match) => match[1] as string);
-}
 
 /** The service's environment with each NAME_FILE pointing at a readable file, as in the containers. */
 function withSecretFiles(env: Record<string, string>): Record<string, string> {
@@ -60,18 +55,19 @@ function effectiveTariffs(value: unknown): unknown {
   );
 }
 
-async function apiLoaders(): Promise<{ name: string; load: Loader; schema: string }[]> {
-  const loaders: { name: string; load: Loader; schema: string }[] = [];
-  for (const [schema, exportName] of [
-    ['api/src/config.ts', 'loadApiConfig'],
-    ['api/src/homeassistant/config.ts', 'loadHomeAssistantConfig'],
-  ] as const) {
-    const path = join(REPO_ROOT, schema);
-    if (!existsSync(path)) continue;
-    const module = (await import(pathToFileURL(path).href)) as Record<string, Loader>;
+/** The services of the api image and the config loader each parses its environment with. */
+const API_IMAGE_SERVICES = [
+  { service: 'api', schema: 'api/src/config.ts', exportName: 'loadApiConfig' },
+  { service: 'homeassistant-bridge', schema: 'api/src/homeassistant/config.ts', exportName: 'loadHomeAssistantConfig' },
+] as const;
+
+async function apiLoaders(): Promise<{ service: string; name: string; load: Loader; schema: string }[]> {
+  const loaders: { service: string; name: string; load: Loader; schema: string }[] = [];
+  for (const { service, schema, exportName } of API_IMAGE_SERVICES) {
+    const module = (await import(pathToFileURL(join(REPO_ROOT, schema)).href)) as Record<string, Loader>;
     const load = module[exportName];
     if (typeof load !== 'function') throw new Error(`${schema} no longer exports ${exportName}`);
-    loaders.push({ name: exportName, load, schema });
+    loaders.push({ service, name: exportName, load, schema });
   }
   return loaders;
 }
@@ -120,7 +116,18 @@ describe('docker-compose.yml', () => {
   it('gives every service, in every profile, a healthcheck, a restart policy and a memory limit', () => {
     const names = Object.keys(withProfiles.services).sort();
     expect(names).toEqual(
-      ['api', 'collector', 'comed-poller', 'grafana', 'influxdb', 'mosquitto', 'redis', 'simulator', 'telegraf'].sort(),
+      [
+        'api',
+        'collector',
+        'comed-poller',
+        'grafana',
+        'homeassistant-bridge',
+        'influxdb',
+        'mosquitto',
+        'redis',
+        'simulator',
+        'telegraf',
+      ].sort(),
     );
     for (const [name, service] of Object.entries(withProfiles.services)) {
       expect(service.healthcheck?.disable, name).not.toBe(true);
@@ -149,7 +156,13 @@ describe('docker-compose.yml', () => {
       }
     }
     expect(Object.keys(config.services.collector?.depends_on ?? {}).sort()).toEqual(['influxdb', 'redis']);
-    expect(Object.keys(config.services.api?.depends_on ?? {}).sort()).toEqual(['influxdb', 'mosquitto', 'redis']);
+    // The API no longer talks to the broker; the bridge does.
+    expect(Object.keys(config.services.api?.depends_on ?? {}).sort()).toEqual(['influxdb', 'redis']);
+    expect(Object.keys(config.services['homeassistant-bridge']?.depends_on ?? {}).sort()).toEqual([
+      'influxdb',
+      'mosquitto',
+      'redis',
+    ]);
   });
 
   it('publishes only Grafana on 3000 and the API on 8000 by default', () => {
@@ -205,6 +218,8 @@ describe('docker-compose.yml', () => {
       ['collector', 'collector'],
       ['comed-poller', 'comed-poller'],
       ['api', 'api'],
+      // The bridge reads the raw bucket: the api's read-only token serves.
+      ['homeassistant-bridge', 'api'],
     ] as const) {
       const service = config.services[name] as ComposeService;
       expect(serviceEnv(service).INFLUXDB_TOKEN_FILE, name).toBe(`/twc-tokens/${consumer}.token`);
@@ -263,35 +278,69 @@ describe('docker-compose.yml', () => {
     expect(loaded.comed.baseUrl).toBe('https://hourlypricing.comed.com/api');
   });
 
-  it('gives the api an environment its config (and the Home Assistant bridge config) accepts', async () => {
+  it('gives the api an environment its config accepts', async () => {
     const api = withSecretFiles(serviceEnv(config.services.api as ComposeService));
     const loaders = await apiLoaders();
-    expect(loaders.map((loader) => loader.name)).toContain('loadApiConfig');
-    for (const { name, load } of loaders) {
-      expect(() => load(api), name).not.toThrow();
-    }
-    const loaded = (loaders.find((loader) => loader.name === 'loadApiConfig')?.load(api) ?? {}) as {
-      port?: number;
-      timeZone?: string;
-    };
+    const loadApi = loaders.find((loader) => loader.name === 'loadApiConfig')?.load;
+    expect(loadApi).toBeDefined();
+    expect(() => loadApi?.(api)).not.toThrow();
+    const loaded = (loadApi?.(api) ?? {}) as { port?: number; timeZone?: string };
     expect(loaded.port).toBe(8000);
     expect(loaded.timeZone).toBe('America/Denver');
     expect(JSON.stringify(config.services.api?.healthcheck?.test)).toContain('API_PORT || 8000');
   });
 
+  it('runs the Home Assistant bridge from the api image, on the stack broker, its healthcheck on its health port', async () => {
+    const service = config.services['homeassistant-bridge'] as ComposeService;
+    expect(service.image).toBe(config.services.api?.image);
+    expect(service.build).toEqual(config.services.api?.build);
+    expect(service.command).toEqual(['node', 'dist/homeassistant/main.js']);
+    const env = withSecretFiles(serviceEnv(service));
+    const load = (await apiLoaders()).find((loader) => loader.name === 'loadHomeAssistantConfig')?.load;
+    const loaded = load?.(env) as {
+      mqtt: { url: string; username: string; password: string };
+      influx: { url: string; token: string; rawBucket: string };
+      redis: { url: string };
+      tariff: { TARIFF_DELIVERY_CENTS_KWH?: string };
+      healthPort: number;
+    };
+    expect(loaded.mqtt).toMatchObject({
+      url: 'mqtt://mosquitto:1883',
+      username: 'twc',
+      password: env.MQTT_PASSWORD,
+    });
+    // The broker checks the same user and password, generated by setup.
+    expect(env.MQTT_PASSWORD).toBe(serviceEnv(config.services.mosquitto as ComposeService).MQTT_PASSWORD);
+    expect(env.MQTT_PASSWORD?.length).toBeGreaterThanOrEqual(24);
+    expect(loaded.influx).toEqual({
+      url: 'http://influxdb:8086',
+      token: 'token-from-/twc-tokens/api.token',
+      org: 'twc',
+      rawBucket: 'twc_raw',
+    });
+    expect(loaded.redis.url).toBe('redis://redis:6379');
+    expect(loaded.tariff.TARIFF_DELIVERY_CENTS_KWH).toBe('8.1');
+    expect(loaded.healthPort).toBe(8083);
+    expect(JSON.stringify(service.healthcheck?.test)).toContain('HEALTH_PORT || 8083');
+    expect(JSON.stringify(service.healthcheck?.test)).toContain('/health');
+    // It takes the tariff file and the broker's CA from ./config, as the api did.
+    expect((service.volumes ?? []).map(String).some((mount) => mount.endsWith('/config:/etc/twc:ro'))).toBe(true);
+  });
+
   it('passes every setting each service reads, and documents every variable it uses in .env.example', async () => {
+    // Each service's config exports the variables its schema reads.
     const wired: [string, string[]][] = [
       ['collector', COLLECTOR_SETTINGS],
       ['comed-poller', POLLER_SETTINGS],
+      ['api', API_SETTINGS],
+      ['homeassistant-bridge', HOMEASSISTANT_SETTINGS],
     ];
-    // The api's own settings are exported; the bridge's schema is read from its source.
-    const apiKeys = [
-      ...API_SETTINGS,
-      ...(await apiLoaders())
-        .filter((loader) => !loader.schema.endsWith('api/src/config.ts'))
-        .flatMap((loader) => schemaKeys(loader.schema)),
-    ];
-    wired.push(['api', apiKeys]);
+    expect(wired.map(([name]) => name)).toEqual(
+      (await apiLoaders()).reduce<string[]>(
+        (names, loader) => [...names, loader.service],
+        ['collector', 'comed-poller'],
+      ),
+    );
     for (const [name, keys] of wired) {
       expect(keys.length, name).toBeGreaterThan(5);
       const environment = serviceEnv(config.services[name] as ComposeService);
@@ -299,6 +348,12 @@ describe('docker-compose.yml', () => {
         const passed = key in environment || `${key}_FILE` in environment;
         expect(passed, `${name} reads ${key}; docker-compose.yml does not pass it`).toBe(true);
       }
+    }
+    // The services of the api image get nothing they do not read (the api no longer runs the bridge).
+    for (const [name, keys] of wired.slice(2)) {
+      const read = new Set(keys.flatMap((key) => [key, `${key}_FILE`]));
+      const unread = Object.keys(serviceEnv(config.services[name] as ComposeService)).filter((key) => !read.has(key));
+      expect(unread, `${name} is passed settings it does not read`).toEqual([]);
     }
     const composeText = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
     const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
@@ -327,8 +382,8 @@ describe('docker-compose.yml', () => {
     expect(load(explicit, 'comed-poller', loadPricePollerConfig)).toEqual(
       load(implicit, 'comed-poller', loadPricePollerConfig),
     );
-    for (const { name, load: loader } of await apiLoaders()) {
-      expect(load(explicit, 'api', loader), name).toEqual(load(implicit, 'api', loader));
+    for (const { service, name, load: loader } of await apiLoaders()) {
+      expect(load(explicit, service, loader), name).toEqual(load(implicit, service, loader));
     }
     const initScript = readFileSync(join(REPO_ROOT, 'influxdb/scripts/init.sh'), 'utf8');
     const grafanaScript = readFileSync(join(REPO_ROOT, 'grafana/entrypoint.sh'), 'utf8');

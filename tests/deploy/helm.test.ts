@@ -61,6 +61,7 @@ interface K8sObject {
   data?: Record<string, string>;
   spec?: {
     replicas?: number;
+    strategy?: { type?: string };
     template?: { spec: PodSpec };
     volumeClaimTemplates?: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } }[];
     selector?: Record<string, unknown>;
@@ -167,6 +168,7 @@ const WORKLOADS: Record<string, [string, string]> = {
   collector: ['Deployment', 'collector'],
   'comed-poller': ['Deployment', 'comed-poller'],
   api: ['Deployment', 'api'],
+  'homeassistant-bridge': ['Deployment', 'homeassistant-bridge'],
 };
 
 // --- the environment a container would see -----------------------------------
@@ -368,6 +370,16 @@ describe('the Helm chart', () => {
       expect(container.args, component).toEqual(composeService(component).command);
     }
     expect(defaults.container('Deployment', 'api').command).toEqual(['node', 'dist/server.js']);
+    // The bridge: the api image, another command.
+    expect(defaults.container('Deployment', 'homeassistant-bridge').image).toBe(`twc-dashboard/api:${appVersion}`);
+    expect(external.container('Deployment', 'homeassistant-bridge').image).toBe('registry.example.com/twc/api:1.2.4');
+    expect(defaults.container('Deployment', 'homeassistant-bridge').command).toEqual(
+      composeService('homeassistant-bridge').command,
+    );
+    expect(defaults.container('Deployment', 'homeassistant-bridge').command).toEqual([
+      'node',
+      'dist/homeassistant/main.js',
+    ]);
   });
 
   it('limits each container to the memory docker-compose.yml gives it, and requests no more', () => {
@@ -407,6 +419,12 @@ describe('the Helm chart', () => {
       // The poller's /health answers 200 only once a current price is in Redis.
       expect(probe?.exec?.command.join(' ')).toContain("fetch('http://127.0.0.1:8082/health')");
     }
+    const bridge = defaults.container('Deployment', 'homeassistant-bridge');
+    for (const probe of [bridge.livenessProbe, bridge.readinessProbe]) {
+      // The bridge's /health answers 200 while it is connected to the broker, on the port it is given.
+      expect(probe?.exec?.command.join(' ')).toContain("fetch('http://127.0.0.1:8083/health')");
+    }
+    expect(bridge.env?.find((variable) => variable.name === 'HEALTH_PORT')?.value).toBe('8083');
     for (const component of ['redis', 'mosquitto']) {
       const container = defaults.container('StatefulSet', component);
       expect(container.livenessProbe?.exec?.command.length, component).toBeGreaterThan(0);
@@ -450,7 +468,7 @@ describe('the Helm chart', () => {
   });
 
   it('passes each Node service the environment docker-compose.yml passes it', () => {
-    for (const service of ['collector', 'comed-poller', 'api']) {
+    for (const service of ['collector', 'comed-poller', 'api', 'homeassistant-bridge']) {
       const [kind, component] = WORKLOADS[service] as [string, string];
       const names = (defaults.container(kind, component).env ?? []).map((variable) => variable.name);
       expect(new Set(names).size, `${service} sets each variable once`).toBe(names.length);
@@ -553,7 +571,7 @@ describe('the Helm chart', () => {
     expect(loadCollectorConfig({ ...env, CHARGERS }).chargers).toHaveLength(2);
   });
 
-  it('gives the api and its Home Assistant bridge a configuration their loaders accept', async () => {
+  it('gives the api and the Home Assistant bridge a configuration their loaders accept', async () => {
     const loadApiConfig = await apiLoader('api/src/config.ts', 'loadApiConfig');
     const loadHomeAssistantConfig = await apiLoader('api/src/homeassistant/config.ts', 'loadHomeAssistantConfig');
 
@@ -566,12 +584,20 @@ describe('the Helm chart', () => {
       redis: { url: `redis://${RELEASE}-redis:6379`, keyPrefix: 'twc:' },
       reports: { dir: '/var/lib/twc/reports' },
     });
-    expect(loadHomeAssistantConfig(env)).toMatchObject({
+    // The API no longer runs the bridge: no broker settings.
+    expect(Object.keys(env).filter((name) => /^(MQTT|HA)_/.test(name))).toEqual([]);
+    const bridgeEnv = containerEnv(configured.container('Deployment', 'homeassistant-bridge'), secrets, {
+      'api.token': 'api-token',
+    });
+    expect(loadHomeAssistantConfig(bridgeEnv)).toMatchObject({
       mqtt: {
         url: `mqtt://${RELEASE}-mosquitto:1883`,
         username: 'twc',
         password: secrets[RELEASE].MQTT_PASSWORD,
       },
+      redis: { url: `redis://${RELEASE}-redis:6379`, keyPrefix: 'twc:' },
+      influx: { url: `http://${RELEASE}-influxdb:8086`, token: 'api-token', org: 'twc', rawBucket: 'twc_raw' },
+      healthPort: 8083,
     });
     // The broker checks the same user and password.
     const mosquitto = containerEnv(defaults.container('StatefulSet', 'mosquitto'), secrets, {});
@@ -593,9 +619,48 @@ describe('the Helm chart', () => {
       timeZone: 'America/Denver',
       auth: { mode: 'apikey', apiKeys: ['key-one', 'key-two'] },
     });
-    expect(loadHomeAssistantConfig(externalEnv)).toMatchObject({
+    const externalBridgeEnv = containerEnv(
+      external.container('Deployment', 'homeassistant-bridge'),
+      externalSecrets,
+      external.secret(`${RELEASE}-influxdb-tokens`),
+    );
+    expect(loadHomeAssistantConfig(externalBridgeEnv)).toMatchObject({
       mqtt: { url: 'mqtt://homeassistant.local:1883', password: 'broker-secret' },
+      redis: { url: 'redis://redis.cache.svc:6379' },
+      influx: { url: 'http://influxdb.monitoring.svc:8086', token: 'tok-api' },
+      tariff: { TARIFF_DELIVERY_CENTS_KWH: '8.1', TARIFF_FILE: '/etc/twc/tariff.yaml' },
     });
+  });
+
+  it('runs one Home Assistant bridge, replaced by Recreate, however many API replicas run', () => {
+    for (const rendered of [defaults, external]) {
+      const bridge = rendered.find('Deployment', `${RELEASE}-homeassistant-bridge`);
+      expect(bridge.spec?.replicas).toBe(1);
+      expect(bridge.spec?.strategy).toEqual({ type: 'Recreate' });
+    }
+    expect(external.find('Deployment', `${RELEASE}-api`).spec?.replicas).toBe(2);
+    // No Service: nothing connects to it.
+    expect(defaults.has('Service', `${RELEASE}-homeassistant-bridge`)).toBe(false);
+  });
+
+  it.each([
+    ['no broker at all', ['--set', 'mosquitto.enabled=false']],
+    ['the bridge turned off', ['--set', 'homeassistantBridge.enabled=false']],
+  ])('deploys no Home Assistant bridge with %s', async (_label, args) => {
+    const rendered = await render(args);
+    expect(rendered.has('Deployment', `${RELEASE}-homeassistant-bridge`)).toBe(false);
+    expect(rendered.has('Deployment', `${RELEASE}-api`)).toBe(true);
+  });
+
+  it('deploys the bridge for a broker named in settings.MQTT_URL, the bundled Mosquitto off', async () => {
+    const rendered = await render([
+      '--set',
+      'mosquitto.enabled=false',
+      '--set-string',
+      'settings.MQTT_URL=mqtts://broker.lan:8883',
+    ]);
+    const env = rendered.container('Deployment', 'homeassistant-bridge').env ?? [];
+    expect(env.find((variable) => variable.name === 'MQTT_URL')?.value).toBe('mqtts://broker.lan:8883');
   });
 
   it('points everything at external servers when the bundled ones are off', () => {
@@ -622,15 +687,18 @@ describe('the Helm chart', () => {
     expect(datasource).toContain('url: http://influxdb.monitoring.svc:8086\n');
   });
 
-  it('mounts configFiles at /etc/twc in the collector and the api, like ./config in docker-compose.yml', () => {
+  it('mounts configFiles at /etc/twc in the collector, the api and the bridge, like ./config in docker-compose.yml', () => {
     expect(defaults.has('ConfigMap', `${RELEASE}-config`)).toBe(false);
     expect(external.find('ConfigMap', `${RELEASE}-config`).data).toEqual({ 'tariff.yaml': TARIFF_YAML });
-    for (const component of ['collector', 'api']) {
+    for (const component of ['collector', 'api', 'homeassistant-bridge']) {
       const pod = external.pod('Deployment', component);
       const mount = pod.containers[0]?.volumeMounts?.find((candidate) => candidate.mountPath === '/etc/twc');
       const volume = pod.volumes?.find((candidate) => candidate.name === mount?.name);
       expect(volume?.configMap?.name, component).toBe(`${RELEASE}-config`);
-      const env = pod.containers[0]?.env?.find((variable) => variable.name === 'TARIFF_FILE');
+    }
+    // The tariff is read by the collector (session costs) and the bridge (the all-in price).
+    for (const component of ['collector', 'homeassistant-bridge']) {
+      const env = external.container('Deployment', component).env?.find((variable) => variable.name === 'TARIFF_FILE');
       expect(env?.value, component).toBe('/etc/twc/tariff.yaml');
     }
   });
@@ -753,6 +821,7 @@ describe('the Helm chart', () => {
       ['collector', 'collector.token'],
       ['comed-poller', 'comed-poller.token'],
       ['api', 'api.token'],
+      ['homeassistant-bridge', 'api.token'],
       ['grafana', null],
     ] as const) {
       const service = defaults.pod('Deployment', component);

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { createComedServer } from '@twc/collector/simulator/comed-server';
 import { createSimulator } from '@twc/collector/simulator/simulator-server';
 import { freePort } from '@twc/testenv';
-import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
+import { createTestBucket, servers, uniqueKeyPrefix, uniqueTopicRoot } from '@twc/testenv/vitest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Instruction, imageCommand, parseDockerfile, stageChain } from './dockerfile.js';
 import {
@@ -386,17 +386,32 @@ describe('the images, built and started as plain processes', () => {
       // The api image carries neither the collector, the simulator nor the CLI.
       expect(existsSync(join(deployDir, 'node_modules', '@twc', 'collector'))).toBe(false);
       const port = await freePort();
-      const env = environment('api', {
-        API_PORT: String(port),
-        API_HOST: '127.0.0.1',
-        MQTT_URL: servers().mqtt.url,
-        MQTT_USERNAME: '',
-        MQTT_PASSWORD: '',
-      });
+      const env = environment('api', { API_PORT: String(port), API_HOST: '127.0.0.1' });
       const api = startService(cmd, deployDir, env);
       await waitHealthy(healthcheckArgv(compose.services.api as ComposeService), deployDir, env, api);
       await waitHealthy(dockerfileHealthcheck('api'), deployDir, env, api);
       expect(await stopWithSigterm(api), api.output()).toBe(0);
+    }, 120_000);
+
+    it('runs the Home Assistant bridge from the same image: healthy once connected to the broker, stopping cleanly', async () => {
+      const service = compose.services['homeassistant-bridge'] as ComposeService;
+      expect(service.image).toBe(compose.services.api?.image);
+      expect(service.command).toEqual(['node', 'dist/homeassistant/main.js']);
+      const healthPort = await freePort();
+      const env = environment('homeassistant-bridge', {
+        MQTT_URL: servers().mqtt.url,
+        MQTT_USERNAME: '',
+        MQTT_PASSWORD: '',
+        HA_TOPIC_ROOT: uniqueTopicRoot('image-bridge'),
+        HA_DISCOVERY_PREFIX: uniqueTopicRoot('image-bridge-discovery'),
+        HEALTH_PORT: String(healthPort),
+      });
+      const bridge = startService(service.command ?? [], deployDir, env);
+      await waitHealthy(healthcheckArgv(service), deployDir, env, bridge);
+      // Healthy means connected to the broker, through the image's own code.
+      const health = (await (await fetch(`http://127.0.0.1:${healthPort}/health`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ status: 'ok', connected: true, connects: 1, malformedPayloads: 0 });
+      expect(await stopWithSigterm(bridge), bridge.output()).toBe(0);
     }, 120_000);
   });
 });

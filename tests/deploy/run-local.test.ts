@@ -92,6 +92,7 @@ describe('scripts/run-local.sh --demo', () => {
   let stdout = '';
   let stderr = '';
   let apiUrl: string;
+  let bridgeHealthUrl: string;
 
   const getJson = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${apiUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
@@ -105,8 +106,14 @@ describe('scripts/run-local.sh --demo', () => {
     // An empty settings file: the test must not depend on a developer's .env.
     const envFile = join(localDir, 'empty.env');
     writeFileSync(envFile, '');
-    const [apiPort, healthPort, pollerHealthPort] = [await freePort(), await freePort(), await freePort()];
+    const [apiPort, healthPort, pollerHealthPort, bridgeHealthPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     apiUrl = `http://127.0.0.1:${apiPort}`;
+    bridgeHealthUrl = `http://127.0.0.1:${bridgeHealthPort}/health`;
     child = spawn('bash', [join(REPO_ROOT, 'scripts/run-local.sh'), '--demo', '--env-file', envFile], {
       cwd: REPO_ROOT,
       env: {
@@ -115,6 +122,7 @@ describe('scripts/run-local.sh --demo', () => {
         API_PORT: String(apiPort),
         HEALTH_PORT: String(healthPort),
         POLLER_HEALTH_PORT: String(pollerHealthPort),
+        BRIDGE_HEALTH_PORT: String(bridgeHealthPort),
         SIM_SPEED: String(SIM_SPEED),
         // A vitals poll every 0.1 s is 30 simulated seconds apart: well inside
         // the gap that would split a session.
@@ -149,13 +157,30 @@ describe('scripts/run-local.sh --demo', () => {
 
   it('prints where its logs go, and every process writes its own', () => {
     expect(stdout).toContain(`logs: ${join(localDir, 'logs')}\n`);
-    for (const name of ['servers', 'influxdb-init', 'comed', 'simulator', 'comed-poller', 'collector', 'api']) {
+    for (const name of [
+      'servers',
+      'influxdb-init',
+      'comed',
+      'simulator',
+      'comed-poller',
+      'collector',
+      'homeassistant-bridge',
+      'api',
+    ]) {
       expect(existsSync(join(localDir, 'logs', `${name}.log`)), name).toBe(true);
     }
     // init.sh made the services' own tokens, which they read instead of the admin token.
     for (const service of ['collector', 'comed-poller', 'api', 'grafana']) {
       expect(readFileSync(join(localDir, 'tokens', `${service}.token`), 'utf8').length, service).toBeGreaterThan(20);
     }
+  });
+
+  it('runs the Home Assistant bridge on the local broker, healthy once connected to it', async () => {
+    const health = await until('the bridge connected to the broker', 30_000, async () => {
+      const response = await fetch(bridgeHealthUrl, { signal: AbortSignal.timeout(5000) });
+      return response.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
+    });
+    expect(health).toMatchObject({ status: 'ok', connected: true, malformedPayloads: 0 });
   });
 
   it('serves the API and the live status page', async () => {
@@ -227,6 +252,7 @@ describe('scripts/run-local.sh --demo', () => {
       'collector/src/cli/main.ts simulate',
       'collector/src/comed-poller/main.ts',
       'collector/src/collector/main.ts',
+      'api/src/homeassistant/main.ts',
       'api/src/server.ts',
     ]) {
       expect(commands, part).toContain(part);

@@ -106,6 +106,7 @@ export function parseEnvFile(text: string): Map<string, string> {
 
 export interface ComposeService {
   image?: string;
+  build?: unknown;
   command?: string[];
   entrypoint?: string[];
   environment?: Record<string, string | number | null>;

@@ -1,10 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { type TariffSettings, tariffEnvSettings, tariffSettingsOf } from '@twc/core/prices/tariff';
-import { parseEnv, seconds, withFileSecrets } from '@twc/runtime/env';
+import {
+  bucketSettings,
+  healthPortSetting,
+  influxSettings,
+  logSettings,
+  parseEnv,
+  redisOf,
+  redisSettings,
+  seconds,
+  withFileSecrets,
+} from '@twc/runtime/env';
 import { z } from 'zod';
 
 const schema = z.object({
-  MQTT_URL: z.string().optional(),
+  MQTT_URL: z.string({ error: 'is required: the broker the bridge publishes to, e.g. mqtt://mosquitto:1883' }),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   MQTT_TLS_CA_FILE: z.string().optional(),
@@ -21,14 +31,18 @@ const schema = z.object({
     .regex(/^[^#+]+$/, { message: 'must be an MQTT topic without wildcards' })
     .default('twc'),
   HA_READINGS_REFRESH_S: seconds(60),
-  REDIS_URL: z.string().default('redis://redis:6379'),
-  REDIS_KEY_PREFIX: z.string().default('twc:'),
-  INFLUXDB_URL: z.url().default('http://influxdb:8086'),
+  ...redisSettings,
+  ...influxSettings,
+  // Without a token the bridge still publishes everything but lifetime energy and Wi-Fi signal.
   INFLUXDB_TOKEN: z.string().optional(),
-  INFLUXDB_ORG: z.string().default('twc'),
-  INFLUXDB_BUCKET_RAW: z.string().default('twc_raw'),
+  INFLUXDB_BUCKET_RAW: bucketSettings.INFLUXDB_BUCKET_RAW,
   ...tariffEnvSettings,
+  ...healthPortSetting(8083),
+  ...logSettings,
 });
+
+/** Every variable the bridge reads. */
+export const HOMEASSISTANT_SETTINGS = Object.keys(schema.shape);
 
 export interface HomeAssistantConfig {
   mqtt: {
@@ -48,17 +62,20 @@ export interface HomeAssistantConfig {
   influx: { url: string; token: string; org: string; rawBucket: string } | undefined;
   readingsRefreshMs: number;
   tariff: TariffSettings;
+  /** The loopback port of GET /health (0: none). */
+  healthPort: number;
+  logLevel: string;
 }
 
 const MQTT_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:']);
 
 /**
- * The Home Assistant bridge's settings, or undefined when MQTT_URL is unset
- * (the bridge is off). Fails with every bad setting named.
+ * The Home Assistant bridge's settings, parsed once at start-up. Fails with
+ * every bad setting named; MQTT_URL is required, since publishing to a
+ * broker is all the service does (a deployment without one runs no bridge).
  */
-export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantConfig | undefined {
+export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantConfig {
   const raw = parseEnv(schema, withFileSecrets(env, ['MQTT_PASSWORD', 'INFLUXDB_TOKEN']), 'home assistant bridge');
-  if (raw.MQTT_URL === undefined) return undefined;
   let scheme: string;
   try {
     scheme = new URL(raw.MQTT_URL).protocol;
@@ -92,7 +109,7 @@ export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantCo
     discoveryPrefix: raw.HA_DISCOVERY_PREFIX.replace(/\/+$/, ''),
     stateMinIntervalMs: raw.HA_STATE_MIN_INTERVAL_S * 1000,
     topicRoot: raw.HA_TOPIC_ROOT.replace(/\/+$/, ''),
-    redis: { url: raw.REDIS_URL, keyPrefix: raw.REDIS_KEY_PREFIX },
+    redis: redisOf(raw),
     influx:
       raw.INFLUXDB_TOKEN === undefined
         ? undefined
@@ -104,5 +121,7 @@ export function loadHomeAssistantConfig(env: NodeJS.ProcessEnv): HomeAssistantCo
           },
     readingsRefreshMs: raw.HA_READINGS_REFRESH_S * 1000,
     tariff: tariffSettingsOf(raw),
+    healthPort: raw.HEALTH_PORT,
+    logLevel: raw.LOG_LEVEL,
   };
 }

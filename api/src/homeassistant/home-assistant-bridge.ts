@@ -3,62 +3,65 @@
  * price poller keep in Redis onto MQTT, with Home Assistant's discovery
  * configs so the entities appear by themselves.
  *
- * Availability: the bridge's own topic is its MQTT last will (retained
- * `offline` when the connection dies without a clean disconnect); each
- * charger's entities also follow the charger's online state, the price
- * entities the freshness of the price feed.
+ * This module only drives: it feeds what the adapters it is given report
+ * (Redis, InfluxDB, the broker) to the pure cores (live-mirror.ts: which
+ * value stands and what Home Assistant should see; publish-plan.ts: what of
+ * it goes out, what is cleared), carries out their decisions, and schedules
+ * the periodic refresh and the held-back state publications.
  *
- * Home Assistant announces `online` on `<prefix>/status` when it (re)starts;
- * everything is then published again, as on every (re)connection to the
+ * Availability: the bridge's own topic is its MQTT last will (mqtt-client.ts
+ * keeps it `online` while the bridge runs); each charger's entities also
+ * follow the charger's online state, the price entities the freshness of the
+ * price feed.
+ *
+ * Everything is published again, forced, on every (re)connection to the
  * broker (a restarted broker without persistence has lost the retained
- * configs).
+ * configs) and when Home Assistant announces itself.
  */
-import { readFile } from 'node:fs/promises';
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
-import type { Tariff } from '@twc/core/prices/pricing';
 import type { Logger } from '@twc/runtime/logger';
-import { loadTariff } from '@twc/runtime/tariff-file';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { HomeAssistantConfig } from './config.js';
+import type { LatestReadings } from './influx-latest-readings.js';
 import {
-  birthTopic,
-  bridgeAvailabilityTopic,
-  type ChargerReadings,
-  chargerAvailabilityTopic,
-  chargerDiscovery,
-  chargerRetainedTopics,
-  chargerStates,
-  chargerStateTopic,
-  type DiscoveryOptions,
-  OFFLINE,
-  ONLINE,
-  type Origin,
-  priceAvailability,
-  priceAvailabilityTopic,
-  priceDiscovery,
-  priceRetainedTopics,
-  priceStates,
-  priceStateTopic,
-  topicsToClear,
-} from './discovery.js';
-import { createInfluxLatestReadings, type LatestReadings } from './influx-latest-readings.js';
-import { type BridgeSource, createRedisBridgeSource } from './redis-bridge-source.js';
-import { EMPTY_SLOT, flushDue, forceState, offerState, type ThrottleSlot } from './state-throttle.js';
+  allMessages,
+  type BridgeView,
+  chargerMessages,
+  EMPTY_MIRROR,
+  type LiveMirror,
+  priceMessages,
+  wantedTopics,
+  withPrice,
+  withReadings,
+  withRefresh,
+  withSession,
+  withVitals,
+} from './live-mirror.js';
+import type { BridgeMqttClient } from './mqtt-client.js';
+import {
+  confirmCleared,
+  type DesiredMessage,
+  type Plan,
+  type Published,
+  planFlush,
+  planPublish,
+  publishedFromLedger,
+} from './publish-plan.js';
+import type { BridgeSource } from './redis-bridge-source.js';
 
 export interface HomeAssistantBridgeOptions {
-  config: HomeAssistantConfig;
+  config: Pick<HomeAssistantConfig, 'stateMinIntervalMs' | 'readingsRefreshMs'>;
+  /** Redis: the live state, and the ledger of retained topics. */
+  source: BridgeSource;
+  /** InfluxDB: lifetime energy and Wi-Fi signal, when configured. */
+  readings: LatestReadings | undefined;
+  mqtt: BridgeMqttClient;
   logger: Logger;
   now?: () => number;
-  /** Overrides of the discovery `origin` block; name and version default to this package's. */
-  origin?: Partial<Origin>;
   /** How often the charger list (and everything else, in case a message was missed) is read again. */
   refreshMs?: number;
-  /** Milliseconds between reconnection attempts to the broker. */
-  reconnectMs?: number;
 }
 
 export interface HomeAssistantBridge {
-  start(): Promise<void>;
+  start(view: BridgeView): Promise<void>;
   stop(): Promise<void>;
   stats(): BridgeStats;
 }
@@ -69,67 +72,29 @@ export interface BridgeStats {
   connects: number;
   /** Discovery and state re-publications after Home Assistant announced itself. */
   birthRepublishes: number;
+  /** Home Assistant's `online` announcements seen (several within a moment make one re-publication). */
+  birthAnnouncements: number;
+  /** Times the bridge said `online` again after another client left `offline` on its availability topic. */
+  availabilityRepublishes: number;
   malformedPayloads: number;
   mqttErrors: number;
 }
 
-const QOS = 1 as const;
-
-/**
- * Whether `next` is at least as recent as `current`. A value read by the
- * periodic refresh may answer after a newer one arrived by pub/sub on the
- * other connection: the older one must not win.
- */
-function notOlder(current: string | undefined, next: string): boolean {
-  return current === undefined || Date.parse(next) >= Date.parse(current);
-}
-
-async function packageVersion(): Promise<string> {
-  try {
-    const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): HomeAssistantBridge {
-  const { config } = options;
+  const { config, source, readings, mqtt } = options;
   const now = options.now ?? Date.now;
   const refreshMs = options.refreshMs ?? 10_000;
   const log = options.logger.child({ module: 'home-assistant-bridge' });
-  const settings = { discoveryPrefix: config.discoveryPrefix, topicRoot: config.topicRoot };
 
-  let discoveryOptions: DiscoveryOptions | undefined;
-  let tariff: Tariff | undefined;
-  let source: BridgeSource | undefined;
-  let readingsSource: LatestReadings | undefined;
-  let client: MqttClient | undefined;
+  let view: BridgeView | undefined;
+  let mirror: LiveMirror = EMPTY_MIRROR;
+  /** Undefined until the ledger has been read from Redis. */
+  let published: Published | undefined;
+  let running = false;
   let refreshTimer: NodeJS.Timeout | undefined;
   let readingsTimer: NodeJS.Timeout | undefined;
-  let stopped = true;
-
-  const chargers = new Map<string, ChargerStatus>();
-  const vitals = new Map<string, LiveVitals>();
-  const sessions = new Map<string, LiveSession>();
-  const readings = new Map<string, ChargerReadings>();
-  let price: CurrentPrice | undefined;
-
-  /** Retained topics known to be published (mirrors the Redis set). */
-  const retained = new Set<string>();
-  let retainedLoaded = false;
-  /** False until the charger list has been read once: an unread list is not an empty one. */
-  let chargersLoaded = false;
-  /** The last payload of each discovery config and availability topic, to publish only changes. */
-  const lastPublished = new Map<string, string>();
-  const slots = new Map<string, ThrottleSlot>();
   const wakeTimers = new Map<string, NodeJS.Timeout>();
-  const stats: Omit<BridgeStats, 'connected' | 'malformedPayloads'> = {
-    connects: 0,
-    birthRepublishes: 0,
-    mqttErrors: 0,
-  };
-  let mqttDown = false;
+  let birthRepublishes = 0;
   let readingsDown = false;
 
   // One task at a time: a sync, a re-publication and a removal never interleave.
@@ -141,34 +106,23 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     return chain;
   }
 
-  const connected = () => client?.connected === true;
-
-  function publish(topic: string, payload: string, onDone?: () => void): void {
-    if (!client || !connected()) return;
-    client.publish(topic, payload, { qos: QOS, retain: true }, (error) => {
-      if (error) {
-        stats.mqttErrors++;
-        return;
-      }
-      onDone?.();
-    });
-  }
-
-  /** Publishes a retained topic after recording it, so it can be cleared even after a crash. */
-  async function publishRetained(topic: string, payload: string): Promise<void> {
-    if (!connected()) return;
-    if (!retained.has(topic)) {
-      await source?.addRetainedTopics([topic]);
-      retained.add(topic);
+  /** Carries out a plan: the ledger first (a failure leaves everything as it was), then the broker. */
+  async function apply(plan: Plan): Promise<void> {
+    if (plan.record.length > 0) await source.addRetainedTopics(plan.record);
+    published = plan.published;
+    for (const topic of plan.clear) {
+      // An empty retained payload deletes the retained message; on a discovery topic it removes the entity.
+      void mqtt.publish(topic, '').then((acknowledged) => {
+        if (!acknowledged) return;
+        void enqueue(async () => {
+          await source.removeRetainedTopics([topic]);
+          if (published) published = confirmCleared(published, topic);
+        });
+      });
     }
-    publish(topic, payload);
-  }
-
-  async function publishIfChanged(topic: string, payload: string, force: boolean): Promise<void> {
-    if (!connected()) return;
-    if (!force && lastPublished.get(topic) === payload) return;
-    await publishRetained(topic, payload);
-    lastPublished.set(topic, payload);
+    if (plan.clear.length > 0) log.info({ topics: plan.clear.length }, 'cleared the topics of removed chargers');
+    for (const message of plan.send) void mqtt.publish(message.topic, message.payload);
+    for (const [topic, atMs] of plan.wakes) scheduleWake(topic, atMs);
   }
 
   function scheduleWake(topic: string, atMs: number): void {
@@ -176,140 +130,68 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     const timer = setTimeout(
       () => {
         wakeTimers.delete(topic);
-        const step = flushDue(slots.get(topic) ?? EMPTY_SLOT, now(), config.stateMinIntervalMs);
-        slots.set(topic, step.slot);
-        if (step.send !== undefined) void enqueue(() => publishRetained(topic, step.send as string));
-        if (step.wakeAtMs !== undefined) scheduleWake(topic, step.wakeAtMs);
+        void enqueue(async () => {
+          if (!published || !mqtt.connected()) return;
+          await apply(planFlush(published, topic, now(), config.stateMinIntervalMs));
+        });
       },
       Math.max(0, atMs - now()),
     );
     wakeTimers.set(topic, timer);
   }
 
-  async function publishState(topic: string, payload: string, force: boolean): Promise<void> {
-    if (!connected()) return;
-    if (force) {
-      slots.set(topic, forceState(payload, now()));
-      await publishRetained(topic, payload);
-      return;
-    }
-    const step = offerState(slots.get(topic) ?? EMPTY_SLOT, payload, now(), config.stateMinIntervalMs);
-    slots.set(topic, step.slot);
-    if (step.send !== undefined) await publishRetained(topic, step.send);
-    if (step.wakeAtMs !== undefined) scheduleWake(topic, step.wakeAtMs);
-  }
-
-  async function publishCharger(chargerId: string, force: boolean): Promise<void> {
-    const status = chargers.get(chargerId);
-    if (!status || !discoveryOptions) return;
-    await publishIfChanged(chargerAvailabilityTopic(settings, chargerId), status.online ? ONLINE : OFFLINE, force);
-    const states = chargerStates(
-      { status, vitals: vitals.get(chargerId), session: sessions.get(chargerId), readings: readings.get(chargerId) },
-      discoveryOptions.withInfluxReadings,
-    );
-    for (const [key, payload] of states) {
-      await publishState(chargerStateTopic(settings, chargerId, key), payload, force);
-    }
-  }
-
-  async function publishPrice(force: boolean): Promise<void> {
-    await publishIfChanged(priceAvailabilityTopic(settings), priceAvailability(price), force);
-    if (!price || !tariff) return;
-    for (const [key, payload] of priceStates(price, tariff)) {
-      await publishState(priceStateTopic(settings, key), payload, force);
-    }
+  /** Publishes what changed among `messages` (states throttled). */
+  async function publishSome(messages: (current: BridgeView) => DesiredMessage[]): Promise<void> {
+    if (!view || !published || !mqtt.connected()) return;
+    const plan = planPublish(published, messages(view), {
+      force: false,
+      nowMs: now(),
+      minIntervalMs: config.stateMinIntervalMs,
+    });
+    await apply(plan);
   }
 
   /**
-   * Brings the broker in line with the charger list: clears the topics of
-   * chargers that are gone, (re)publishes discovery configs that are new or
-   * changed (all of them when `force`), then the states.
+   * Brings the broker in line with the whole mirror: clears the topics of
+   * chargers that are gone, publishes what is new or changed (everything
+   * when `force`).
    */
   async function sync(force: boolean): Promise<void> {
-    if (!connected() || !discoveryOptions || !source) return;
-    if (!retainedLoaded) {
-      for (const topic of await source.retainedTopics()) retained.add(topic);
-      retainedLoaded = true;
-    }
-    const wanted = new Set(priceRetainedTopics(discoveryOptions, config.discovery));
-    for (const chargerId of chargers.keys()) {
-      for (const topic of chargerRetainedTopics(discoveryOptions, chargerId, config.discovery)) wanted.add(topic);
-    }
-    const stale = chargersLoaded ? topicsToClear(retained, wanted) : [];
-    for (const topic of stale) {
-      // An empty retained payload deletes the retained message; on a discovery topic it removes the entity.
-      publish(topic, '', () => {
-        void source
-          ?.removeRetainedTopics([topic])
-          .then(() => retained.delete(topic))
-          .catch(() => {});
-      });
-      lastPublished.delete(topic);
-      slots.delete(topic);
-    }
-    if (stale.length > 0) log.info({ topics: stale.length }, 'cleared the topics of removed chargers');
-    if (config.discovery) {
-      for (const message of priceDiscovery(discoveryOptions)) {
-        await publishIfChanged(message.topic, message.payload, force);
-      }
-      for (const status of chargers.values()) {
-        for (const message of chargerDiscovery(discoveryOptions, status)) {
-          await publishIfChanged(message.topic, message.payload, force);
-        }
-      }
-    }
-    await publishPrice(force);
-    for (const chargerId of chargers.keys()) await publishCharger(chargerId, force);
-  }
-
-  function acceptVitals(sample: LiveVitals): boolean {
-    if (!notOlder(vitals.get(sample.charger_id)?.time, sample.time)) return false;
-    vitals.set(sample.charger_id, sample);
-    return true;
-  }
-
-  function acceptSession(live: LiveSession): boolean {
-    if (!notOlder(sessions.get(live.charger_id)?.updated, live.updated)) return false;
-    sessions.set(live.charger_id, live);
-    return true;
-  }
-
-  function acceptPrice(latest: CurrentPrice): boolean {
-    if (!notOlder(price?.updated, latest.updated)) return false;
-    price = latest;
-    return true;
+    if (!view || !mqtt.connected()) return;
+    published ??= publishedFromLedger(await source.retainedTopics());
+    const plan = planPublish(published, allMessages(mirror, view), {
+      force,
+      nowMs: now(),
+      minIntervalMs: config.stateMinIntervalMs,
+      wanted: wantedTopics(mirror, view),
+    });
+    await apply(plan);
   }
 
   /** Reads everything from Redis again; a message missed while Redis or the broker was away is caught up here. */
   async function refresh(): Promise<void> {
-    if (!source) return;
     const statuses = await source.chargers();
-    chargersLoaded = true;
-    chargers.clear();
-    for (const status of statuses) chargers.set(status.charger_id, status);
-    for (const chargerId of [...vitals.keys(), ...sessions.keys()]) {
-      if (!chargers.has(chargerId)) {
-        vitals.delete(chargerId);
-        sessions.delete(chargerId);
-      }
+    const vitals = [];
+    const sessions = [];
+    for (const status of statuses) {
+      const [latestVitals, latestSession] = await Promise.all([
+        source.vitals(status.charger_id),
+        source.session(status.charger_id),
+      ]);
+      if (latestVitals) vitals.push(latestVitals);
+      if (latestSession) sessions.push(latestSession);
     }
-    for (const chargerId of chargers.keys()) {
-      const [latestVitals, latestSession] = await Promise.all([source.vitals(chargerId), source.session(chargerId)]);
-      if (latestVitals) acceptVitals(latestVitals);
-      if (latestSession) acceptSession(latestSession);
-    }
-    const latestPrice = await source.price();
-    if (latestPrice) acceptPrice(latestPrice);
+    const price = await source.price();
+    mirror = withRefresh(mirror, { chargers: statuses, vitals, sessions, price });
   }
 
   async function refreshReadings(): Promise<void> {
-    if (!readingsSource) return;
+    if (!readings) return;
     try {
-      const latest = await readingsSource.read();
+      const latest = await readings.read();
       if (readingsDown) log.info('InfluxDB readable again');
       readingsDown = false;
-      readings.clear();
-      for (const [chargerId, value] of latest) readings.set(chargerId, value);
+      mirror = withReadings(mirror, latest);
     } catch (error) {
       if (!readingsDown) {
         log.warn({ err: (error as Error).message }, 'InfluxDB unavailable; lifetime energy and Wi-Fi signal paused');
@@ -318,13 +200,18 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     }
   }
 
+  function publishCharger(chargerId: string): void {
+    if (!mirror.chargers.has(chargerId)) return;
+    void enqueue(() => publishSome((current) => chargerMessages(mirror, current, chargerId)));
+  }
+
   function scheduleRefresh(): void {
     refreshTimer = setTimeout(() => {
       void enqueue(async () => {
         await refresh();
         await sync(false);
       }).finally(() => {
-        if (!stopped) scheduleRefresh();
+        if (running) scheduleRefresh();
       });
     }, refreshMs);
   }
@@ -334,72 +221,40 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       void refreshReadings()
         .then(() =>
           enqueue(async () => {
-            for (const chargerId of chargers.keys()) await publishCharger(chargerId, false);
+            for (const chargerId of mirror.chargers.keys()) {
+              await publishSome((current) => chargerMessages(mirror, current, chargerId));
+            }
           }),
         )
         .finally(() => {
-          if (!stopped) scheduleReadings();
+          if (running) scheduleReadings();
         });
     }, config.readingsRefreshMs);
   }
 
-  function onConnect(): void {
-    stats.connects++;
-    if (mqttDown) log.info('MQTT broker reachable again');
-    mqttDown = false;
-    const mqttClient = client;
-    if (!mqttClient) return;
-    mqttClient.publish(bridgeAvailabilityTopic(settings), ONLINE, { qos: QOS, retain: true });
-    mqttClient.subscribe(birthTopic(settings), { qos: QOS });
-    void enqueue(() => sync(true));
-  }
-
-  function onMessage(topic: string, payload: Buffer): void {
-    if (topic !== birthTopic(settings) || payload.toString() !== ONLINE) return;
-    stats.birthRepublishes++;
-    log.info('Home Assistant announced itself; publishing discovery and states again');
-    void enqueue(() => sync(true));
-  }
-
-  function onTroubled(error?: Error): void {
-    if (error) stats.mqttErrors++;
-    if (!mqttDown && !stopped) {
-      log.warn({ err: error?.message }, 'MQTT broker unreachable; reconnecting');
-    }
-    mqttDown = true;
-  }
-
   return {
-    async start() {
-      if (!stopped) return;
-      // A bad tariff fails the start with the setting named (TariffError).
-      tariff = (await loadTariff(config.tariff)).tariff;
-      stopped = false;
-      const version = await packageVersion();
-      const origin: Origin = { name: 'twc-dashboard', sw_version: version, ...options.origin };
-      discoveryOptions = { ...settings, origin, withInfluxReadings: config.influx !== undefined };
-      source = createRedisBridgeSource({ ...config.redis, logger: options.logger });
-      if (config.influx) {
-        readingsSource = createInfluxLatestReadings({
-          url: config.influx.url,
-          token: config.influx.token,
-          org: config.influx.org,
-          bucket: config.influx.rawBucket,
-        });
-      }
-      const subscribed = source.subscribe({
+    async start(shown) {
+      if (running) return;
+      running = true;
+      view = shown;
+      const subscribed = source.start({
         vitals(sample) {
-          if (acceptVitals(sample) && chargers.has(sample.charger_id)) {
-            void enqueue(() => publishCharger(sample.charger_id, false));
-          }
+          const next = withVitals(mirror, sample);
+          if (next === mirror) return;
+          mirror = next;
+          publishCharger(sample.charger_id);
         },
         session(live) {
-          if (acceptSession(live) && chargers.has(live.charger_id)) {
-            void enqueue(() => publishCharger(live.charger_id, false));
-          }
+          const next = withSession(mirror, live);
+          if (next === mirror) return;
+          mirror = next;
+          publishCharger(live.charger_id);
         },
         price(latest) {
-          if (acceptPrice(latest)) void enqueue(() => publishPrice(false));
+          const next = withPrice(mirror, latest);
+          if (next === mirror) return;
+          mirror = next;
+          void enqueue(() => publishSome((current) => priceMessages(mirror, current)));
         },
       });
       // While Redis is down the subscription waits for it (ioredis queues it); start-up goes on after a while
@@ -416,53 +271,39 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       clearTimeout(waited);
       await enqueue(refresh);
       await refreshReadings();
-
-      const mqttOptions: IClientOptions = {
-        clientId: `twc-ha-bridge-${Math.random().toString(16).slice(2, 10)}`,
-        reconnectPeriod: options.reconnectMs ?? 2000,
-        connectTimeout: 10_000,
-        will: { topic: bridgeAvailabilityTopic(settings), payload: Buffer.from(OFFLINE), qos: QOS, retain: true },
-        rejectUnauthorized: config.mqtt.rejectUnauthorized,
-      };
-      if (config.mqtt.username !== undefined) mqttOptions.username = config.mqtt.username;
-      if (config.mqtt.password !== undefined) mqttOptions.password = config.mqtt.password;
-      if (config.mqtt.ca !== undefined) mqttOptions.ca = config.mqtt.ca;
-      client = mqtt.connect(config.mqtt.url, mqttOptions);
-      client.on('connect', onConnect);
-      client.on('message', onMessage);
-      client.on('error', onTroubled);
-      client.on('offline', () => onTroubled());
+      mqtt.start({
+        connected: () => void enqueue(() => sync(true)),
+        homeAssistantOnline: () => {
+          birthRepublishes++;
+          log.info('Home Assistant announced itself; publishing discovery and states again');
+          void enqueue(() => sync(true));
+        },
+      });
       scheduleRefresh();
-      if (readingsSource) scheduleReadings();
+      if (readings) scheduleReadings();
     },
     async stop() {
-      if (stopped) return;
-      stopped = true;
+      if (!running) return;
+      running = false;
       clearTimeout(refreshTimer);
       clearTimeout(readingsTimer);
       for (const timer of wakeTimers.values()) clearTimeout(timer);
       wakeTimers.clear();
       await chain;
-      const mqttClient = client;
-      client = undefined;
-      if (mqttClient) {
-        // A clean disconnect does not fire the last will: say offline first.
-        if (mqttClient.connected) {
-          await mqttClient
-            .publishAsync(bridgeAvailabilityTopic(settings), OFFLINE, { qos: QOS, retain: true })
-            .catch(() => {});
-        }
-        await mqttClient.endAsync().catch(() => mqttClient.end(true));
-      }
-      await source?.stop();
-      source = undefined;
+      await mqtt.stop();
+      await source.stop();
     },
     stats() {
-      const malformed = source?.stats().malformed;
+      const { connected, connects, birthAnnouncements, availabilityRepublishes, mqttErrors } = mqtt.stats();
+      const malformed = Object.values(source.stats().malformed).reduce((sum, count) => sum + count, 0);
       return {
-        ...stats,
-        connected: connected(),
-        malformedPayloads: malformed ? Object.values(malformed).reduce((sum, count) => sum + count, 0) : 0,
+        connected,
+        connects,
+        birthRepublishes,
+        birthAnnouncements,
+        availabilityRepublishes,
+        malformedPayloads: malformed,
+        mqttErrors,
       };
     },
   };

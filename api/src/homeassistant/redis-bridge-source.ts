@@ -1,62 +1,35 @@
 /**
  * What the Home Assistant bridge reads from Redis: the collector's charger
  * statuses, vitals and sessions and the price poller's current price (the
- * bridge never calls a charger or ComEd), plus the bridge's own record of
+ * bridge never calls a charger or ComEd), plus the bridge's own ledger of
  * the retained MQTT topics it has published, so a charger removed while the
  * bridge was down still has its topics cleared.
+ *
+ * Every payload is parsed with its writer's schema (@twc/core/contracts/redis):
+ * one that does not match is counted and treated as absent.
  */
 import {
   type ChargerStatus,
   type CurrentPrice,
+  chargerStatusSchema,
+  currentPriceSchema,
   type LiveSession,
   type LiveVitals,
   liveKeys,
+  liveSessionSchema,
+  liveVitalsSchema,
+  parseRedisPayload,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
 import { Redis } from 'ioredis';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 export const homeAssistantKeys = {
   /** Set of every retained MQTT topic the bridge has published and not cleared yet. */
   retainedTopics: (prefix: string) => `${prefix}ha:retained-topics`,
 };
-
-// Only the fields the bridge uses are checked; the rest passes through.
-const nullableNumber = z.number().nullable();
-const statusSchema = z.looseObject({
-  charger_id: z.string().min(1),
-  charger_name: z.string(),
-  serial_number: z.string().min(1),
-  firmware_version: z.string().nullable(),
-  online: z.boolean(),
-});
-const vitalsSchema = z.looseObject({
-  charger_id: z.string().min(1),
-  time: z.string(),
-  vitals: z.looseObject({
-    power_w: z.number(),
-    vehicle_connected: z.boolean(),
-    charging: z.boolean(),
-    evse_state_name: z.string(),
-    handle_temp_c: nullableNumber,
-    grid_v: nullableNumber,
-    vehicle_current_a: nullableNumber,
-  }),
-});
-const sessionSchema = z.looseObject({
-  charger_id: z.string().min(1),
-  session: z.looseObject({ startTimeMs: z.number(), energyWh: z.number() }),
-  cost: z.looseObject({ totalCostUsd: z.number() }),
-  updated: z.string(),
-});
-const priceSchema = z.looseObject({
-  five_minute: z.looseObject({ price_cents_kwh: z.number() }).nullable(),
-  hour_average: z.looseObject({ price_cents_kwh: z.number() }).nullable(),
-  stale: z.boolean(),
-  updated: z.string(),
-});
 
 export type PayloadKind = 'status' | 'vitals' | 'session' | 'price';
 
@@ -67,8 +40,8 @@ export interface LiveHandlers {
 }
 
 export interface BridgeSource {
-  /** Subscribes to the collector's and the price poller's channels. */
-  subscribe(handlers: LiveHandlers): Promise<void>;
+  /** Connects and subscribes to the collector's and the price poller's channels. */
+  start(handlers: LiveHandlers): Promise<void>;
   /** Every charger in the statuses hash; throws when Redis cannot answer (an outage is not an empty list). */
   chargers(): Promise<ChargerStatus[]>;
   vitals(chargerId: string): Promise<LiveVitals | undefined>;
@@ -100,16 +73,7 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
   let down = false;
 
   function client(): Redis {
-    if (!redis) {
-      redis = new Redis(options.url, redisOptions);
-      redis.on('error', () => {
-        // Surfaces through failed commands, logged once per outage by `failed`.
-      });
-      redis.on('ready', () => {
-        if (down) log.info('Redis reachable again');
-        down = false;
-      });
-    }
+    if (!redis) throw new Error('redis-bridge-source: not started');
     return redis;
   }
 
@@ -119,15 +83,9 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
     throw error;
   }
 
-  function parse<T>(kind: PayloadKind, schema: z.ZodType, text: string): T | undefined {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    const result = schema.safeParse(value);
-    if (result.success) return result.data as T;
+  function parse<T>(kind: PayloadKind, schema: z.ZodType<T>, text: string): T | undefined {
+    const value = parseRedisPayload(schema, text);
+    if (value !== undefined) return value;
     malformed[kind]++;
     if (malformed[kind] === 1) {
       log.warn(
@@ -138,29 +96,37 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
     return undefined;
   }
 
-  async function getJson<T>(kind: PayloadKind, schema: z.ZodType, key: string): Promise<T | undefined> {
+  async function getJson<T>(kind: PayloadKind, schema: z.ZodType<T>, key: string): Promise<T | undefined> {
     const text = await client().get(key).catch(failed);
-    return text === null ? undefined : parse<T>(kind, schema, text);
+    return text === null ? undefined : parse(kind, schema, text);
   }
 
   return {
-    async subscribe(handlers) {
+    async start(handlers) {
+      redis = new Redis(options.url, redisOptions);
+      redis.on('error', () => {
+        // Surfaces through failed commands, logged once per outage by `failed`.
+      });
+      redis.on('ready', () => {
+        if (down) log.info('Redis reachable again');
+        down = false;
+      });
       subscriber = new Redis(options.url, { ...redisOptions, maxRetriesPerRequest: null });
       subscriber.on('error', () => {});
-      const vitalsPattern = `${globLiteral(prefix)}vitals:*`;
-      const sessionPattern = `${globLiteral(prefix)}session:*`;
+      const vitalsPattern = liveKeys.vitalsChannelPattern(globLiteral(prefix));
+      const sessionPattern = sessionKeys.channelPattern(globLiteral(prefix));
       subscriber.on('pmessage', (pattern: string, _channel: string, message: string) => {
         if (pattern === vitalsPattern) {
-          const sample = parse<LiveVitals>('vitals', vitalsSchema, message);
+          const sample = parse('vitals', liveVitalsSchema, message);
           if (sample) handlers.vitals(sample);
         } else if (pattern === sessionPattern) {
-          const live = parse<LiveSession>('session', sessionSchema, message);
+          const live = parse('session', liveSessionSchema, message);
           if (live) handlers.session(live);
         }
       });
       subscriber.on('message', (channel: string, message: string) => {
         if (channel !== priceKeys.channel(prefix)) return;
-        const price = parse<CurrentPrice>('price', priceSchema, message);
+        const price = parse('price', currentPriceSchema, message);
         if (price) handlers.price(price);
       });
       await subscriber.psubscribe(vitalsPattern, sessionPattern);
@@ -170,14 +136,14 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
       const entries = await client().hgetall(liveKeys.chargers(prefix)).catch(failed);
       const statuses: ChargerStatus[] = [];
       for (const text of Object.values(entries)) {
-        const status = parse<ChargerStatus>('status', statusSchema, text);
+        const status = parse('status', chargerStatusSchema, text);
         if (status) statuses.push(status);
       }
       return statuses.sort((a, b) => a.charger_id.localeCompare(b.charger_id));
     },
-    vitals: (chargerId) => getJson<LiveVitals>('vitals', vitalsSchema, liveKeys.vitals(prefix, chargerId)),
-    session: (chargerId) => getJson<LiveSession>('session', sessionSchema, sessionKeys.live(prefix, chargerId)),
-    price: () => getJson<CurrentPrice>('price', priceSchema, priceKeys.current(prefix)),
+    vitals: (chargerId) => getJson('vitals', liveVitalsSchema, liveKeys.vitals(prefix, chargerId)),
+    session: (chargerId) => getJson('session', liveSessionSchema, sessionKeys.live(prefix, chargerId)),
+    price: () => getJson('price', currentPriceSchema, priceKeys.current(prefix)),
     async retainedTopics() {
       return client().smembers(homeAssistantKeys.retainedTopics(prefix)).catch(failed);
     },

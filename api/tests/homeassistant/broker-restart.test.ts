@@ -6,7 +6,7 @@ import { silentLogger } from '@twc/runtime/logger';
 import { freePort, type MosquittoServer, startMosquitto } from '@twc/testenv';
 import { servers, uniqueKeyPrefix, uniqueTopicRoot } from '@twc/testenv/vitest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createHomeAssistantBridge } from '../../src/homeassistant/home-assistant-bridge.js';
+import { createHomeAssistantBridgeService } from '../../src/homeassistant/service.js';
 import { bridgeConfig, liveVitals, status } from './fixtures.js';
 import { MqttRecorder } from './mqtt-recorder.js';
 
@@ -35,17 +35,16 @@ afterAll(async () => {
 });
 
 it('survives a broker restart: reconnects and publishes discovery and states again', async () => {
-  const bridge = createHomeAssistantBridge({
-    config: bridgeConfig({
+  const bridge = createHomeAssistantBridgeService(
+    bridgeConfig({
       MQTT_URL: broker.url,
       REDIS_KEY_PREFIX: keyPrefix,
       HA_DISCOVERY_PREFIX: discoveryPrefix,
       HA_TOPIC_ROOT: topicRoot,
     }),
     logger,
-    refreshMs: 200,
-    reconnectMs: 200,
-  });
+    { refreshMs: 200, reconnectMs: 200 },
+  );
   const powerConfig = `${discoveryPrefix}/sensor/twc_${SERIAL}_power/config`;
   const power = `${topicRoot}/${SERIAL}/power`;
   const recorder = await MqttRecorder.connect(broker.url, [`${discoveryPrefix}/#`, `${topicRoot}/#`]);

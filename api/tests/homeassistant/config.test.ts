@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { loadHomeAssistantConfig } from '../../src/homeassistant/config.js';
 
 describe('home assistant bridge configuration', () => {
-  it('is off without MQTT_URL', () => {
-    expect(loadHomeAssistantConfig({})).toBeUndefined();
-    expect(loadHomeAssistantConfig({ MQTT_URL: '' })).toBeUndefined();
+  it('requires MQTT_URL: publishing to a broker is all the service does', () => {
+    expect(() => loadHomeAssistantConfig({})).toThrow(/invalid home assistant bridge configuration:[\s\S]*MQTT_URL/);
+    expect(() => loadHomeAssistantConfig({ MQTT_URL: '' })).toThrow(/is required[\s\S]*at MQTT_URL/);
   });
 
   it('has documented defaults', () => {
@@ -34,6 +34,8 @@ describe('home assistant bridge configuration', () => {
         TARIFF_FLAT_RATE_CENTS_KWH: undefined,
         TARIFF_FILE: undefined,
       },
+      healthPort: 8083,
+      logLevel: 'info',
     });
   });
 
@@ -69,6 +71,10 @@ describe('home assistant bridge configuration', () => {
     expect(config?.discovery).toBe(false);
     expect(config?.discoveryPrefix).toBe('ha');
     expect(config?.stateMinIntervalMs).toBe(2500);
+    expect(loadHomeAssistantConfig({ MQTT_URL: 'mqtt://b', HEALTH_PORT: '0', LOG_LEVEL: 'warn' })).toMatchObject({
+      healthPort: 0,
+      logLevel: 'warn',
+    });
   });
 
   it.each([
@@ -78,6 +84,8 @@ describe('home assistant bridge configuration', () => {
     [{ MQTT_URL: 'mqtt://b', HA_TOPIC_ROOT: 'twc/#' }, /HA_TOPIC_ROOT/],
     [{ MQTT_URL: 'mqtt://b', HA_STATE_MIN_INTERVAL_S: '-1' }, /HA_STATE_MIN_INTERVAL_S/],
     [{ MQTT_URL: 'mqtt://b', MQTT_TLS_CA_FILE: '/nonexistent/ca.pem' }, /MQTT_TLS_CA_FILE: cannot read/],
+    [{ MQTT_URL: 'mqtt://b', HEALTH_PORT: '70000' }, /HEALTH_PORT/],
+    [{ MQTT_URL: 'mqtt://b', LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   ])('rejects %o with a message naming the setting', (env, message) => {
     expect(() => loadHomeAssistantConfig(env)).toThrow(message);
   });

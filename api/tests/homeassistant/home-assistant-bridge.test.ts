@@ -7,8 +7,8 @@ import { createTestBucket, servers, uniqueKeyPrefix, uniqueTopicRoot } from '@tw
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HomeAssistantConfig } from '../../src/homeassistant/config.js';
-import { createHomeAssistantBridge, type HomeAssistantBridge } from '../../src/homeassistant/home-assistant-bridge.js';
 import { homeAssistantKeys } from '../../src/homeassistant/redis-bridge-source.js';
+import { createHomeAssistantBridgeService, type HomeAssistantBridgeService } from '../../src/homeassistant/service.js';
 import { bridgeConfig, currentPrice, liveSession, liveVitals, SESSION_START_MS, status } from './fixtures.js';
 import { eventually, MqttRecorder } from './mqtt-recorder.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -16,6 +16,7 @@ import { TcpProxy } from './tcp-proxy.js';
 const GARAGE = 'PGT22130001';
 const BARN = 'PGT22130002';
 const SUPPORT_URL = 'https://example.org/twc-dashboard';
+const BIRTH_DEBOUNCE_MS = 300;
 
 const keyPrefix = uniqueKeyPrefix('ha-bridge');
 const discoveryPrefix = uniqueTopicRoot('ha-discovery');
@@ -25,7 +26,7 @@ const logger = silentLogger();
 let bucket: string;
 let redis: Redis;
 let recorder: MqttRecorder;
-let bridge: HomeAssistantBridge | undefined;
+let bridge: HomeAssistantBridgeService | undefined;
 const live = () => createRedisLiveState({ url: servers().redis.url, keyPrefix, logger });
 const liveState = { current: undefined as ReturnType<typeof live> | undefined };
 
@@ -42,15 +43,13 @@ function config(env: Record<string, string> = {}): HomeAssistantConfig {
   });
 }
 
-function startBridge(env: Record<string, string> = {}): HomeAssistantBridge {
-  const created = createHomeAssistantBridge({
-    config: config(env),
-    logger,
+function startBridge(env: Record<string, string> = {}): HomeAssistantBridgeService {
+  return createHomeAssistantBridgeService(config(env), logger, {
     origin: { support_url: SUPPORT_URL },
     refreshMs: 200,
     reconnectMs: 200,
+    birthDebounceMs: BIRTH_DEBOUNCE_MS,
   });
-  return created;
 }
 
 // What Home Assistant must receive, written out field by field.
@@ -355,13 +354,16 @@ describe('Home Assistant discovery', () => {
 
   it('ignores a status message other than online', async () => {
     const before = bridge?.stats().birthRepublishes;
+    const announcementsBefore = bridge?.stats().birthAnnouncements;
     recorder.clear();
     await recorder.publish(`${discoveryPrefix}/status`, 'offline');
     // A round trip through the broker: once this arrives, the bridge has seen the offline message too.
     await recorder.publish(`${topicRoot}/probe`, 'x');
     await recorder.waitForPayload(`${topicRoot}/probe`, 'x');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Past the debounce window, in which an announcement would have led to a re-publication.
+    await new Promise((resolve) => setTimeout(resolve, BIRTH_DEBOUNCE_MS + 200));
     expect(bridge?.stats().birthRepublishes).toBe(before);
+    expect(bridge?.stats().birthAnnouncements).toBe(announcementsBefore);
   });
 
   it('marks a charger unavailable when it goes offline, keeping its online entity available', async () => {
@@ -458,6 +460,25 @@ describe('Home Assistant discovery', () => {
     await recorder.waitForPayload(`${topicRoot}/${GARAGE}/power`, '4321');
     await eventually(async () => (bridge?.stats().malformedPayloads ?? 0) >= before + 2);
   });
+
+  it("reads Redis with the writer's schema: a sample short of a field the collector always writes is not shown", async () => {
+    const before = bridge?.stats().malformedPayloads ?? 0;
+    recorder.clear();
+    const sample = liveVitals(GARAGE, 'garage', new Date(), { power_w: 9999 });
+    const { phase_mode: _left, ...vitals } = sample.vitals;
+    await redis.publish(`${keyPrefix}vitals:${GARAGE}`, JSON.stringify({ ...sample, vitals }));
+    const { host: _host, ...hostless } = status('PGT22130009', 'shed');
+    await redis.hset(`${keyPrefix}chargers`, 'PGT22130009', JSON.stringify(hostless));
+    // The same channel afterwards: once this is out, the short sample has been dealt with.
+    liveState.current?.publishVitals(liveVitals(GARAGE, 'garage', new Date(Date.now() + 1), { power_w: 4322 }));
+    await recorder.waitForPayload(`${topicRoot}/${GARAGE}/power`, '4322');
+    await eventually(async () => (bridge?.stats().malformedPayloads ?? 0) >= before + 2);
+    expect(recorder.on(`${topicRoot}/${GARAGE}/power`).map((message) => message.payload)).toEqual(['4322']);
+    // A refresh later, the charger whose status lacks its host has appeared nowhere.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(recorder.messages.filter((message) => message.topic.includes('PGT22130009'))).toEqual([]);
+    await redis.hdel(`${keyPrefix}chargers`, 'PGT22130009');
+  });
 });
 
 describe('rate limiting', () => {
@@ -495,17 +516,16 @@ describe('last will', () => {
     const proxy = await TcpProxy.start(target.hostname, Number(target.port));
     const root = uniqueTopicRoot('ha-will');
     const watcher = await MqttRecorder.connect(mqtt.url, [`${root}/bridge/#`]);
-    const willBridge = createHomeAssistantBridge({
-      config: config({
+    const willBridge = createHomeAssistantBridgeService(
+      config({
         MQTT_URL: proxy.url,
         HA_TOPIC_ROOT: root,
         HA_DISCOVERY: 'false',
         REDIS_KEY_PREFIX: uniqueKeyPrefix('ha-will'),
       }),
       logger,
-      refreshMs: 200,
-      reconnectMs: 200,
-    });
+      { refreshMs: 200, reconnectMs: 200 },
+    );
     try {
       await willBridge.start();
       await watcher.waitForPayload(`${root}/bridge/availability`, 'online');

@@ -1,0 +1,191 @@
+/**
+ * The bridge's connection to the MQTT broker: retained qos-1 publications,
+ * the bridge's availability as its last will, and the two messages it
+ * listens to.
+ *
+ * - `<discovery prefix>/status`: Home Assistant announces `online` there
+ *   when it (re)starts, and everything should be published again. Several
+ *   announcements within `birthDebounceMs` make one re-publication: anyone
+ *   allowed to publish on the broker could otherwise make the bridge send
+ *   every config and state once per message.
+ * - its own availability topic. Whichever instance of the bridge says
+ *   `offline` last wins the retained message, and an instance going away
+ *   says it on its way out (a clean disconnect fires no last will), or the
+ *   broker says it for a connection that died, possibly long after a newer
+ *   instance came up (an upgrade, a rolling restart). So while the bridge
+ *   runs, an `offline` it did not say itself is answered with `online`
+ *   (after `availabilityDebounceMs`, once for a burst).
+ *
+ * The factory only stores its options; the connection starts in `start()`.
+ */
+import type { Logger } from '@twc/runtime/logger';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { HomeAssistantConfig } from './config.js';
+import { OFFLINE, ONLINE } from './discovery.js';
+
+export interface BridgeMqttOptions {
+  mqtt: HomeAssistantConfig['mqtt'];
+  /** The bridge's availability topic, its last will. */
+  availabilityTopic: string;
+  /** Where Home Assistant announces itself. */
+  birthTopic: string;
+  logger: Logger;
+  /** Milliseconds between reconnection attempts. */
+  reconnectMs?: number;
+  /** Announcements of Home Assistant within this window make one re-publication. */
+  birthDebounceMs?: number;
+  /** How long after an `offline` on the availability topic `online` is said again. */
+  availabilityDebounceMs?: number;
+}
+
+export interface BridgeMqttEvents {
+  /** Connected to the broker, the first time or again: publish everything. */
+  connected(): void;
+  /** Home Assistant announced itself (once per burst): publish everything. */
+  homeAssistantOnline(): void;
+}
+
+export interface BridgeMqttStats {
+  connected: boolean;
+  /** Connections to the broker, the first one included. */
+  connects: number;
+  /** `online` messages of Home Assistant seen, each one counted. */
+  birthAnnouncements: number;
+  /** Times `online` was said again after another instance's `offline` or a late last will. */
+  availabilityRepublishes: number;
+  mqttErrors: number;
+}
+
+export interface BridgeMqttClient {
+  start(events: BridgeMqttEvents): void;
+  connected(): boolean;
+  /** A retained qos-1 publication; resolves false when not connected or not acknowledged. */
+  publish(topic: string, payload: string): Promise<boolean>;
+  /** Stops answering `offline`, says `offline` and disconnects. */
+  stop(): Promise<void>;
+  stats(): BridgeMqttStats;
+}
+
+const QOS = 1 as const;
+
+export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttClient {
+  const log = options.logger.child({ module: 'mqtt-client' });
+  const birthDebounceMs = options.birthDebounceMs ?? 1000;
+  const availabilityDebounceMs = options.availabilityDebounceMs ?? 250;
+  const stats = { connects: 0, birthAnnouncements: 0, availabilityRepublishes: 0, mqttErrors: 0 };
+  let client: MqttClient | undefined;
+  let events: BridgeMqttEvents | undefined;
+  let running = false;
+  let down = false;
+  let birthTimer: NodeJS.Timeout | undefined;
+  let availabilityTimer: NodeJS.Timeout | undefined;
+  /** The latest payload seen on the availability topic. */
+  let availabilitySeen: string | undefined;
+
+  const connected = () => client?.connected === true;
+
+  function sayOnline(): void {
+    client?.publish(options.availabilityTopic, ONLINE, { qos: QOS, retain: true }, (error) => {
+      if (error) stats.mqttErrors++;
+    });
+  }
+
+  function onConnect(): void {
+    stats.connects++;
+    if (down) log.info('MQTT broker reachable again');
+    down = false;
+    sayOnline();
+    // After `online`: the retained message delivered on subscribing is then ours, unless someone said otherwise since.
+    client?.subscribe([options.birthTopic, options.availabilityTopic], { qos: QOS }, (error) => {
+      if (error) stats.mqttErrors++;
+    });
+    events?.connected();
+  }
+
+  function onBirth(): void {
+    stats.birthAnnouncements++;
+    if (birthTimer) return;
+    birthTimer = setTimeout(() => {
+      birthTimer = undefined;
+      if (running) events?.homeAssistantOnline();
+    }, birthDebounceMs);
+  }
+
+  function onAvailability(payload: string): void {
+    availabilitySeen = payload;
+    if (payload !== OFFLINE || availabilityTimer) return;
+    availabilityTimer = setTimeout(() => {
+      availabilityTimer = undefined;
+      // Another `online` may have arrived meanwhile (a newer instance of ours); then there is nothing to answer.
+      if (!running || !connected() || availabilitySeen !== OFFLINE) return;
+      stats.availabilityRepublishes++;
+      log.info('bridge availability set to offline by another client; publishing online again');
+      sayOnline();
+    }, availabilityDebounceMs);
+  }
+
+  function onMessage(topic: string, payload: Buffer): void {
+    if (!running) return;
+    if (topic === options.birthTopic && payload.toString() === ONLINE) onBirth();
+    else if (topic === options.availabilityTopic) onAvailability(payload.toString());
+  }
+
+  function onTroubled(error?: Error): void {
+    if (error) stats.mqttErrors++;
+    if (!down && running) log.warn({ err: error?.message }, 'MQTT broker unreachable; reconnecting');
+    down = true;
+  }
+
+  return {
+    start(handlers) {
+      if (running) return;
+      running = true;
+      events = handlers;
+      const settings = options.mqtt;
+      const mqttOptions: IClientOptions = {
+        clientId: `twc-ha-bridge-${Math.random().toString(16).slice(2, 10)}`,
+        reconnectPeriod: options.reconnectMs ?? 2000,
+        connectTimeout: 10_000,
+        will: { topic: options.availabilityTopic, payload: Buffer.from(OFFLINE), qos: QOS, retain: true },
+        rejectUnauthorized: settings.rejectUnauthorized,
+      };
+      if (settings.username !== undefined) mqttOptions.username = settings.username;
+      if (settings.password !== undefined) mqttOptions.password = settings.password;
+      if (settings.ca !== undefined) mqttOptions.ca = settings.ca;
+      client = mqtt.connect(settings.url, mqttOptions);
+      client.on('connect', onConnect);
+      client.on('message', onMessage);
+      client.on('error', onTroubled);
+      client.on('offline', () => onTroubled());
+    },
+    connected,
+    publish(topic, payload) {
+      const mqttClient = client;
+      if (!mqttClient || !connected()) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        mqttClient.publish(topic, payload, { qos: QOS, retain: true }, (error) => {
+          if (error) stats.mqttErrors++;
+          resolve(!error);
+        });
+      });
+    },
+    async stop() {
+      if (!running) return;
+      // First: this instance's own `offline` must not be answered.
+      running = false;
+      clearTimeout(birthTimer);
+      clearTimeout(availabilityTimer);
+      birthTimer = undefined;
+      availabilityTimer = undefined;
+      const mqttClient = client;
+      client = undefined;
+      if (!mqttClient) return;
+      // A clean disconnect does not fire the last will: say offline first.
+      if (mqttClient.connected) {
+        await mqttClient.publishAsync(options.availabilityTopic, OFFLINE, { qos: QOS, retain: true }).catch(() => {});
+      }
+      await mqttClient.endAsync().catch(() => mqttClient.end(true));
+    },
+    stats: () => ({ ...stats, connected: connected() }),
+  };
+}

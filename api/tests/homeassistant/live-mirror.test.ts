@@ -1,0 +1,157 @@
+import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
+import { describe, expect, it } from 'vitest';
+import {
+  allMessages,
+  type BridgeView,
+  chargerMessages,
+  EMPTY_MIRROR,
+  type LiveMirror,
+  priceMessages,
+  wantedTopics,
+  withPrice,
+  withReadings,
+  withRefresh,
+  withSession,
+  withVitals,
+} from '../../src/homeassistant/live-mirror.js';
+import { currentPrice, liveSession, liveVitals, status } from './fixtures.js';
+
+const view: BridgeView = {
+  discovery: {
+    discoveryPrefix: 'homeassistant',
+    topicRoot: 'twc',
+    origin: { name: 'twc-dashboard', sw_version: '1.2.3' },
+    withInfluxReadings: false,
+  },
+  publishDiscovery: true,
+  tariff: { ...TARIFF_DEFAULTS, deliveryCentsPerKwh: 7.9, otherCentsPerKwh: 2, taxPercent: 5 },
+};
+
+const T0 = new Date('2025-07-14T17:00:00.000Z');
+const T1 = new Date('2025-07-14T17:00:01.000Z');
+
+function loaded(...chargerIds: string[]): LiveMirror {
+  return withRefresh(EMPTY_MIRROR, {
+    chargers: chargerIds.map((id) => status(id, id.toLowerCase())),
+    vitals: [],
+    sessions: [],
+    price: undefined,
+  });
+}
+
+describe('live mirror', () => {
+  it.each([
+    ['vitals', (m: LiveMirror, at: Date) => withVitals(m, liveVitals('S1', 's1', at))],
+    ['a session', (m: LiveMirror, at: Date) => withSession(m, liveSession('S1', 's1', at))],
+    ['a price', (m: LiveMirror, at: Date) => withPrice(m, currentPrice(at))],
+  ])('takes %s as new or as recent, and keeps the same mirror for an older one', (_name, apply) => {
+    const newer = apply(EMPTY_MIRROR, T1);
+    expect(newer).not.toBe(EMPTY_MIRROR);
+    expect(apply(newer, T0)).toBe(newer);
+    expect(apply(newer, T1)).not.toBe(newer);
+  });
+
+  it('replaces the charger list at a refresh, dropping what belonged to a charger gone', () => {
+    let mirror = loaded('S1', 'S2');
+    mirror = withVitals(mirror, liveVitals('S2', 's2', T0));
+    mirror = withSession(mirror, liveSession('S2', 's2', T0));
+    mirror = withRefresh(mirror, { chargers: [status('S1', 's1')], vitals: [], sessions: [], price: undefined });
+    expect([...mirror.chargers.keys()]).toEqual(['S1']);
+    expect(mirror.vitals.has('S2')).toBe(false);
+    expect(mirror.sessions.has('S2')).toBe(false);
+  });
+
+  it('keeps a value that came by pub/sub over an older one the refresh read', () => {
+    const fresh = withVitals(loaded('S1'), liveVitals('S1', 's1', T1, { power_w: 2000 }));
+    const mirror = withRefresh(fresh, {
+      chargers: [status('S1', 's1')],
+      vitals: [liveVitals('S1', 's1', T0, { power_w: 1000 })],
+      sessions: [liveSession('S1', 's1', T0)],
+      price: currentPrice(T0),
+    });
+    expect(mirror.vitals.get('S1')?.vitals.power_w).toBe(2000);
+    expect(mirror.sessions.get('S1')?.updated).toBe(T0.toISOString());
+    expect(mirror.price?.updated).toBe(T0.toISOString());
+  });
+
+  it('ignores what a refresh read of a charger not in its list', () => {
+    const mirror = withRefresh(EMPTY_MIRROR, {
+      chargers: [status('S1', 's1')],
+      vitals: [liveVitals('S9', 's9', T0)],
+      sessions: [liveSession('S9', 's9', T0)],
+      price: undefined,
+    });
+    expect(mirror.vitals.size + mirror.sessions.size).toBe(0);
+  });
+
+  it('replaces the InfluxDB readings as a whole', () => {
+    const first = withReadings(EMPTY_MIRROR, new Map([['S1', { lifetimeEnergyWh: 1, wifiSignalStrength: 2 }]]));
+    const second = withReadings(first, new Map([['S2', { lifetimeEnergyWh: 3, wifiSignalStrength: null }]]));
+    expect([...second.readings.keys()]).toEqual(['S2']);
+  });
+});
+
+describe('what Home Assistant should see', () => {
+  it('lists discovery, then the price, then each charger, each message with its kind', () => {
+    const mirror = withPrice(withVitals(loaded('S1'), liveVitals('S1', 's1', T0)), currentPrice(T0));
+    const messages = allMessages(mirror, view);
+    const configs = messages.filter((message) => message.kind === 'config').map((message) => message.topic);
+    expect(configs.slice(0, 3)).toEqual([
+      'homeassistant/sensor/twc_comed_price_five_minute_price/config',
+      'homeassistant/sensor/twc_comed_price_hour_average_price/config',
+      'homeassistant/sensor/twc_comed_price_all_in_price/config',
+    ]);
+    expect(configs).toHaveLength(3 + 10);
+    expect(
+      messages.slice(configs.length).map((message) => `${message.kind} ${message.topic}=${message.payload}`),
+    ).toEqual([
+      'availability twc/price/availability=online',
+      'state twc/price/five_minute_price=0.039',
+      'state twc/price/hour_average_price=0.042',
+      'state twc/price/all_in_price=0.14805',
+      'availability twc/S1/availability=online',
+      'state twc/S1/online=ON',
+      'state twc/S1/power=7346',
+      'state twc/S1/state=charging',
+      'state twc/S1/handle_temperature=15.5',
+      'state twc/S1/grid_voltage=238.5',
+      'state twc/S1/current=30.8',
+      'state twc/S1/vehicle_connected=ON',
+      'state twc/S1/charging=ON',
+    ]);
+  });
+
+  it('leaves the configs out without discovery, and the price states out without a price', () => {
+    const messages = allMessages(loaded('S1'), { ...view, publishDiscovery: false });
+    expect(messages.map((message) => `${message.kind} ${message.topic}=${message.payload}`)).toEqual([
+      'availability twc/price/availability=offline',
+      'availability twc/S1/availability=online',
+      'state twc/S1/online=ON',
+    ]);
+    expect(priceMessages(EMPTY_MIRROR, view)).toEqual([
+      { kind: 'availability', topic: 'twc/price/availability', payload: 'offline' },
+    ]);
+  });
+
+  it('shows nothing of a charger not in the list', () => {
+    const mirror = withVitals(loaded('S1'), liveVitals('S9', 's9', T0));
+    expect(chargerMessages(mirror, view, 'S9')).toEqual([]);
+    expect(allMessages(mirror, view).some((message) => message.topic.includes('S9'))).toBe(false);
+  });
+
+  it('wants no topic cleared before the charger list was read, and every topic of each charger after', () => {
+    expect(wantedTopics(EMPTY_MIRROR, view)).toBeUndefined();
+    const wanted = wantedTopics(loaded('S1'), view);
+    expect(wanted?.has('homeassistant/sensor/twc_S1_power/config')).toBe(true);
+    expect(wanted?.has('twc/S1/session_cost')).toBe(true);
+    expect(wanted?.has('twc/price/availability')).toBe(true);
+    expect(wantedTopics(loaded('S1'), { ...view, publishDiscovery: false })?.has('twc/S1/power')).toBe(true);
+    expect(
+      [...(wantedTopics(loaded('S1'), { ...view, publishDiscovery: false }) ?? [])].some((topic) =>
+        topic.endsWith('/config'),
+      ),
+    ).toBe(false);
+    // An empty list, once read, is a list: everything of a charger may then be cleared.
+    expect([...(wantedTopics(loaded(), view) ?? [])].some((topic) => topic.includes('S1'))).toBe(false);
+  });
+});
