@@ -163,3 +163,69 @@ export const totalsSchema = z
     provisional: z.boolean(),
   })
   .meta({ id: 'CostTotals' });
+
+const estimateSource = z.enum(['actual', 'running', 'day_ahead', 'forecast']).meta({
+  description:
+    "actual: the hour is over; running: the current hour, its 5-minute prices so far; day_ahead: ComEd's day-ahead price; forecast: beyond the day-ahead horizon, from the stored history",
+});
+
+export const forecastHourSchema = z.object({
+  start: isoTime,
+  hour_ending: isoTime.meta({ example: '2026-01-16T09:00:00.000Z' }),
+  price_cents_kwh: z.number().meta({ example: 2.4 }),
+  source: estimateSource,
+  low_cents_kwh: z.number().meta({ description: 'the band about 80 % of hours fall in, from the measured errors' }),
+  high_cents_kwh: z.number(),
+});
+
+export const priceForecastSchema = z
+  .object({
+    computed_at: isoTime,
+    feed_time: isoTime.nullable(),
+    stale: z.boolean().meta({
+      description: 'not recomputed for 15 minutes, or the ComEd feed behind it has stalled',
+    }),
+    errors: z.object({
+      day_ahead: z.object({ low: z.number(), high: z.number() }),
+      forecast: z.object({ low: z.number(), high: z.number() }),
+      measured_days: z
+        .number()
+        .int()
+        .meta({ description: 'days of history the bands were measured on (0: defaults until a week is stored)' }),
+    }),
+    hours: z.array(forecastHourSchema),
+    tonight: z.object({
+      from: isoTime,
+      until: isoTime,
+      avg_price_cents_kwh: z.number().nullable(),
+      window: z
+        .object({
+          start: isoTime,
+          end: isoTime,
+          hours: z.number().int(),
+          avg_price_cents_kwh: z.number(),
+          sources: z.array(estimateSource),
+        })
+        .nullable(),
+    }),
+  })
+  .meta({ id: 'PriceForecast' });
+
+export const windowHourSchema = z.object({
+  hour_ending: isoTime,
+  source: estimateSource,
+  price_cents_kwh: z.number(),
+  fraction: z.number().meta({ description: 'the part of the hour spent charging' }),
+  energy_kwh: z.number(),
+});
+
+export const plannedChargeSchema = z.object({
+  start: isoTime,
+  end: isoTime,
+  energy_kwh: z.number(),
+  avg_price_cents_kwh: z.number(),
+  supply_cost_usd: z
+    .number()
+    .meta({ description: "energy times each hour's price; delivery charges are the same whenever you charge" }),
+  hours: z.array(windowHourSchema),
+});

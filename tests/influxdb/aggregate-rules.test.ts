@@ -14,6 +14,9 @@ const FULL_RESOLUTION = [
   'comed_price_check',
   'comed_price_dayahead',
   'comed_dayahead_check',
+  'comed_price_forecast',
+  'comed_tonight_window',
+  'comed_forecast_accuracy',
 ];
 
 /** The field types each aggregate may be given. */

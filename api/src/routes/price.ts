@@ -1,11 +1,21 @@
+import { type ChargeWindow, cheapestChargeWindow } from '@twc/core/prices/charge-window';
+import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
+import { estimatesOf, isForecastStale } from '@twc/core/prices/forecast-snapshot';
 import { cheapestWindow } from '@twc/core/sessions/cheapest-window';
 import { isValidTimeZone } from '@twc/core/time/wall-clock';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { currentPriceFromInflux, dailyPrices, fiveMinutePrices, freshen, hourlyPrices } from '../data/prices.js';
-import { badRequest, notFound } from '../errors.js';
-import { currentPriceSchema, errorSchema, isoTime, pricePointSchema } from '../schemas.js';
+import { badRequest, notFound, unavailable } from '../errors.js';
+import {
+  currentPriceSchema,
+  errorSchema,
+  isoTime,
+  plannedChargeSchema,
+  priceForecastSchema,
+  pricePointSchema,
+} from '../schemas.js';
 
 const DAY_MS = 86_400_000;
 
@@ -24,10 +34,39 @@ const historyQuery = z.object({
 });
 
 const cheapestQuery = z.object({
-  hours: z.coerce.number().int().min(1).max(24).default(4).meta({ description: 'length of the window in hours' }),
-  from: isoTime.optional().meta({ description: 'earliest start of the window (default: 24 hours before `before`)' }),
-  before: isoTime.optional().meta({ description: 'the window must end by then (default: now)' }),
+  hours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24)
+    .optional()
+    .meta({ description: 'length of the window in hours (default 4 unless kwh is given)' }),
+  kwh: z.coerce
+    .number()
+    .positive()
+    .max(250)
+    .optional()
+    .meta({ description: 'ahead only: the energy to charge, at power_kw, instead of hours' }),
+  power_kw: z.coerce
+    .number()
+    .positive()
+    .max(50)
+    .default(11.5)
+    .meta({ description: "ahead only: the charging power, kW (default 11.5: a Wall Connector's 48 A at 240 V)" }),
+  from: isoTime.optional().meta({
+    description: 'earliest start of the window (default: 24 hours before `before`, or now when `before` is ahead)',
+  }),
+  before: isoTime.optional().meta({
+    description: 'the window must end by then (default: now); in the future, the window is planned on the forecast',
+  }),
 });
+
+const forecastQuery = z.object({
+  hours: z.coerce.number().int().min(1).max(48).default(48).meta({ description: 'hours ahead, from the current one' }),
+});
+
+/** How far ahead the forecast reaches; a plan may not end later. */
+const FORECAST_HORIZON_MS = 48 * HOUR_MS;
 
 export async function priceRoutes(app: FastifyInstance): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -103,23 +142,58 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
   );
 
   routes.get(
+    '/price/forecast',
+    {
+      schema: {
+        tags: ['prices'],
+        summary: 'The price of each hour ahead, and where it comes from',
+        description:
+          "The comed-poller's estimate of each hour from the current one: `running` (the current hour's 5-minute prices so far), `day_ahead` (ComEd's day-ahead price, published around 16:30 Central for the next day) or `forecast` (beyond it: the median of the same hour of the week over the last four weeks, scaled by the recent level). Each carries the band about 80 % of hours fell in when the same estimates were backtested on the stored history. `tonight` is the coming night (TONIGHT_FROM_HOUR to TONIGHT_UNTIL_HOUR) with its cheapest TONIGHT_CHARGE_HOURS. Recomputed every five minutes; `stale` when it has not been, or the feed behind it has stalled.",
+        querystring: forecastQuery,
+        response: { 200: priceForecastSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const nowMs = app.now();
+      const forecast = await app.live.forecast();
+      if (!forecast)
+        throw unavailable('no forecast yet: the comed-poller publishes one within five minutes of starting');
+      // The current hour and the hours after it, `hours` in all.
+      const lastEndingMs = hourEndingOf(nowMs) + (request.query.hours - 1) * HOUR_MS;
+      return {
+        ...forecast,
+        stale: isForecastStale(forecast, nowMs),
+        hours: forecast.hours
+          .filter((hour) => Date.parse(hour.hour_ending) > nowMs && Date.parse(hour.hour_ending) <= lastEndingMs)
+          .map((hour) => ({ start: new Date(Date.parse(hour.hour_ending) - HOUR_MS).toISOString(), ...hour })),
+      };
+    },
+  );
+
+  routes.get(
     '/price/cheapest-window',
     {
       schema: {
         tags: ['prices'],
-        summary: 'The cheapest contiguous window of N hours between two instants',
+        summary: 'The cheapest window of N hours (or of an energy) between two instants, past or ahead',
         description:
-          'Slides an N-hour window over the known 5-minute prices of the intervals inside [from, before] and returns the one with the lowest average price; windows holding a missing interval are skipped. ComEd publishes prices as they happen, so this answers "when was power cheapest", e.g. last night, for planning the next charge.',
+          'With `before` in the past (the default: now), slides an N-hour window over the known 5-minute prices of the intervals inside [from, before] and returns the one with the lowest average; windows holding a missing interval are skipped: "when was power cheapest". With `before` ahead (up to 48 hours), plans on the forecast (GET /price/forecast): a charge of `hours` or of `kwh` at `power_kw`, starting now or on an hour boundary, each hour labelled with its source; ComEd bills each hour at its average, so only the last hour is partial. `charge_now` is the same charge started at once, `saving_usd` what waiting saves on the supply price (delivery charges are the same either way).',
         querystring: cheapestQuery,
         response: {
           200: z.object({
-            hours: z.number().int(),
+            mode: z.enum(['history', 'ahead']),
+            hours: z.number().int().nullable(),
+            kwh: z.number().nullable(),
+            power_kw: z.number().nullable(),
             from: isoTime,
             before: isoTime,
-            window: z
-              .object({ start: isoTime, end: isoTime, avg_price_cents_kwh: z.number() })
+            stale: z.boolean().meta({ description: 'ahead: the forecast planned on is stale' }),
+            window: plannedChargeSchema
+              .partial({ energy_kwh: true, supply_cost_usd: true, hours: true })
               .nullable()
               .meta({ description: 'null when no complete window of known prices fits' }),
+            charge_now: plannedChargeSchema.nullable().meta({ description: 'ahead: the same charge started now' }),
+            saving_usd: z.number().nullable().meta({ description: 'ahead: charge_now minus window, supply cost' }),
           }),
           400: errorSchema,
           503: errorSchema,
@@ -127,8 +201,14 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const { hours } = request.query;
-      const beforeMs = request.query.before === undefined ? app.now() : Date.parse(request.query.before);
+      const nowMs = app.now();
+      const { kwh } = request.query;
+      if (kwh !== undefined && request.query.hours !== undefined)
+        throw badRequest('kwh', 'give hours or kwh, not both');
+      const beforeMs = request.query.before === undefined ? nowMs : Date.parse(request.query.before);
+      if (beforeMs > nowMs) return planAhead(nowMs, beforeMs);
+      if (kwh !== undefined) throw badRequest('kwh', 'only plans ahead: give a `before` in the future');
+      const hours = request.query.hours ?? 4;
       const fromMs = request.query.from === undefined ? beforeMs - DAY_MS : Date.parse(request.query.from);
       if (beforeMs <= fromMs) throw badRequest('before', 'must be after from');
       if (beforeMs - fromMs > LIMITS['5min'].maxMs) throw badRequest('from', 'the range is longer than 31 days');
@@ -139,9 +219,13 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
       }));
       const best = cheapestWindow(slots, hours * 12, { earliestStartMs: fromMs, deadlineMs: beforeMs });
       return {
+        mode: 'history' as const,
         hours,
+        kwh: null,
+        power_kw: null,
         from: new Date(fromMs).toISOString(),
         before: new Date(beforeMs).toISOString(),
+        stale: false,
         window: best
           ? {
               start: new Date(best.startMs).toISOString(),
@@ -149,7 +233,53 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
               avg_price_cents_kwh: best.avgCentsPerKwh,
             }
           : null,
+        charge_now: null,
+        saving_usd: null,
       };
+
+      async function planAhead(nowMs: number, beforeMs: number) {
+        if (beforeMs - nowMs > FORECAST_HORIZON_MS) {
+          throw badRequest('before', 'at most 48 hours ahead: the reach of the forecast');
+        }
+        const fromMs = Math.max(nowMs, request.query.from === undefined ? nowMs : Date.parse(request.query.from));
+        if (beforeMs <= fromMs) throw badRequest('before', 'must be after from');
+        const forecast = await app.live.forecast();
+        if (!forecast)
+          throw unavailable('no forecast yet: the comed-poller publishes one within five minutes of starting');
+        const { power_kw: powerKw } = request.query;
+        const hours = kwh === undefined ? (request.query.hours ?? 4) : null;
+        const need = hours === null ? { energyKwh: kwh as number } : { hours };
+        const { best, now } = cheapestChargeWindow({ fromMs, beforeMs, powerKw, need }, estimatesOf(forecast, nowMs));
+        return {
+          mode: 'ahead' as const,
+          hours,
+          kwh: kwh ?? null,
+          power_kw: powerKw,
+          from: new Date(fromMs).toISOString(),
+          before: new Date(beforeMs).toISOString(),
+          stale: isForecastStale(forecast, nowMs),
+          window: best ? plannedCharge(best) : null,
+          charge_now: now ? plannedCharge(now) : null,
+          saving_usd: best && now ? (now.supplyCents - best.supplyCents) / 100 : null,
+        };
+      }
     },
   );
+}
+
+function plannedCharge(window: ChargeWindow): z.infer<typeof plannedChargeSchema> {
+  return {
+    start: new Date(window.startMs).toISOString(),
+    end: new Date(window.endMs).toISOString(),
+    energy_kwh: window.energyKwh,
+    avg_price_cents_kwh: window.avgPriceCentsPerKwh,
+    supply_cost_usd: window.supplyCents / 100,
+    hours: window.hours.map((hour) => ({
+      hour_ending: new Date(hour.hourEndingMs).toISOString(),
+      source: hour.source,
+      price_cents_kwh: hour.priceCentsPerKwh,
+      fraction: hour.fraction,
+      energy_kwh: hour.energyKwh,
+    })),
+  };
 }

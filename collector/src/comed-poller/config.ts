@@ -25,6 +25,10 @@ const schema = z.object({
   PRICE_POLL_S: seconds(300),
   PRICE_BACKFILL_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
   PRICE_STATE_FILE: z.string().default('/var/lib/twc/price-backfill.json'),
+  // "Tonight" for the forecast's cheapest window: local hours in Chicago, and how long a charge is.
+  TONIGHT_FROM_HOUR: z.coerce.number().int().min(0).max(23).default(18),
+  TONIGHT_UNTIL_HOUR: z.coerce.number().int().min(0).max(23).default(7),
+  TONIGHT_CHARGE_HOURS: z.coerce.number().int().min(1).max(12).default(4),
   ...influxSettings,
   INFLUXDB_BUCKET_PRICES: z.string().default('twc_prices'),
   ...redisSettings,
@@ -51,6 +55,7 @@ export function loadPricePollerConfig(env: NodeJS.ProcessEnv) {
     pollIntervalMs: raw.PRICE_POLL_S * 1000,
     backfillDays: raw.PRICE_BACKFILL_DAYS,
     progressFile: raw.PRICE_STATE_FILE,
+    night: { startHour: raw.TONIGHT_FROM_HOUR, endHour: raw.TONIGHT_UNTIL_HOUR, windowHours: raw.TONIGHT_CHARGE_HOURS },
     influx: { ...influxOf(raw), bucket: raw.INFLUXDB_BUCKET_PRICES },
     redis: redisOf(raw),
     spool: spoolOf(raw),

@@ -24,6 +24,7 @@ import type { DeletePoints } from '@twc/runtime/influx-delete';
 import type { InfluxWriter } from '@twc/runtime/influx-writer';
 import type { Logger } from '@twc/runtime/logger';
 import { type ComedClient, ComedRequestError, planRangePieces } from './comed-client.js';
+import type { ForecastPublisher, ForecastPublisherStats } from './forecast-publisher.js';
 import { rederiveHourlyPrices } from './hourly-rederive.js';
 import type { PriceState } from './redis-price-state.js';
 
@@ -48,6 +49,8 @@ export interface PricePollerOptions {
   deletePoints: DeletePoints;
   /** The stored day-ahead prices of the hours ending in (fromMs, toMs]. */
   storedDayAhead(fromMs: number, toMs: number): Promise<Map<number, number>>;
+  /** Publishes the forecast of the hours ahead after each poll and measures its errors daily; none: no forecast. */
+  forecast?: ForecastPublisher;
   /** Where the day-ahead backfill keeps its progress (the last Chicago date fetched). */
   dayAheadFile: string;
   /** Pause between the day-ahead requests of a backfill (one per day). Default 2 s. */
@@ -84,6 +87,7 @@ export interface PricePollerStats {
     /** How day-ahead labels line up with real-time prices over the last four weeks (day-ahead.ts). */
     labels: LabelCheck | null;
   };
+  forecast: ForecastPublisherStats | null;
   latest: CurrentPrice | undefined;
   /** The latest 5-minute price is in Redis, where the API and the bridge read it. */
   priceCached: boolean;
@@ -102,8 +106,8 @@ export interface PricePoller {
   upgradePriceClock(): Promise<void>;
   /** Fetches ComEd's published hours of the two Chicago days before today, stores them and compares them with ours. */
   checkPublished(): Promise<void>;
-  /** From 16:00 Chicago time: fetches tomorrow's day-ahead prices until ComEd has published them, once a day. */
-  pollDayAhead(): Promise<void>;
+  /** From 16:00 Chicago time: fetches tomorrow's day-ahead prices until ComEd has published them, once a day; true when it stored them. */
+  pollDayAhead(): Promise<boolean>;
   /** Fetches the day-ahead prices of every day of the history window up to today, resuming. */
   backfillDayAhead(): Promise<void>;
   /** Checks on the last four weeks that day-ahead labels are read as ComEd means them. */
@@ -404,20 +408,21 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
     await writer.flush();
   }
 
-  async function pollDayAhead(): Promise<void> {
-    if (wallClockAt(now(), CHICAGO_TIME_ZONE).hour < DAY_AHEAD_FROM_HOUR) return;
+  async function pollDayAhead(): Promise<boolean> {
+    if (wallClockAt(now(), CHICAGO_TIME_ZONE).hour < DAY_AHEAD_FROM_HOUR) return false;
     const tomorrow = chicagoDateBefore(now(), -1);
-    if (dayAheadStats.latestDate !== null && dayAheadStats.latestDate >= tomorrow.text) return;
+    if (dayAheadStats.latestDate !== null && dayAheadStats.latestDate >= tomorrow.text) return false;
     const { hours } = await client.dayAheadHours();
     // `[]` until published; an answer for another day is not tomorrow's either.
     const forTomorrow = hours.filter(
       ({ label }) => label.year === tomorrow.year && label.month === tomorrow.month && label.day === tomorrow.day,
     );
-    if (forTomorrow.length === 0) return;
+    if (forTomorrow.length === 0) return false;
     writer.write(options.bucket, 'durable', dayAheadPoints(forTomorrow));
     await writer.flush();
     dayAheadStats.latestDate = tomorrow.text;
     log.info({ date: tomorrow.text, hours: forTomorrow.length }, "tomorrow's day-ahead prices stored");
+    return true;
   }
 
   async function backfillDayAhead(): Promise<void> {
@@ -484,9 +489,15 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
   async function pollLoop(): Promise<void> {
     await pollOnce();
     // Tomorrow's day-ahead prices are only a forecast: a failure there must not hold the live price up.
-    await pollDayAhead().catch((error: unknown) => {
+    const dayAheadArrived = await pollDayAhead().catch((error: unknown) => {
       log.debug({ err: describe(error) }, 'day-ahead prices unavailable; will try at the next poll');
+      return false;
     });
+    // The written prices must be readable before the forecast reads them back.
+    if (options.forecast) {
+      await writer.flush();
+      await options.forecast.refresh(current, dayAheadArrived);
+    }
     later(options.pollIntervalMs, pollLoop);
   }
 
@@ -506,6 +517,9 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
       });
       await checkDayAhead().catch((error: unknown) => {
         log.warn({ err: describe(error) }, 'could not check the day-ahead labels; will try tomorrow');
+      });
+      await options.forecast?.measureAccuracy().catch((error: unknown) => {
+        log.warn({ err: describe(error) }, 'could not backtest the forward prices; will try tomorrow');
       });
       later(historyCheckIntervalMs, historyLoop);
     } catch (error) {
@@ -542,6 +556,7 @@ export function createPricePoller(options: PricePollerOptions): PricePoller {
       upgrade: { ...upgradeStats },
       published: { ...publishedStats, latest: publishedStats.latest && { ...publishedStats.latest } },
       dayAhead: { ...dayAheadStats, backfill: { ...dayAheadStats.backfill } },
+      forecast: options.forecast?.stats() ?? null,
       latest: current,
       priceCached,
     }),

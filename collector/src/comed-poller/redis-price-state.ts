@@ -1,4 +1,4 @@
-import { type CurrentPrice, priceKeys } from '@twc/core/contracts/redis';
+import { type CurrentPrice, type PriceForecast, priceKeys } from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
 import { createRedisConnection } from '@twc/runtime/redis-connection';
 
@@ -11,6 +11,8 @@ export interface PriceState {
   ready(timeoutMs: number): Promise<boolean>;
   /** Stores the current price; publishes it when `announce` (a new price arrived). False when Redis did not take it. */
   save(price: CurrentPrice, announce: boolean): Promise<boolean>;
+  /** Stores the forecast of the hours ahead and announces it. False when Redis did not take it. */
+  saveForecast(forecast: PriceForecast): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,13 @@ export function createRedisPriceState(options: { url: string; keyPrefix: string;
         if (announce) batch.publish(priceKeys.channel(prefix), body);
         return batch.exec();
       });
+      return result !== undefined;
+    },
+    async saveForecast(forecast) {
+      const body = JSON.stringify(forecast);
+      const result = await connection.run((redis) =>
+        redis.multi().set(priceKeys.forecast(prefix), body).publish(priceKeys.forecastChannel(prefix), body).exec(),
+      );
       return result !== undefined;
     },
     stop: () => connection.close(),

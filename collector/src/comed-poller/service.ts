@@ -6,6 +6,7 @@ import { createSpoolingWriter } from '@twc/runtime/influx-writer';
 import type { Logger } from '@twc/runtime/logger';
 import { createComedClient } from './comed-client.js';
 import type { PricePollerConfig } from './config.js';
+import { createForecastPublisher } from './forecast-publisher.js';
 import { createInfluxPriceStore } from './influx-price-store.js';
 import { createPricePoller, type PricePoller } from './price-poller.js';
 import { createRedisPriceState } from './redis-price-state.js';
@@ -29,6 +30,16 @@ export function createPricePollerService(
     config.influx.org,
   );
   const store = createInfluxPriceStore({ queryApi, bucket: config.influx.bucket });
+  const forecast = createForecastPublisher({
+    writer,
+    bucket: config.influx.bucket,
+    state,
+    logger,
+    night: config.night,
+    knownHours: store.hourlyPrices,
+    storedDayAhead: store.dayAheadPrices,
+    now: options.now,
+  });
   const poller = createPricePoller({
     client,
     writer,
@@ -46,6 +57,7 @@ export function createPricePollerService(
     storedPrices: store.fiveMinutePrices,
     storedPriceRange: store.fiveMinuteRange,
     storedDayAhead: store.dayAheadPrices,
+    forecast,
     deletePoints: createInfluxDelete(config.influx),
   });
   let health: HealthServer | undefined;

@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import type { PointData } from '@twc/core/contracts/influx-schema';
-import { type CurrentPrice, priceKeys } from '@twc/core/contracts/redis';
+import { type CurrentPrice, priceForecastSchema, priceKeys } from '@twc/core/contracts/redis';
 import { FIVE_MINUTES_MS, HOUR_MS, stampsInHour } from '@twc/core/prices/comed-clock';
+import { DEFAULT_NIGHT } from '@twc/core/prices/forecast-snapshot';
 import { createInfluxDelete, type DeletePoints } from '@twc/runtime/influx-delete';
-import { createInfluxWriter } from '@twc/runtime/influx-writer';
+import { createInfluxWriter, type InfluxWriter } from '@twc/runtime/influx-writer';
 import { silentLogger } from '@twc/runtime/logger';
 import { createSpool } from '@twc/runtime/spool';
 import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createComedClient } from '../../src/comed-poller/comed-client.js';
+import { createForecastPublisher, type ForecastPublisher } from '../../src/comed-poller/forecast-publisher.js';
 import { createInfluxPriceStore } from '../../src/comed-poller/influx-price-store.js';
 import { createPricePoller, type PricePoller } from '../../src/comed-poller/price-poller.js';
 import { createRedisPriceState } from '../../src/comed-poller/redis-price-state.js';
@@ -25,6 +28,8 @@ afterEach(async () => {
 
 interface Harness {
   poller: PricePoller;
+  forecast: ForecastPublisher;
+  writer: InfluxWriter;
   /** Replaces the InfluxDB delete the poller uses (to break it on purpose). */
   setDelete(deletePoints: DeletePoints): void;
   server: ComedServer;
@@ -73,6 +78,16 @@ async function harness(options: {
   const store = createInfluxPriceStore({ queryApi, bucket });
   let deletePoints: DeletePoints = createInfluxDelete(influx);
   const dayAheadFile = options.dayAheadFile ?? join(dir, 'dayahead-backfill.json');
+  const forecast = createForecastPublisher({
+    writer,
+    bucket,
+    state,
+    logger: silentLogger(),
+    night: DEFAULT_NIGHT,
+    knownHours: store.hourlyPrices,
+    storedDayAhead: store.dayAheadPrices,
+    now: () => clock.now,
+  });
   const poller = createPricePoller({
     client,
     writer,
@@ -91,6 +106,7 @@ async function harness(options: {
     dayAheadFile,
     requestSpacingMs: 0,
     storedDayAhead: store.dayAheadPrices,
+    forecast,
   });
   cleanups.push(async () => {
     await poller.stop();
@@ -100,6 +116,8 @@ async function harness(options: {
   });
   return {
     poller,
+    forecast,
+    writer,
     server,
     bucket,
     prefix,
@@ -135,6 +153,15 @@ async function fiveMinuteRows(bucket: string, fromMs: number, toMs: number) {
         |> filter(fn: (r) => r._measurement == "comed_price" and r.price_type == "5min")`,
     );
   return rows.map((row) => ({ timeMs: Date.parse(row._time), price: row._value }));
+}
+
+async function readKey(key: string): Promise<string | null> {
+  const redis = new Redis(servers().redis.url);
+  try {
+    return await redis.get(key);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function readCurrent(prefix: string): Promise<CurrentPrice> {
@@ -607,4 +634,124 @@ describe("ComEd's day-ahead prices", () => {
     const shifted = await check({ dayAhead: (hourEndingMs) => generatedDayAheadCents(7, hourEndingMs + HOUR_MS) });
     expect(shifted?.bestOffsetHours).toBe(1);
   }, 120_000);
+});
+
+describe('the forecast of the hours ahead', () => {
+  it('publishes 48 hours to Redis and InfluxDB, day-ahead where published, bands measured on the history', async () => {
+    // Tuesday 2026-11-10, 16:40 CST: tomorrow's day-ahead prices are out.
+    const now = Date.UTC(2026, 10, 10, 22, 40);
+    const served = await startServer(now);
+    const h = await harness({ served, backfillDays: 35 });
+    const { redis } = servers();
+    const subscriber = new Redis(redis.url);
+    cleanups.push(() => subscriber.quit().then(() => undefined));
+    const announced: string[] = [];
+    await subscriber.subscribe(priceKeys.forecastChannel(h.prefix));
+    subscriber.on('message', (_channel: string, message: string) => announced.push(message));
+
+    await h.poller.backfill();
+    await h.poller.backfillDayAhead();
+    await h.poller.pollOnce();
+    expect(await h.poller.pollDayAhead()).toBe(true);
+    await h.forecast.measureAccuracy();
+    await h.forecast.refresh(h.poller.stats().latest, true);
+
+    const published = priceForecastSchema.parse(JSON.parse((await readKey(priceKeys.forecast(h.prefix))) as string));
+    const tomorrowStart = Date.UTC(2026, 10, 11, 6);
+    const dayAfterStart = Date.UTC(2026, 10, 12, 6);
+    const sourceOf = (hourEndingMs: number) =>
+      published.hours.find((hour) => Date.parse(hour.hour_ending) === hourEndingMs);
+    expect(published.hours[0]).toMatchObject({
+      hour_ending: new Date(Date.UTC(2026, 10, 10, 23)).toISOString(),
+      source: 'running',
+    });
+    expect(published.hours).toHaveLength(48);
+    // Tomorrow's 24 labels name the hours ending from its midnight to 23:00 (hour-ending labels).
+    for (let hourEndingMs = tomorrowStart; hourEndingMs < dayAfterStart; hourEndingMs += HOUR_MS) {
+      expect(sourceOf(hourEndingMs)).toMatchObject({
+        source: 'day_ahead',
+        price_cents_kwh: generatedDayAheadCents(7, hourEndingMs),
+      });
+    }
+    expect(sourceOf(dayAfterStart)?.source).toBe('forecast');
+    // Bands from 28 backtested days, not the defaults: each holds about 80 % of the errors.
+    expect(published.errors.measured_days).toBe(28);
+    expect(published.errors.day_ahead.low).toBeLessThan(0);
+    expect(published.errors.day_ahead.high).toBeGreaterThan(0);
+    expect(published.errors.forecast.high - published.errors.forecast.low).toBeGreaterThan(
+      published.errors.day_ahead.high - published.errors.day_ahead.low,
+    );
+    // Tonight: 18:00 to 07:00, four cheapest hours, all known from the day-ahead curve.
+    expect(published.tonight.from).toBe(new Date(Date.UTC(2026, 10, 11, 0)).toISOString());
+    expect(published.tonight.until).toBe(new Date(Date.UTC(2026, 10, 11, 13)).toISOString());
+    const window = published.tonight.window;
+    expect(window?.hours).toBe(4);
+    expect(window?.sources).toEqual(['day_ahead']);
+    const windowHours = published.hours.filter(
+      (hour) =>
+        Date.parse(hour.hour_ending) > Date.parse(window?.start ?? '') &&
+        Date.parse(hour.hour_ending) <= Date.parse(window?.end ?? ''),
+    );
+    expect(windowHours.reduce((sum, hour) => sum + hour.price_cents_kwh, 0) / 4).toBeCloseTo(
+      window?.avg_price_cents_kwh ?? Number.NaN,
+      9,
+    );
+    await expect.poll(() => announced.length).toBeGreaterThan(0);
+    expect(priceForecastSchema.parse(JSON.parse(announced.at(-1) as string))).toEqual(published);
+
+    // InfluxDB: each hour ahead with its source, tonight's plan at 18:00, the day's accuracy figures.
+    await h.poller.stop();
+    await h.writer.flush();
+    const { influx } = servers();
+    const queryApi = new InfluxDB({ url: influx.url, token: influx.token }).getQueryApi(influx.org);
+    const forecastRows = await queryApi.collectRows<{ _time: string; source: string; price_cents_kwh: number }>(
+      `from(bucket: "${h.bucket}") |> range(start: 0, stop: 2030-01-01T00:00:00Z)
+        |> filter(fn: (r) => r._measurement == "comed_price_forecast")
+        |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`,
+    );
+    const ahead = published.hours.filter((hour) => hour.source === 'day_ahead' || hour.source === 'forecast');
+    expect(forecastRows.map((row) => [Date.parse(row._time), row.source, row.price_cents_kwh])).toEqual(
+      ahead.map((hour) => [Date.parse(hour.hour_ending), hour.source, hour.price_cents_kwh]),
+    );
+    const [night] = await queryApi.collectRows<{ _time: string; start_ms: number; avg_price_cents_kwh: number }>(
+      `from(bucket: "${h.bucket}") |> range(start: 0, stop: 2030-01-01T00:00:00Z)
+        |> filter(fn: (r) => r._measurement == "comed_tonight_window")
+        |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`,
+    );
+    expect(night?._time).toBe(published.tonight.from.replace('.000Z', 'Z'));
+    expect(night?.start_ms).toBe(Date.parse(window?.start ?? ''));
+    const [accuracy] = await queryApi.collectRows<{ dayahead_mae_cents: number; flat_mae_cents: number; days: number }>(
+      `from(bucket: "${h.bucket}") |> range(start: 0)
+        |> filter(fn: (r) => r._measurement == "comed_forecast_accuracy")
+        |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`,
+    );
+    expect(accuracy?.days).toBe(28);
+    expect(accuracy?.dayahead_mae_cents).toBeLessThan(accuracy?.flat_mae_cents ?? 0);
+    expect(h.poller.stats().forecast).toMatchObject({ measuredDays: 28, failedRefreshes: 0 });
+  }, 120_000);
+
+  it('keeps going when InfluxDB cannot be read, and says so once', async () => {
+    const served = await startServer(Date.UTC(2026, 10, 10, 22, 40));
+    const h = await harness({ served, backfillDays: 0 });
+    const { redis } = servers();
+    const state = createRedisPriceState({ url: redis.url, keyPrefix: h.prefix, logger: silentLogger() });
+    cleanups.push(() => state.stop());
+    const lines: { msg: string }[] = [];
+    const broken = createForecastPublisher({
+      writer: h.writer,
+      bucket: h.bucket,
+      state,
+      logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
+      night: DEFAULT_NIGHT,
+      knownHours: () => Promise.reject(new Error('InfluxDB is away')),
+      storedDayAhead: () => Promise.reject(new Error('InfluxDB is away')),
+      now: () => h.clock.now,
+    });
+    await broken.refresh(undefined);
+    h.clock.now += 10 * 60_000;
+    await broken.refresh(undefined);
+    expect(broken.stats()).toMatchObject({ refreshes: 2, failedRefreshes: 2, lastRefresh: null });
+    expect(lines.filter((line) => line.msg.includes('could not publish the price forecast'))).toHaveLength(1);
+    expect(await readKey(priceKeys.forecast(h.prefix))).toBeNull();
+  });
 });

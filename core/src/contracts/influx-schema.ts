@@ -155,6 +155,45 @@ export const SCHEMA = {
     tags: [],
     fields: { best_offset_h: 'int', r_minus1: 'float', r_0: 'float', r_plus1: 'float', pairs: 'int' },
   },
+  /**
+   * The latest estimate of an hour ahead (prices/forecast.ts), stamped with its
+   * hour ending and rewritten at every refresh, so each hour keeps the last
+   * estimate made before it began; `source` is day_ahead or forecast.
+   */
+  comed_price_forecast: {
+    tags: [],
+    fields: { price_cents_kwh: 'float', low_cents_kwh: 'float', high_cents_kwh: 'float', source: 'string' },
+  },
+  /** A night's cheapest run of hours as last planned, stamped with the night's start (forecast-snapshot.ts). */
+  comed_tonight_window: {
+    tags: [],
+    fields: {
+      start_ms: 'int',
+      end_ms: 'int',
+      hours: 'int',
+      avg_price_cents_kwh: 'float',
+      night_avg_cents_kwh: 'float',
+    },
+  },
+  /**
+   * The day's backtest of the forward prices over the four weeks before it
+   * (forecast-backtest.ts), stamped with the local day's start.
+   */
+  comed_forecast_accuracy: {
+    tags: [],
+    fields: {
+      days: 'int',
+      dayahead_mae_cents: 'float',
+      forecast_mae_cents: 'float',
+      flat_mae_cents: 'float',
+      dayahead_p10_cents: 'float',
+      dayahead_p90_cents: 'float',
+      forecast_p10_cents: 'float',
+      forecast_p90_cents: 'float',
+      overnight_captured_share: 'float',
+      overnight_regret_cents: 'float',
+    },
+  },
   /** A day's comparison of ComEd's published hours with ours, stamped with the local day's start. */
   comed_price_check: {
     tags: [],

@@ -13,6 +13,8 @@
  *   session-state:<id>     the session machine's checkpoint           (collector, its own)
  *   price:current          CurrentPrice                              (comed-poller)
  *   price                  channel, a CurrentPrice on a new price     (comed-poller)
+ *   price:forecast         PriceForecast, the next 48 hours           (comed-poller)
+ *   price-forecast         channel, a PriceForecast when recomputed   (comed-poller)
  */
 import { z } from 'zod';
 import type { NormalizedVitals } from '../charger/normalize.js';
@@ -37,6 +39,8 @@ export const sessionKeys = {
 export const priceKeys = {
   current: (prefix: string) => `${prefix}price:current`,
   channel: (prefix: string) => `${prefix}price`,
+  forecast: (prefix: string) => `${prefix}price:forecast`,
+  forecastChannel: (prefix: string) => `${prefix}price-forecast`,
 };
 
 const nullableNumber = z.number().nullable();
@@ -145,6 +149,43 @@ export const currentPriceSchema = z.object({
   updated: z.string(),
 });
 export type CurrentPrice = z.infer<typeof currentPriceSchema>;
+
+const errorBandSchema = z.object({ low: z.number(), high: z.number() });
+
+export const hourEstimateSchema = z.object({
+  hour_ending: z.string(),
+  price_cents_kwh: z.number(),
+  source: z.enum(['actual', 'running', 'day_ahead', 'forecast']),
+  low_cents_kwh: z.number(),
+  high_cents_kwh: z.number(),
+});
+
+export const priceForecastSchema = z.object({
+  /** When the poller computed it. */
+  computed_at: z.string(),
+  /** The stamp of the newest 5-minute price it knew (null: none); stale with the feed. */
+  feed_time: z.string().nullable(),
+  /** The current hour and the 47 after it, where anything is known. */
+  hours: z.array(hourEstimateSchema),
+  /** The bands: measured on the stored history (`measured_days` > 0) or the defaults until then. */
+  errors: z.object({ day_ahead: errorBandSchema, forecast: errorBandSchema, measured_days: z.number().int() }),
+  /** The night ahead (or under way): its average estimate and its cheapest run of hours. */
+  tonight: z.object({
+    from: z.string(),
+    until: z.string(),
+    avg_price_cents_kwh: z.number().nullable(),
+    window: z
+      .object({
+        start: z.string(),
+        end: z.string(),
+        hours: z.number().int(),
+        avg_price_cents_kwh: z.number(),
+        sources: z.array(z.enum(['actual', 'running', 'day_ahead', 'forecast'])),
+      })
+      .nullable(),
+  }),
+});
+export type PriceForecast = z.infer<typeof priceForecastSchema>;
 
 /**
  * A payload read from Redis, parsed with its writer's schema; undefined when

@@ -16,9 +16,10 @@
  *   charging at once: the regret in cents per kWh and the share of the
  *   possible saving captured.
  */
+import type { PointData } from '../contracts/influx-schema.js';
 import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from '../time/wall-clock.js';
 import { HOUR_MS } from './comed-clock.js';
-import { type ErrorBand, priceModel } from './forecast.js';
+import { type ErrorBand, type ForecastErrors, priceModel } from './forecast.js';
 
 export interface BacktestInputs {
   /** Real-time hourly averages by hour ending. */
@@ -224,5 +225,34 @@ export function backtestForwardPrices(inputs: BacktestInputs): BacktestResult {
     forecast: accuracy(residuals.forecast),
     flat: accuracy(residuals.flat),
     overnight: { withDayAhead: regret(overnight.withDayAhead), forecastOnly: regret(overnight.forecastOnly) },
+  };
+}
+
+/** The bands the estimates carry, once history holds a week of each; undefined until then. */
+export function measuredErrors(result: BacktestResult): ForecastErrors | undefined {
+  const week = 7 * 24;
+  if (!result.dayAhead.errors || !result.forecast.errors) return undefined;
+  if (result.dayAhead.hours < week || result.forecast.hours < week) return undefined;
+  return { day_ahead: result.dayAhead.errors, forecast: result.forecast.errors };
+}
+
+/** The day's backtest as a point of comed_forecast_accuracy, stamped `timeMs`. */
+export function accuracyPoint(result: BacktestResult, timeMs: number): PointData {
+  return {
+    measurement: 'comed_forecast_accuracy',
+    tags: {},
+    fields: {
+      days: result.days,
+      dayahead_mae_cents: result.dayAhead.mae,
+      forecast_mae_cents: result.forecast.mae,
+      flat_mae_cents: result.flat.mae,
+      dayahead_p10_cents: result.dayAhead.errors?.low,
+      dayahead_p90_cents: result.dayAhead.errors?.high,
+      forecast_p10_cents: result.forecast.errors?.low,
+      forecast_p90_cents: result.forecast.errors?.high,
+      overnight_captured_share: result.overnight.withDayAhead.capturedShare,
+      overnight_regret_cents: result.overnight.withDayAhead.regretCentsPerKwh,
+    },
+    timeMs,
   };
 }

@@ -8,7 +8,9 @@ import {
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PriceForecast,
   parseRedisPayload,
+  priceForecastSchema,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
@@ -37,6 +39,8 @@ export interface LiveStore {
   ): Promise<{ vitals?: LiveVitals; status?: ChargerStatus; session?: LiveSession } | undefined>;
   session(chargerId: string): Promise<LiveSession | undefined>;
   price(): Promise<CurrentPrice | undefined>;
+  /** The comed-poller's forecast of the hours ahead. */
+  forecast(): Promise<PriceForecast | undefined>;
   /** Connects; resolves (degraded) even when Redis is down, ioredis keeps trying. */
   connect(): Promise<void>;
   ping(): Promise<boolean>;
@@ -117,6 +121,10 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
     async price() {
       const key = priceKeys.current(prefix);
       return parse(currentPriceSchema, await connection.run((redis) => redis.get(key)), key);
+    },
+    async forecast() {
+      const key = priceKeys.forecast(prefix);
+      return parse(priceForecastSchema, await connection.run((redis) => redis.get(key)), key);
     },
     async connect() {
       await connection.ready(2000);
