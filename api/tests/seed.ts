@@ -13,7 +13,13 @@ import { createRedisPriceState, type PriceState } from '@twc/collector/comed-pol
 import type { Vitals } from '@twc/core/charger/models';
 import { normalizeVitals } from '@twc/core/charger/normalize';
 import type { PointData } from '@twc/core/contracts/influx-schema';
-import type { ChargerStatus, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import {
+  type ChargerStatus,
+  type LiveSession,
+  type LiveVitals,
+  type PriceForecast,
+  priceForecastSchema,
+} from '@twc/core/contracts/redis';
 import { FIVE_MINUTES_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
 import type { PricePoint } from '@twc/core/prices/comed-parse';
 import { currentPrice, runningAverageOf } from '@twc/core/prices/current-price';
@@ -30,6 +36,7 @@ import {
 } from '@twc/core/sessions/session-machine';
 import { sessionPoints } from '@twc/core/sessions/session-points';
 import { type WhatIfResult, whatIf } from '@twc/core/sessions/what-if';
+import { CHICAGO_TIME_ZONE, wallClockAt } from '@twc/core/time/wall-clock';
 import { createInfluxWriter, type InfluxWriter } from '@twc/runtime/influx-writer';
 import { silentLogger } from '@twc/runtime/logger';
 import { createSpool } from '@twc/runtime/spool';
@@ -303,4 +310,44 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 300
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
+}
+
+/** A ComEd-like price for the hour ending `hourEndingMs`: dear from 17:00 to 21:00, cheapest from 02:00 to 05:00 Chicago time. */
+export function forecastPriceOf(hourEndingMs: number): number {
+  const { hour } = wallClockAt(hourEndingMs - 3_600_000, CHICAGO_TIME_ZONE);
+  if (hour >= 2 && hour < 5) return 1 + (hour - 2) * 0.1;
+  if (hour >= 17 && hour < 21) return 7;
+  return 3 + (hour % 3) * 0.5;
+}
+
+/**
+ * A forecast as the comed-poller publishes it, computed at `computedAtMs`:
+ * 48 hours from the current one (running, then day-ahead for 30 hours, then
+ * forecast), bands 1 cent below and 1.5 above.
+ */
+export function forecastFixture(computedAtMs: number): PriceForecast {
+  const iso = (timeMs: number) => new Date(timeMs).toISOString();
+  const currentHourEnding = hourEndingOf(computedAtMs);
+  return priceForecastSchema.parse({
+    computed_at: iso(computedAtMs),
+    feed_time: iso(computedAtMs - 5 * 60_000),
+    hours: Array.from({ length: 48 }, (_, i) => {
+      const hourEndingMs = currentHourEnding + i * 3_600_000;
+      const price = forecastPriceOf(hourEndingMs);
+      return {
+        hour_ending: iso(hourEndingMs),
+        price_cents_kwh: price,
+        source: i === 0 ? 'running' : i < 31 ? 'day_ahead' : 'forecast',
+        low_cents_kwh: price - 1,
+        high_cents_kwh: price + 1.5,
+      };
+    }),
+    errors: { day_ahead: { low: -1, high: 1.5 }, forecast: { low: -2, high: 3 }, measured_days: 28 },
+    tonight: {
+      from: iso(computedAtMs),
+      until: iso(computedAtMs + 12 * 3_600_000),
+      avg_price_cents_kwh: 3,
+      window: null,
+    },
+  });
 }

@@ -14,16 +14,19 @@ import {
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PriceForecast,
   parseRedisPayload,
+  priceForecastSchema,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
+import { forecastAhead } from '@twc/core/prices/forecast-snapshot';
 import type { Logger } from '@twc/runtime/logger';
 import { createRedisClient } from '@twc/runtime/redis-connection';
 import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 
-export type LiveMessageType = 'vitals' | 'session' | 'price';
+export type LiveMessageType = 'vitals' | 'session' | 'price' | 'forecast';
 
 /** `all`, or one charger id. */
 export type Subscription = string;
@@ -69,6 +72,7 @@ export function classifyChannel(
   channel: string,
 ): { type: LiveMessageType; chargerId: string | null } | undefined {
   if (channel === priceKeys.channel(prefix)) return { type: 'price', chargerId: null };
+  if (channel === priceKeys.forecastChannel(prefix)) return { type: 'forecast', chargerId: null };
   for (const type of ['vitals', 'session'] as const) {
     const head = type === 'vitals' ? liveKeys.vitalsChannel(prefix, '') : sessionKeys.channel(prefix, '');
     if (channel.startsWith(head) && channel.length > head.length)
@@ -147,11 +151,15 @@ export function createLiveHub(options: {
     const kind = classifyChannel(prefix, channel);
     if (!kind) return;
     // Parsed with the writer's schema: a client only ever receives what the contract says.
-    let data: LatestLive['vitals'] | LatestLive['session'] | CurrentPrice | undefined;
+    let data: LatestLive['vitals'] | LatestLive['session'] | CurrentPrice | PriceForecast | undefined;
     const heard: LatestLive = {};
     if (kind.type === 'vitals') data = heard.vitals = parseRedisPayload(liveVitalsSchema, message);
     else if (kind.type === 'session') data = heard.session = parseRedisPayload(liveSessionSchema, message);
-    else data = parseRedisPayload(currentPriceSchema, message);
+    else if (kind.type === 'forecast') {
+      // The next 24 hours: what a live view shows; the whole 48 are at GET /price/forecast.
+      const forecast = parseRedisPayload(priceForecastSchema, message);
+      data = forecast && forecastAhead(forecast, Date.now(), 24);
+    } else data = parseRedisPayload(currentPriceSchema, message);
     if (data === undefined) {
       if (!malformedLogged) {
         logger.warn({ channel }, 'a live message is not what its writer sends; skipped (logged once)');
@@ -159,7 +167,7 @@ export function createLiveHub(options: {
       malformedLogged = true;
       return;
     }
-    if (kind.chargerId !== null && kind.type !== 'price') {
+    if (kind.chargerId !== null) {
       const entry = latest.get(kind.chargerId) ?? { heardMs: 0 };
       latest.set(kind.chargerId, { ...entry, ...heard, heardMs: Date.now() });
     }
@@ -203,7 +211,12 @@ export function createLiveHub(options: {
       });
       redis.on('pmessage', (_pattern: string, channel: string, message: string) => onMessage(channel, message));
       const escaped = globEscape(prefix);
-      const subscribed = redis.psubscribe(`${escaped}vitals:*`, `${escaped}session:*`, `${escaped}price`);
+      const subscribed = redis.psubscribe(
+        `${escaped}vitals:*`,
+        `${escaped}session:*`,
+        `${escaped}price`,
+        `${escaped}price-forecast`,
+      );
       heartbeat = setInterval(beat, options.heartbeatMs);
       heartbeat.unref();
       // Serving starts even when Redis is down; the subscription follows when it is back.

@@ -10,10 +10,11 @@ declare module 'fastify' {
 }
 
 export const LIVE_DESCRIPTION = [
-  'Messages are JSON: `{"type": "vitals" | "session" | "price", "charger_id": <id or null>, "data": {...}}`,',
-  'with `data` as the collector publishes it (LiveVitals, LiveSession, CurrentPrice).',
+  'Messages are JSON: `{"type": "vitals" | "session" | "price" | "forecast", "charger_id": <id or null>, "data": {...}}`,',
+  'with `data` as the collector and the comed-poller publish it (LiveVitals, LiveSession, CurrentPrice, and',
+  'PriceForecast with its next 24 hours, sent whenever it is recomputed, about every five minutes).',
   'Subscribe to one charger or all with the `charger` query parameter or a first message',
-  '`{"subscribe": "<charger id>" | "all"}` (answered `{"type": "subscribed", ...}`). Prices go to every client.',
+  '`{"subscribe": "<charger id>" | "all"}` (answered `{"type": "subscribed", ...}`). Prices and forecasts go to every client.',
   'The server pings every WS_HEARTBEAT_S seconds and drops clients that do not answer, or whose',
   'buffer stays over WS_MAX_BUFFERED_KB. With auth on, pass the credential as the `token` query parameter.',
 ].join(' ');

@@ -1,6 +1,6 @@
 import { type ChargeWindow, cheapestChargeWindow } from '@twc/core/prices/charge-window';
-import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
-import { estimatesOf, isForecastStale } from '@twc/core/prices/forecast-snapshot';
+import { HOUR_MS } from '@twc/core/prices/comed-clock';
+import { estimatesOf, forecastAhead, isForecastStale } from '@twc/core/prices/forecast-snapshot';
 import { cheapestWindow } from '@twc/core/sessions/cheapest-window';
 import { isValidTimeZone } from '@twc/core/time/wall-clock';
 import type { FastifyInstance } from 'fastify';
@@ -158,14 +158,14 @@ export async function priceRoutes(app: FastifyInstance): Promise<void> {
       const forecast = await app.live.forecast();
       if (!forecast)
         throw unavailable('no forecast yet: the comed-poller publishes one within five minutes of starting');
-      // The current hour and the hours after it, `hours` in all.
-      const lastEndingMs = hourEndingOf(nowMs) + (request.query.hours - 1) * HOUR_MS;
+      const ahead = forecastAhead(forecast, nowMs, request.query.hours);
       return {
-        ...forecast,
+        ...ahead,
         stale: isForecastStale(forecast, nowMs),
-        hours: forecast.hours
-          .filter((hour) => Date.parse(hour.hour_ending) > nowMs && Date.parse(hour.hour_ending) <= lastEndingMs)
-          .map((hour) => ({ start: new Date(Date.parse(hour.hour_ending) - HOUR_MS).toISOString(), ...hour })),
+        hours: ahead.hours.map((hour) => ({
+          start: new Date(Date.parse(hour.hour_ending) - HOUR_MS).toISOString(),
+          ...hour,
+        })),
       };
     },
   );

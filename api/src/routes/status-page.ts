@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * A small live status page: static HTML and inline script, no front-end
- * build. It loads the chargers, their status and the current price from the
- * API, then follows the WebSocket. When auth is on, the page asks for a token
+ * build. It loads the chargers, their status, the current price and the
+ * next 24 hours' prices from the API, then follows the WebSocket. When auth is on, the page asks for a token
  * and keeps it in the browser's localStorage; the page itself holds no data.
  */
 const SCRIPT = `
@@ -56,6 +56,48 @@ function showPrice(price) {
   set(document, 'hour-average', fmt.cents(price.hour_average ? price.hour_average.price_cents_kwh : null));
   $('#price').classList.toggle('stale', !!price.stale);
 }
+const timeZone = document.body.dataset.timeZone || undefined;
+const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', timeZone });
+const STALE_MS = 15 * 60 * 1000;
+let forecastAt = null;
+function markForecastStale() {
+  const stale = forecastAt === null || Date.now() - forecastAt > STALE_MS;
+  $('#forecast').classList.toggle('stale', stale);
+  set(document, 'forecast-state', forecastAt === null ? 'no forecast' : stale ? 'stale' : 'updated ' + clock(new Date(forecastAt).toISOString()));
+}
+function showForecast(forecast) {
+  forecastAt = forecast.stale ? 0 : Date.parse(forecast.computed_at);
+  const hours = forecast.hours.slice(0, 24);
+  const chart = $('#forecast-chart');
+  chart.replaceChildren();
+  const top = Math.max(1, ...hours.map((hour) => hour.price_cents_kwh));
+  const bottom = Math.min(0, ...hours.map((hour) => hour.price_cents_kwh));
+  const scale = 100 / (top - bottom);
+  hours.forEach((hour, i) => {
+    const bar = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+    const y = (top - Math.max(hour.price_cents_kwh, 0)) * scale;
+    bar.setAttribute('x', String(i * 10 + 1));
+    bar.setAttribute('width', '8');
+    bar.setAttribute('y', String(y));
+    bar.setAttribute('height', String(Math.max(Math.abs(hour.price_cents_kwh) * scale, 0.5)));
+    bar.setAttribute('class', 'bar ' + hour.source);
+    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    title.textContent = clock(new Date(Date.parse(hour.hour_ending) - 3600000).toISOString()) + '  ' + fmt.cents(hour.price_cents_kwh) + '  (' + hour.source.replace('_', '-') + ')';
+    bar.append(title);
+    chart.append(bar);
+  });
+  const ticks = $('#forecast-ticks');
+  ticks.replaceChildren(...hours.filter((_, i) => i % 6 === 0).map((hour) => {
+    const tick = document.createElement('span');
+    tick.textContent = clock(new Date(Date.parse(hour.hour_ending) - 3600000).toISOString());
+    return tick;
+  }));
+  const plan = forecast.tonight.window;
+  set(document, 'tonight', plan ? clock(plan.start) + '–' + clock(plan.end) + ', ' + fmt.cents(plan.avg_price_cents_kwh) : '–');
+  set(document, 'tonight-average', fmt.cents(forecast.tonight.avg_price_cents_kwh));
+  markForecastStale();
+}
+setInterval(markForecastStale, 60000);
 async function load() {
   const { chargers } = await api('/api/v1/chargers');
   for (const charger of chargers) {
@@ -69,6 +111,7 @@ async function load() {
       .catch(() => {});
   }
   api('/api/v1/price/current').then(showPrice).catch(() => set(document, 'price', '–'));
+  api('/api/v1/price/forecast?hours=24').then(showForecast).catch(markForecastStale);
 }
 let retryMs = 1000;
 function follow() {
@@ -83,6 +126,7 @@ function follow() {
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.type === 'price') return showPrice(message.data);
+    if (message.type === 'forecast') return showForecast(message.data);
     if (message.type === 'vitals') {
       const node = card({ id: message.charger_id, name: message.data.charger_name });
       const v = message.data.vitals;
@@ -120,6 +164,14 @@ h2 { font-size: 1rem; margin: 0 0 .5rem; }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .25rem 1rem; margin: 0; }
 dt { color: #5b6475; } dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 600; }
 .stale dd { color: #b35c00; }
+#forecast { grid-column: 1 / -1; }
+#forecast svg { width: 100%; height: 120px; display: block; margin: .5rem 0 0; }
+#forecast-ticks { display: grid; grid-template-columns: repeat(4, 1fr); font-size: .8rem; color: #5b6475; margin-bottom: .5rem; }
+.bar.running { fill: #1d2330; } .bar.day_ahead { fill: #2f6fdf; } .bar.forecast { fill: #9cb8ea; }
+.stale .bar { fill: #c9ccd3; }
+.legend span { margin-right: 1rem; font-size: .85rem; color: #5b6475; }
+.legend .running::before, .legend .day_ahead::before, .legend .forecast::before { content: '■ '; }
+.legend .running::before { color: #1d2330; } .legend .day_ahead::before { color: #2f6fdf; } .legend .forecast::before { color: #9cb8ea; }
 form[hidden] { display: none; }
 form { padding: 1rem 1.5rem; }
 `;
@@ -128,7 +180,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-export function statusPageHtml(grafanaUrl: string): string {
+export function statusPageHtml(grafanaUrl: string, timeZone: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -138,11 +190,16 @@ export function statusPageHtml(grafanaUrl: string): string {
 <link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
-<body>
+<body data-time-zone="${escapeHtml(timeZone)}">
 <header><h1>Wall Connector</h1><span id="connection">connecting</span><a href="${escapeHtml(grafanaUrl)}">Grafana dashboards</a></header>
 <form id="login" hidden><label>API token <input id="token" type="password" autocomplete="current-password"></label> <button>Sign in</button></form>
 <main>
 <section id="price"><h2>ComEd price</h2><dl><dt>5-minute</dt><dd data-field="price">–</dd><dt>hour so far</dt><dd data-field="hour-average">–</dd></dl></section>
+<section id="forecast" class="stale"><h2>Next 24 hours</h2>
+<svg id="forecast-chart" viewBox="0 0 240 100" preserveAspectRatio="none" role="img" aria-label="hourly prices ahead"></svg>
+<div id="forecast-ticks"></div>
+<div class="legend"><span class="running">this hour so far</span><span class="day_ahead">ComEd day-ahead</span><span class="forecast">forecast</span></div>
+<dl><dt>cheapest tonight</dt><dd data-field="tonight">–</dd><dt>average tonight</dt><dd data-field="tonight-average">–</dd><dt>forecast</dt><dd data-field="forecast-state">no forecast</dd></dl></section>
 <div id="chargers" style="display: contents"></div>
 </main>
 <template id="charger-template"><section class="charger"><h2 data-field="name"></h2><dl>
@@ -162,7 +219,7 @@ export function statusPageHtml(grafanaUrl: string): string {
 const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
 export async function statusPageRoutes(app: FastifyInstance): Promise<void> {
-  const html = statusPageHtml(app.config.grafanaUrl);
+  const html = statusPageHtml(app.config.grafanaUrl, app.config.timeZone);
   // Only this page's own inline script and style may run.
   const policy = [
     "default-src 'none'",

@@ -6,6 +6,7 @@ describe('live hub decisions', () => {
     expect(classifyChannel('twc:', 'twc:vitals:ACB1')).toEqual({ type: 'vitals', chargerId: 'ACB1' });
     expect(classifyChannel('twc:', 'twc:session:ACB1')).toEqual({ type: 'session', chargerId: 'ACB1' });
     expect(classifyChannel('twc:', 'twc:price')).toEqual({ type: 'price', chargerId: null });
+    expect(classifyChannel('twc:', 'twc:price-forecast')).toEqual({ type: 'forecast', chargerId: null });
     expect(classifyChannel('twc:', 'twc:vitals:')).toBeUndefined();
     expect(classifyChannel('twc:', 'other:vitals:ACB1')).toBeUndefined();
   });

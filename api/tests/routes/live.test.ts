@@ -8,6 +8,7 @@ import {
   createTestStack,
   currentPrice,
   eventually,
+  forecastFixture,
   liveSessionOf,
   pricesBetween,
   simulateCharge,
@@ -77,6 +78,18 @@ describe('WS /ws/live', () => {
       { type: 'session', charger_id: CHARGER_ID, data: JSON.parse(JSON.stringify(liveSessionOf(open))) },
       { type: 'price', charger_id: null, data: price },
     ]);
+  });
+
+  it('sends every client the forecast of the next 24 hours when the comed-poller recomputes it', async () => {
+    const { url } = await listen();
+    const client = await connect(`${url}?charger=${CHARGER_ID}`);
+    const forecast = forecastFixture(Date.now());
+    expect(await stack.price.saveForecast(forecast)).toBe(true);
+    await eventually(() => expect(client.messages).toHaveLength(2));
+    const message = client.messages[1] as { type: string; charger_id: null; data: typeof forecast };
+    expect(message.type).toBe('forecast');
+    expect(message.charger_id).toBeNull();
+    expect(message.data).toEqual({ ...forecast, hours: forecast.hours.slice(0, 24) });
   });
 
   it('sends a charger only to clients subscribed to it or to all, and takes a subscribe message', async () => {

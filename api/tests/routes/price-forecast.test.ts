@@ -1,43 +1,13 @@
-import { type PriceForecast, priceForecastSchema } from '@twc/core/contracts/redis';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createTestStack, type TestStack } from '../seed.js';
+import { createTestStack, forecastFixture, type TestStack } from '../seed.js';
 
 const HOUR = 3_600_000;
 // Thursday 2026-12-03, 17:20 CST; the newest 5-minute price is stamped 17:15.
 const NOW = Date.UTC(2026, 11, 3, 23, 20);
 const CURRENT_HOUR_ENDING = Date.UTC(2026, 11, 4, 0);
 const iso = (timeMs: number) => new Date(timeMs).toISOString();
-
-/** A price for each hour ahead: dear in the evening, cheapest from 02:00 to 05:00 CST. */
-function priceOf(hourEndingMs: number): number {
-  const localHour = new Date(hourEndingMs - HOUR - 6 * HOUR).getUTCHours();
-  if (localHour >= 2 && localHour < 5) return 1 + (localHour - 2) * 0.1;
-  if (localHour >= 17 && localHour < 21) return 7;
-  return 3 + (localHour % 3) * 0.5;
-}
-
-function forecast(computedAtMs = NOW): PriceForecast {
-  return priceForecastSchema.parse({
-    computed_at: iso(computedAtMs),
-    feed_time: iso(computedAtMs - 5 * 60_000),
-    hours: Array.from({ length: 48 }, (_, i) => {
-      const hourEndingMs = CURRENT_HOUR_ENDING + i * HOUR;
-      const source = i === 0 ? 'running' : i < 31 ? 'day_ahead' : 'forecast';
-      const price = priceOf(hourEndingMs);
-      return {
-        hour_ending: iso(hourEndingMs),
-        price_cents_kwh: price,
-        source,
-        low_cents_kwh: price - 1,
-        high_cents_kwh: price + 1.5,
-      };
-    }),
-    errors: { day_ahead: { low: -1, high: 1.5 }, forecast: { low: -2, high: 3 }, measured_days: 28 },
-    tonight: { from: iso(NOW), until: iso(Date.UTC(2026, 11, 4, 13)), avg_price_cents_kwh: 3, window: null },
-  });
-}
 
 let stack: TestStack;
 const apps: FastifyInstance[] = [];
@@ -64,7 +34,7 @@ describe('GET /price/forecast', () => {
   });
 
   it('gives each hour ahead with its source and band, and goes stale when the poller stops', async () => {
-    expect(await stack.price.saveForecast(forecast())).toBe(true);
+    expect(await stack.price.saveForecast(forecastFixture(NOW))).toBe(true);
     const { status, body } = await get('/api/v1/price/forecast?hours=24');
     expect(status).toBe(200);
     expect(body.stale).toBe(false);
@@ -88,7 +58,7 @@ describe('GET /price/forecast', () => {
 
 describe('GET /price/cheapest-window ahead', () => {
   beforeAll(async () => {
-    await stack.price.saveForecast(forecast());
+    await stack.price.saveForecast(forecastFixture(NOW));
   });
 
   it('plans N hours before a deadline on the forecast, each hour with its source, and the saving', async () => {

@@ -11,6 +11,7 @@ import {
   chargerStatus,
   createTestStack,
   currentPrice,
+  forecastFixture,
   liveSessionOf,
   pricesBetween,
   simulateCharge,
@@ -48,6 +49,8 @@ async function browser() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    // Times on the page are formatted in the browser's locale.
+    locale: 'en-US',
     args: [
       '--headless',
       '--no-sandbox',
@@ -84,6 +87,10 @@ describe('status page', () => {
     stack.live.publishVitals(open.lastLive);
     await stack.sessions.publish(liveSessionOf(open));
     await stack.price.save(currentPrice({ timeMs: Date.now(), priceCentsPerKwh: 4.25 }, undefined, Date.now()), true);
+    const forecast = forecastFixture(Date.now());
+    const tonight = { start: forecast.hours[9]?.hour_ending as string, end: forecast.hours[12]?.hour_ending as string };
+    forecast.tonight.window = { ...tonight, hours: 3, avg_price_cents_kwh: 1.1, sources: ['day_ahead'] };
+    await stack.price.saveForecast(forecast);
 
     const base = await listen();
     const context = await browser();
@@ -103,6 +110,22 @@ describe('status page', () => {
     );
     await expect(page.locator('[data-field="price"]').textContent()).resolves.toBe('4.3 ¢/kWh');
     await page.locator('#connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+
+    // The next 24 hours: a bar per hour in the colour of its source, tonight's window in the page's zone.
+    const bars = page.locator('#forecast-chart rect');
+    await expect(bars.count()).resolves.toBe(24);
+    await expect(page.locator('#forecast-chart rect.running').count()).resolves.toBe(1);
+    await expect(page.locator('#forecast-chart rect.day_ahead').count()).resolves.toBe(23);
+    const time = (iso: string) =>
+      new Date(iso).toLocaleTimeString('en-US', { hour: '2-digit', minute: '2-digit', timeZone: 'America/Chicago' });
+    await expect(page.locator('[data-field="tonight"]').textContent()).resolves.toBe(
+      `${time(tonight.start)}–${time(tonight.end)}, 1.1 ¢/kWh`,
+    );
+    await expect(page.locator('#forecast').getAttribute('class')).resolves.toBe('');
+    // The comed-poller recomputes: the page follows without a reload; an old one is shown stale.
+    await stack.price.saveForecast(forecastFixture(Date.now() - 20 * 60_000));
+    await page.locator('[data-field="forecast-state"]').filter({ hasText: 'stale' }).waitFor({ timeout: 10_000 });
+    await expect(page.locator('#forecast').getAttribute('class')).resolves.toBe('stale');
 
     // The charger slows to 16 A: the page must change without a reload.
     const slower = simulateCharge({ startMs: START, chargeMs: 905_000, amps: 16, close: false, prices });

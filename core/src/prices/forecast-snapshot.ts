@@ -7,7 +7,7 @@ import type { PointData } from '../contracts/influx-schema.js';
 import type { PriceForecast } from '../contracts/redis.js';
 import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from '../time/wall-clock.js';
 import { cheapestChargeWindow } from './charge-window.js';
-import { HOUR_MS } from './comed-clock.js';
+import { HOUR_MS, hourEndingOf } from './comed-clock.js';
 import {
   DEFAULT_FORECAST_ERRORS,
   type ForecastErrors,
@@ -165,4 +165,16 @@ export function estimatesOf(forecast: PriceForecast, nowMs: number): HourEstimat
       highCents: hour.high_cents_kwh,
     }))
     .filter((estimate) => estimate.hourEndingMs > nowMs);
+}
+
+/** The forecast with only the current hour and the ones after it, `hours` in all, as of `nowMs`. */
+export function forecastAhead(forecast: PriceForecast, nowMs: number, hours: number): PriceForecast {
+  const lastEndingMs = hourEndingOf(nowMs) + (hours - 1) * HOUR_MS;
+  return {
+    ...forecast,
+    hours: forecast.hours.filter((hour) => {
+      const endingMs = Date.parse(hour.hour_ending);
+      return endingMs > nowMs && endingMs <= lastEndingMs;
+    }),
+  };
 }
