@@ -4,13 +4,13 @@
  */
 
 import { SCHEMA } from '@twc/core/contracts/influx-schema';
-import { intervalEnd } from '@twc/core/prices/comed-clock';
+import { HOUR_MS, intervalEnd } from '@twc/core/prices/comed-clock';
 import { csvLine } from '../core/csv.js';
 import { fluxStr, fluxTime } from '../core/flux.js';
 import type { FluxRow, InfluxReader } from '../plugins/app/influx.js';
 import { sessionFromRow } from './sessions.js';
 
-export type ExportDataset = 'sessions' | 'vitals' | 'prices';
+export type ExportDataset = 'sessions' | 'vitals' | 'prices' | 'dayahead';
 export type ExportFormat = 'csv' | 'json';
 
 export interface ExportQuery {
@@ -68,6 +68,12 @@ function flux(influx: InfluxReader, query: ExportQuery): string {
   |> ${range}
   |> filter(fn: (r) => r._measurement == "comed_price" and r.price_type == "5min" and r._field == "price_cents_kwh")
   |> keep(columns: ["_time", "_value"])`;
+    case 'dayahead':
+      // Hours that start in [from, to), stored at their hour ending (comed-clock.ts, DAY_AHEAD_LABELS).
+      return `from(bucket: ${fluxStr(influx.buckets.prices)})
+  |> range(start: ${fluxTime(query.fromMs + HOUR_MS)}, stop: ${fluxTime(query.toMs + HOUR_MS)})
+  |> filter(fn: (r) => r._measurement == "comed_price_dayahead" and r._field == "price_cents_kwh")
+  |> keep(columns: ["_time", "_value"])`;
   }
 }
 
@@ -79,6 +85,8 @@ function header(dataset: ExportDataset): string[] {
       return ['time', 'charger_id', 'charger_name', ...VITALS_FIELDS];
     case 'prices':
       return ['interval_start', 'interval_end', 'price_cents_kwh'];
+    case 'dayahead':
+      return ['hour_start', 'hour_ending', 'price_cents_kwh'];
   }
 }
 
@@ -100,6 +108,14 @@ function record(dataset: ExportDataset, row: FluxRow): Record<string, unknown> {
       return {
         interval_start: new Date(startMs).toISOString(),
         interval_end: new Date(intervalEnd(startMs)).toISOString(),
+        price_cents_kwh: row._value,
+      };
+    }
+    case 'dayahead': {
+      const hourEndingMs = Date.parse(String(row._time));
+      return {
+        hour_start: new Date(hourEndingMs - HOUR_MS).toISOString(),
+        hour_ending: new Date(hourEndingMs).toISOString(),
         price_cents_kwh: row._value,
       };
     }

@@ -13,7 +13,7 @@ const DAY_MS = 86_400_000;
 const MAX_RANGE_MS = 3700 * DAY_MS;
 
 const exportQuery = z.object({
-  dataset: z.enum(['sessions', 'vitals', 'prices']),
+  dataset: z.enum(['sessions', 'vitals', 'prices', 'dayahead']),
   from: isoTime.optional().meta({ description: 'start (default: 30 days before `to`)' }),
   to: isoTime.optional().meta({ description: 'end, exclusive (default: now)' }),
   charger: z.string().min(1).max(64).optional().meta({ description: 'one charger id (sessions, vitals)' }),
@@ -32,7 +32,7 @@ export async function exportRoutes(app: FastifyInstance): Promise<void> {
             format === 'csv' ? 'Export a dataset as CSV' : 'Export a dataset as JSON lines (one JSON object per line)',
           description:
             format === 'csv'
-              ? 'Streamed as InfluxDB returns rows. Vitals: one row per 5-second sample. Prices: ComEd 5-minute prices.'
+              ? "Streamed as InfluxDB returns rows. Vitals: one row per 5-second sample. Prices: ComEd 5-minute prices. Dayahead: ComEd's day-ahead price of each hour that starts in the range."
               : 'Streamed as InfluxDB returns rows. Vitals come in the replay format `{"t": <epoch ms>, "vitals": {...}}`, fields named as the charger names them; `charger` is then required (a replay file holds one charger).',
           querystring: exportQuery,
           response: {
@@ -54,8 +54,8 @@ export async function exportRoutes(app: FastifyInstance): Promise<void> {
         if (format === 'json' && dataset === 'vitals' && charger === undefined) {
           throw badRequest('charger', 'is required for the vitals JSON export (a replay file holds one charger)');
         }
-        if (dataset === 'prices' && charger !== undefined) {
-          throw badRequest('charger', 'does not apply to prices');
+        if ((dataset === 'prices' || dataset === 'dayahead') && charger !== undefined) {
+          throw badRequest('charger', `does not apply to ${dataset}`);
         }
         const lines = await exportLines(app.influx, { dataset, fromMs, toMs, chargerId: charger }, format);
         const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);

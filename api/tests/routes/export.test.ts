@@ -1,3 +1,4 @@
+import { dayAheadPoints } from '@twc/core/prices/price-plan';
 import { freePort } from '@twc/testenv';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +120,29 @@ describe('exports', () => {
     ]);
   });
 
+  it("exports ComEd's day-ahead prices by the hours that start in the range", async () => {
+    // The day-ahead prices of 01:00-04:00 CDT on May 4, as the comed-poller stores them (at the hour ending).
+    const hours = [1, 2, 3].map((hour) => ({
+      label: { year: 2026, month: 5, day: 4, hour: hour + 1 },
+      priceCentsPerKwh: 1.5 + hour / 10,
+      hourEndingsMs: [Date.UTC(2026, 4, 4, hour + 6)],
+    }));
+    await stack.write(dayAheadPoints(hours));
+    const api = await app();
+    const csv = await api.inject({
+      method: 'GET',
+      url: '/api/v1/export/csv?dataset=dayahead&from=2026-05-04T06:00:00Z&to=2026-05-04T08:00:00Z',
+    });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-disposition']).toContain('twc-dayahead-2026-05-04-2026-05-04.csv');
+    // The hours starting at 06:00 and 07:00 UTC; the one starting at 08:00 is outside.
+    expect(parseCsv(csv.body)).toEqual([
+      ['hour_start', 'hour_ending', 'price_cents_kwh'],
+      ['2026-05-04T06:00:00.000Z', '2026-05-04T07:00:00.000Z', '1.6'],
+      ['2026-05-04T07:00:00.000Z', '2026-05-04T08:00:00.000Z', '1.7'],
+    ]);
+  });
+
   it('refuses bad parameters naming the field', async () => {
     const api = await app();
     const cases: [string, RegExp][] = [
@@ -128,6 +152,7 @@ describe('exports', () => {
       [`/api/v1/export/csv?dataset=vitals&from=${TO}&to=${FROM}`, /^to: must be after from$/],
       ['/api/v1/export/json?dataset=vitals', /^charger: is required/],
       ['/api/v1/export/csv?dataset=prices&charger=x', /^charger: does not apply/],
+      ['/api/v1/export/csv?dataset=dayahead&charger=x', /^charger: does not apply to dayahead/],
     ];
     for (const [url, message] of cases) {
       const response = await api.inject({ method: 'GET', url });
