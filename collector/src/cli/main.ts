@@ -19,6 +19,7 @@ const commands: Record<string, CommandLoader> = {
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   reprice: async () => (await import('./commands/reprice.js')).repriceCommand,
+  forecast: async () => (await import('./commands/forecast.js')).forecastCommand,
 };
 
 function help(): string {
