@@ -1,0 +1,99 @@
+/**
+ * The forward prices on a year of the ComEd stand-in's prices
+ * (collector/src/simulator/comed-prices.ts), for three seeds: how far
+ * day-ahead prices and the forecast are from the real hourly prices, set
+ * against a flat guess in the same run, what choosing a night's cheapest
+ * hours by them captures of the possible saving, and what the backtest costs
+ * (the comed-poller runs one over four weeks every day). Pure computation:
+ * no servers. Rewrites the forecast-bench section of docs/PERFORMANCE.md.
+ *
+ *   pnpm exec tsx --conditions=twc-source bench/forecast-bench.ts            # about a minute
+ *   pnpm exec tsx --conditions=twc-source bench/forecast-bench.ts --no-write # prints only
+ */
+import { cpus, release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
+import { HOUR_MS } from '@twc/core/prices/comed-clock';
+import { checkDayAheadLabels } from '@twc/core/prices/day-ahead';
+import { type BacktestResult, backtestForwardPrices } from '@twc/core/prices/forecast-backtest';
+import { writeDocSection } from './doc-section.js';
+
+const DOC = fileURLToPath(new URL('../docs/PERFORMANCE.md', import.meta.url));
+const DOC_START = '<!-- forecast-bench:start -->';
+const DOC_END = '<!-- forecast-bench:end -->';
+const SEEDS = [1, 2, 3];
+// Dec 2025 is history for the first day's profile; Jan 1 to Dec 1, 2026 is scored (334 days).
+const HISTORY_FROM = Date.UTC(2025, 11, 1, 6);
+const SCORED_FROM = Date.UTC(2026, 0, 1, 6);
+const SCORED_TO = Date.UTC(2026, 11, 1, 6);
+const FOUR_WEEKS_FROM = Date.UTC(2026, 10, 3, 6);
+
+interface SeedRun {
+  seed: number;
+  result: BacktestResult;
+  correlations: (number | null)[];
+  yearMs: number;
+  fourWeeksMs: number;
+}
+
+function history(seed: number) {
+  const hourly = new Map<number, number>();
+  const dayAhead = new Map<number, number>();
+  for (
+    let hourEndingMs = HISTORY_FROM + HOUR_MS;
+    hourEndingMs <= SCORED_TO + 2 * 24 * HOUR_MS;
+    hourEndingMs += HOUR_MS
+  ) {
+    let sum = 0;
+    for (let k = 1; k <= 12; k++) sum += generatedPriceCents(seed, hourEndingMs - k * 5 * 60_000);
+    hourly.set(hourEndingMs, sum / 12);
+    dayAhead.set(hourEndingMs, generatedDayAheadCents(seed, hourEndingMs));
+  }
+  return { hourly, dayAhead };
+}
+
+function run(seed: number): SeedRun {
+  const { hourly, dayAhead } = history(seed);
+  const correlations = checkDayAheadLabels(dayAhead, hourly, [-1, 0, 1]).offsets.map((entry) => entry.correlation);
+  let started = performance.now();
+  const result = backtestForwardPrices({ hourly, dayAhead, fromMs: SCORED_FROM, toMs: SCORED_TO });
+  const yearMs = performance.now() - started;
+  started = performance.now();
+  backtestForwardPrices({ hourly, dayAhead, fromMs: FOUR_WEEKS_FROM, toMs: SCORED_TO });
+  const fourWeeksMs = performance.now() - started;
+  return { seed, result, correlations, yearMs, fourWeeksMs };
+}
+
+const cents = (value: number | null) => (value === null ? '-' : value.toFixed(2));
+const share = (value: number | null) => (value === null ? '-' : `${Math.round(value * 100)} %`);
+const ratio = (value: number | null, base: number | null) =>
+  value === null || base === null || base === 0 ? '-' : (value / base).toFixed(2);
+
+function report(runs: SeedRun[]): string {
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Linux ${release()}, Node ${process.version}. Rerun with \`pnpm exec tsx --conditions=twc-source bench/forecast-bench.ts\`.`,
+    '',
+    `The ComEd stand-in's prices, Jan 1 to Dec 1, 2026 (${runs[0]?.result.days ?? 0} days, each judged with what was known the day before), per seed. MAE in ¢/kWh against the real hourly average; "× flat" is the ratio to a flat guess (the mean of the week before) in the same run. Overnight: a car plugged in 18:00 to 07:00 needing 4 hours, the hours chosen by the estimates against the hindsight-best hours:`,
+    '',
+    '| seed | day-ahead MAE | × flat | forecast MAE | × flat | flat MAE | r at label offset -1 / 0 / +1 | overnight saving possible ¢/kWh | captured, day-ahead at 18:00 | captured, forecast only at 12:00 | backtest of a year ms | of 4 weeks ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { seed, result, correlations, yearMs, fourWeeksMs } of runs) {
+    lines.push(
+      `| ${seed} | ${cents(result.dayAhead.mae)} | ${ratio(result.dayAhead.mae, result.flat.mae)} | ${cents(result.forecast.mae)} | ${ratio(result.forecast.mae, result.flat.mae)} | ${cents(result.flat.mae)} | ${correlations.map((r) => (r === null ? '-' : r.toFixed(2))).join(' / ')} | ${cents(result.overnight.withDayAhead.possibleSavingCentsPerKwh)} | ${share(result.overnight.withDayAhead.capturedShare)} | ${share(result.overnight.forecastOnly.capturedShare)} | ${Math.round(yearMs)} | ${Math.round(fourWeeksMs)} |`,
+    );
+  }
+  lines.push(
+    '',
+    "The stand-in is built so that its day-ahead prices know the day but not the hour: the figures show the product uses what it is given, and that the label check peaks where it should. They say nothing of ComEd's real day-ahead accuracy; `twc forecast backtest` on your stored history does.",
+  );
+  return lines.join('\n');
+}
+
+const { values } = parseArgs({ options: { 'no-write': { type: 'boolean' } }, strict: true });
+const runs = SEEDS.map(run);
+const markdown = report(runs);
+process.stdout.write(`${markdown}\n`);
+if (!values['no-write']) writeDocSection(DOC, DOC_START, DOC_END, markdown);
