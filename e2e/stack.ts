@@ -258,7 +258,8 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
       command: process.execPath,
       args: [
         ...TSX,
-        'e2e/comed-server-main.ts',
+        'collector/src/cli/main.ts',
+        'comed-server',
         '--seed',
         String(settings.seed),
         '--sim-start-ms',

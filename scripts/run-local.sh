@@ -204,7 +204,7 @@ if [ "$DEMO" = 1 ]; then
     die "influxdb/scripts/init.sh failed; its log: $LOG_DIR/influxdb-init.log"
   fi
 
-  spawn comed "$LOG_DIR/comed.json" "${TSX[@]}" scripts/local-comed.ts
+  spawn comed "$LOG_DIR/comed.json" "${TSX[@]}" collector/src/cli/main.ts comed-server
   COMED_API_URL="$(json_get "$(first_line "$LOG_DIR/comed.json" 60)" url)"
   # The stand-in answers at once: a short history and no pause between its pieces.
   PRICE_BACKFILL_DAYS="${PRICE_BACKFILL_DAYS:-7}"

@@ -223,7 +223,7 @@ describe('scripts/run-local.sh --demo', () => {
       'influxd',
       'redis-server',
       'mosquitto',
-      'scripts/local-comed.ts',
+      'collector/src/cli/main.ts comed-server',
       'collector/src/cli/main.ts simulate',
       'collector/src/comed-poller/main.ts',
       'collector/src/collector/main.ts',

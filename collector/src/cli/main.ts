@@ -14,6 +14,7 @@ const commands: Record<string, CommandLoader> = {
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   reprice: async () => (await import('./commands/reprice.js')).repriceCommand,
+  'comed-server': async () => (await import('./commands/comed-server.js')).comedServerCommand,
 };
 
 function help(): string {

@@ -60,10 +60,12 @@ export interface ComedServerOptions {
   prices?: readonly PricePoint[];
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
+  /** Port to listen on. Default 0: any free port. */
+  port?: number;
 }
 
 export interface ComedServer {
-  /** Listens on a free port; `url` is the API base, like https://hourlypricing.comed.com/api. */
+  /** Listens (on a free port unless `port` is given); `url` is the API base, like https://hourlypricing.comed.com/api. */
   start(): Promise<{ url: string }>;
   stop(): Promise<void>;
   setFaults(faults: Partial<ComedServerFaults>): void;
@@ -120,6 +122,7 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
   const now = options.now ?? Date.now;
   const seed = options.seed ?? 1;
   const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
   const list = options.prices ? [...options.prices].sort((a, b) => a.timeMs - b.timeMs) : undefined;
   const listByStamp = list ? new Map(list.map((point) => [point.timeMs, point.priceCentsPerKwh])) : undefined;
 
@@ -286,14 +289,14 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
       server = listening;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
-        listening.listen(0, host, () => {
+        listening.listen(port, host, () => {
           listening.off('error', reject);
           resolve();
         });
       });
-      const { port } = listening.address() as AddressInfo;
+      const address = listening.address() as AddressInfo;
       const hostInUrl = host.includes(':') ? `[${host}]` : host;
-      return { url: `http://${hostInUrl}:${port}/api` };
+      return { url: `http://${hostInUrl}:${address.port}/api` };
     },
 
     async stop() {
