@@ -4,7 +4,7 @@
  * speed and the local ComEd stand-in; read back through the API, then stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@twc/testenv';
@@ -13,6 +13,12 @@ import { REPO_ROOT, run } from './stack.js';
 
 /** Simulated seconds per real second: the scenario's one charge (about 1.5 to 3 h) ends within half a minute. */
 const SIM_SPEED = 300;
+
+const SERVICE_MAINS: Record<string, string> = {
+  collector: 'collector/src/collector/main.ts',
+  'comed-poller': 'collector/src/comed-poller/main.ts',
+  api: 'api/src/server.ts',
+};
 
 /** Parent pid of every process, from /proc (Linux). */
 function parentPids(): Map<number, number> {
@@ -93,6 +99,13 @@ describe('scripts/run-local.sh --demo', () => {
   let stderr = '';
   let apiUrl: string;
 
+  /** The process of the stack running `script`. */
+  const pidOf = (script: string): number => {
+    const pid = descendants(child.pid as number).find((candidate) => commandLine(candidate).includes(script));
+    if (pid === undefined) throw new Error(`no process of the stack runs ${script}`);
+    return pid;
+  };
+
   const getJson = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${apiUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
     const body = await response.text();
@@ -149,12 +162,35 @@ describe('scripts/run-local.sh --demo', () => {
 
   it('prints where its logs go, and every process writes its own', () => {
     expect(stdout).toContain(`logs: ${join(localDir, 'logs')}\n`);
-    for (const name of ['servers', 'influxdb-init', 'comed', 'simulator', 'comed-poller', 'collector', 'api']) {
+    for (const name of ['influxdb-init', 'comed-server', 'simulator', 'comed-poller', 'collector', 'api']) {
       expect(existsSync(join(localDir, 'logs', `${name}.log`)), name).toBe(true);
     }
-    // init.sh made the services' own tokens, which they read instead of the admin token.
+    for (const log of ['influxd/influxd.log', 'redis.log', 'mosquitto.log']) {
+      expect(existsSync(join(localDir, 'servers', log)), log).toBe(true);
+    }
+  });
+
+  it('hands each service its own token from init.sh, and lets no one else read a token', () => {
+    const mode = (path: string) => statSync(path).mode & 0o777;
     for (const service of ['collector', 'comed-poller', 'api', 'grafana']) {
-      expect(readFileSync(join(localDir, 'tokens', `${service}.token`), 'utf8').length, service).toBeGreaterThan(20);
+      const file = join(localDir, 'tokens', `${service}.token`);
+      expect(readFileSync(file, 'utf8').length, service).toBeGreaterThan(20);
+      expect(mode(file).toString(8), file).toBe('600');
+    }
+    expect(mode(join(localDir, 'tokens')).toString(8)).toBe('700');
+    // The servers' addresses with InfluxDB's admin token.
+    const servers = JSON.parse(readFileSync(join(localDir, 'servers.json'), 'utf8')) as { influx: { token: string } };
+    expect(servers.influx.token.length).toBeGreaterThan(20);
+    expect(mode(join(localDir, 'servers.json')).toString(8)).toBe('600');
+    expect(mode(join(localDir, 'servers')).toString(8)).toBe('700');
+    // The services read their own tokens, never the admin token.
+    for (const service of ['collector', 'comed-poller', 'api']) {
+      const environ = readFileSync(`/proc/${pidOf(SERVICE_MAINS[service] as string)}/environ`, 'utf8').split('\0');
+      expect(environ, service).toContain(`INFLUXDB_TOKEN_FILE=${join(localDir, 'tokens', `${service}.token`)}`);
+      expect(
+        environ.filter((entry) => entry.startsWith('INFLUXDB_TOKEN=')),
+        service,
+      ).toEqual([]);
     }
   });
 
@@ -219,15 +255,13 @@ describe('scripts/run-local.sh --demo', () => {
     const started = descendants(pid);
     const commands = started.map(commandLine).join('\n');
     for (const part of [
-      'scripts/local-servers.ts',
+      'local-stack/src/main.ts',
       'influxd',
       'redis-server',
       'mosquitto',
       'collector/src/cli/main.ts comed-server',
       'collector/src/cli/main.ts simulate',
-      'collector/src/comed-poller/main.ts',
-      'collector/src/collector/main.ts',
-      'api/src/server.ts',
+      ...Object.values(SERVICE_MAINS),
     ]) {
       expect(commands, part).toContain(part);
     }
