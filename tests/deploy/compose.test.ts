@@ -59,6 +59,7 @@ function effectiveTariffs(value: unknown): unknown {
   );
 }
 
+/** The api's settings loaders; a file that moved fails the checks that use it, never skips them. */
 async function apiLoaders(): Promise<{ name: string; load: Loader; schema: string }[]> {
   const loaders: { name: string; load: Loader; schema: string }[] = [];
   for (const [schema, exportName] of [
@@ -66,7 +67,11 @@ async function apiLoaders(): Promise<{ name: string; load: Loader; schema: strin
     ['api/src/homeassistant/config.ts', 'loadHomeAssistantConfig'],
   ] as const) {
     const path = join(REPO_ROOT, schema);
-    if (!existsSync(path)) continue;
+    if (!existsSync(path)) {
+      throw new Error(
+        `${schema} is missing: it should export ${exportName}, which these checks run (moved? name its new place here)`,
+      );
+    }
     const module = (await import(pathToFileURL(path).href)) as Record<string, Loader>;
     const load = module[exportName];
     if (typeof load !== 'function') throw new Error(`${schema} no longer exports ${exportName}`);
