@@ -92,7 +92,7 @@ fi
 # --- the stack -------------------------------------------------------------------
 
 # local-stack/src/main.ts starts the processes, waits for each to be ready and
-# stops them in order. It runs in a session of its own (setsid), with
+# stops them in order. It runs in a process group of its own (setsid), with
 # everything it starts, so a terminal's Ctrl-C reaches only this script, which
 # hands it on as one SIGTERM: the services then stop first and flush.
 args=(--env-file "$ENV_FILE")
