@@ -1,25 +1,13 @@
-export {
-  httpOk,
-  jsonLineWith,
-  logHasAfter,
-  type NodeProcessOptions,
-  nodeProcess,
-  type ProcessHandle,
-  REPO_ROOT,
-  TSX_ARGS,
-} from './processes.js';
+export { httpOk, type NodeProcessOptions, nodeProcess, type ProcessHandle, REPO_ROOT, TSX_ARGS } from './processes.js';
 export {
   type InfluxSetup,
   type LocalServers,
-  privateDir,
-  SERVER_NAMES,
   SERVICES,
   type ServerName,
   type Service,
   type StackServers,
   startLocalServers,
-  writePrivateFile,
 } from './servers.js';
-export { SERVICE_SCRIPTS, type ServiceOptions, serviceProcess, serviceWiring } from './services.js';
+export { SERVICE_SCRIPTS, type ServiceOptions, serviceProcess } from './services.js';
 export type { SimCharger, SimulationOptions } from './simulation.js';
 export { type LocalStack, type LocalStackOptions, type Simulation, startLocalStack } from './stack.js';
