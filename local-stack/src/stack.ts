@@ -155,6 +155,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       await start(services[service]);
     }
+    // An abort during the last start is seen here, not at a next step.
+    signal?.throwIfAborted();
 
     return {
       dir,
