@@ -23,6 +23,7 @@ COPY runtime/package.json runtime/
 COPY collector/package.json collector/
 COPY api/package.json api/
 COPY testenv/package.json testenv/
+COPY local-stack/package.json local-stack/
 COPY tests/package.json tests/
 COPY e2e/package.json e2e/
 COPY bench/package.json bench/

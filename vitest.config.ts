@@ -9,7 +9,11 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['{core,runtime,collector,api,testenv}/tests/**/*.test.ts', 'tests/**/*.test.ts', 'e2e/**/*.test.ts'],
+    include: [
+      '{core,runtime,collector,api,testenv,local-stack}/tests/**/*.test.ts',
+      'tests/**/*.test.ts',
+      'e2e/**/*.test.ts',
+    ],
     globalSetup: ['./testenv/src/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -3,16 +3,17 @@
  * served from Redis, against a bare Fastify route measured in the same run,
  * and the delay from a Redis publish to 100 WebSocket clients.
  *
- *   pnpm exec tsx bench/api-bench.ts              full run (about 4 minutes), updates docs/PERFORMANCE.md
- *   pnpm exec tsx bench/api-bench.ts --scale 0.2  shorter windows, for trying it out; writes nothing
- *   --compiled-only                               skips the tsx runs; writes nothing
- *   --cpu-prof-dir <dir>                          CPU profiles of the servers (node --cpu-prof); writes nothing
+ *   pnpm bench:api              full run (about 4 minutes), updates docs/PERFORMANCE.md
+ *   pnpm bench:api --scale 0.2  shorter windows, for trying it out; writes nothing
+ *   --compiled-only             skips the tsx runs; writes nothing
+ *   --cpu-prof-dir <dir>        CPU profiles of the servers (node --cpu-prof); writes nothing
+ *
+ * (`pnpm bench:api` is `tsx --conditions=twc-source bench/api-bench.ts`.)
  *
  * The API and the bare app run as their own processes, one at a time; the
  * load generator and the WebSocket clients live in this process.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,10 +24,21 @@ import { createRedisLiveState, type LiveState } from '@twc/collector/collector/r
 import { vitalsSchema } from '@twc/core/charger/models';
 import { normalizeVitals } from '@twc/core/charger/normalize';
 import type { ChargerStatus, LiveVitals } from '@twc/core/contracts/redis';
+import {
+  httpOk,
+  type LocalServers,
+  nodeProcess,
+  type ProcessHandle,
+  SERVICE_SCRIPTS,
+  serviceProcess,
+  startLocalServers,
+  TSX_ARGS,
+} from '@twc/local-stack';
 import { silentLogger } from '@twc/runtime/logger';
-import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '@twc/testenv';
+import { freePort, makeTempDir } from '@twc/testenv';
 import { type LiveDelayResult, measureLiveDelay } from './api-live.js';
 import { combine, fixedRate, type LoadResult, maxThroughput } from './api-load.js';
+import { buildPackages, tsc } from './compiled-packages.js';
 import { writeDocSection } from './doc-section.js';
 import { clockTicksPerS, readProcUsage } from './proc-usage.js';
 
@@ -143,86 +155,31 @@ function chargerStatus(time: string): ChargerStatus {
   };
 }
 
-function tsc(args: string[]): { ok: boolean; output: string } {
-  const result = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), ...args], {
-    encoding: 'utf8',
-  });
-  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
-}
-
-/** A package directory's node_modules, linked entry by entry so one entry can point elsewhere. */
-function linkNodeModules(from: string, to: string, replace: Record<string, string>): void {
-  mkdirSync(to, { recursive: true });
-  for (const entry of readdirSync(from)) {
-    if (entry.startsWith('.')) continue;
-    if (entry.startsWith('@') && Object.keys(replace).some((name) => name.startsWith(`${entry}/`))) {
-      linkNodeModules(join(from, entry), join(to, entry), {});
-      continue;
-    }
-    symlinkSync(join(from, entry), join(to, entry), 'dir');
-  }
-  for (const [name, target] of Object.entries(replace)) {
-    rmSync(join(to, name), { force: true });
-    symlinkSync(target, join(to, name), 'dir');
-  }
-}
-
 /**
- * The API as its image runs it: the collector and the API compiled by tsc,
- * plain node, `@twc/collector/<module>` resolved to the compiled collector
- * through its package.json exports. Everything goes to a temporary directory,
- * so the working tree's dist/ folders are left alone. The bare app is
- * compiled the same way, so both sides of the ratio run plain JavaScript.
+ * The API as its image runs it: core, runtime and the API compiled by tsc,
+ * plain node, `@twc/core/<module>` and `@twc/runtime/<module>` resolved to
+ * the compiled copies through their package.json exports (compiled-packages.ts).
+ * The bare app is compiled the same way, so both sides of the ratio run plain
+ * JavaScript.
  */
 function build(dir: string): Build {
-  const collectorDir = join(dir, 'collector');
-  const apiDir = join(dir, 'api');
+  const built = buildPackages(dir, ['core', 'runtime', 'api']);
   const bareDir = join(dir, 'bare');
-  const steps: [string, string[], string][] = [
-    [
-      'collector',
-      [
-        '-p',
-        join(REPO, 'collector', 'tsconfig.build.json'),
-        '--outDir',
-        join(collectorDir, 'dist'),
-        '--sourceMap',
-        'false',
-      ],
-      join(collectorDir, 'dist', 'logger.js'),
-    ],
-    [
-      'api',
-      ['-p', join(REPO, 'api', 'tsconfig.build.json'), '--outDir', join(apiDir, 'dist'), '--sourceMap', 'false'],
-      join(apiDir, 'dist', 'server.js'),
-    ],
-    [
-      'bare app',
-      [
-        join(REPO, 'bench', 'api-bare-server.ts'),
-        ...['--outDir', bareDir, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023'],
-        ...['--types', 'node', '--skipLibCheck', '--strict'],
-      ],
-      join(bareDir, 'api-bare-server.js'),
-    ],
-  ];
-  for (const [name, args, output] of steps) {
-    const result = tsc(args);
-    if (!existsSync(output)) throw new Error(`tsc did not build the ${name}:\n${result.output}`);
-    // tsc emits despite type errors; the figures stay meaningful, but say so.
-    if (!result.ok)
-      console.error(`warning: tsc reported errors while building the ${name}:\n${result.output.slice(0, 2000)}`);
-  }
-  writeFileSync(join(collectorDir, 'package.json'), readFileSync(join(REPO, 'collector', 'package.json')));
-  symlinkSync(join(REPO, 'collector', 'node_modules'), join(collectorDir, 'node_modules'), 'dir');
-  writeFileSync(join(apiDir, 'package.json'), readFileSync(join(REPO, 'api', 'package.json')));
-  linkNodeModules(join(REPO, 'api', 'node_modules'), join(apiDir, 'node_modules'), { '@twc/collector': collectorDir });
+  const bare = tsc([
+    join(REPO, 'bench', 'api-bare-server.ts'),
+    ...['--outDir', bareDir, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023'],
+    ...['--types', 'node', '--skipLibCheck', '--strict'],
+  ]);
+  const bareServer = join(bareDir, 'api-bare-server.js');
+  if (!existsSync(bareServer)) throw new Error(`tsc did not build the bare app:\n${bare.output}`);
+  if (!bare.ok)
+    console.error(`warning: tsc reported errors while building the bare app:\n${bare.output.slice(0, 2000)}`);
   writeFileSync(join(bareDir, 'package.json'), '{ "type": "module" }\n');
-  return { apiServer: join(apiDir, 'dist', 'server.js'), bareServer: join(bareDir, 'api-bare-server.js') };
+  return { apiServer: join(built.api, 'dist', 'server.js'), bareServer };
 }
 
 interface Started {
-  process: ManagedProcess;
+  process: ProcessHandle;
   origin: string;
   port: number;
 }
@@ -230,58 +187,60 @@ interface Started {
 async function startServer(
   kind: ServerKind,
   runtime: Runtime,
-  context: { servers: TestServers; build: Build; workDir: string; cpuProfDir?: string; bareBody?: string },
+  context: { servers: LocalServers; build: Build; workDir: string; cpuProfDir?: string; bareBody?: string },
 ): Promise<Started> {
   const port = await freePort();
-  const { servers } = context;
   const base = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' };
   const label = `${kind === 'API' ? 'api' : 'bare'}-${runtime}`;
-  const env: NodeJS.ProcessEnv =
-    kind === 'API'
-      ? {
-          ...base,
-          API_HOST: '127.0.0.1',
-          API_PORT: String(port),
-          LOG_LEVEL: 'warn',
-          INFLUXDB_URL: servers.influx.url,
-          INFLUXDB_TOKEN: servers.influx.token,
-          INFLUXDB_ORG: servers.influx.org,
-          REDIS_URL: servers.redis.url,
-          REDIS_KEY_PREFIX: KEY_PREFIX,
-          AUTH_MODE: 'none',
-          RATE_LIMIT_ENABLED: 'false',
-          REPORTS_ENABLED: 'false',
-          REPORTS_DIR: join(context.workDir, 'reports'),
-        }
-      : {
-          ...base,
-          BARE_PORT: String(port),
-          BARE_BODY: context.bareBody ?? '{}',
-          BARE_FASTIFY_FROM: join(REPO, 'api', 'package.json'),
-        };
-  const compiledMain = kind === 'API' ? context.build.apiServer : context.build.bareServer;
-  const sourceMain = kind === 'API' ? join('api', 'src', 'server.ts') : join('bench', 'api-bare-server.ts');
   // Written when the process exits; open the .cpuprofile in Chrome DevTools (Performance).
   const profile = context.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${context.cpuProfDir}`] : [];
-  const managed = new ManagedProcess({
-    name: `${kind} (${runtime})`,
-    command: process.execPath,
-    args:
-      runtime === 'compiled'
-        ? [...profile, compiledMain]
-        : [...profile, '--import', 'tsx', '--conditions=twc-source', sourceMain],
-    cwd: REPO,
-    env,
-    logFile: join(context.workDir, `${label}.log`),
-  });
-  managed.start();
   const origin = `http://127.0.0.1:${port}`;
-  await managed.waitUntil(async () => {
-    const response = await fetch(`${origin}/health`, { signal: AbortSignal.timeout(2_000) });
-    await response.arrayBuffer();
-    return response.ok;
-  }, 60_000);
-  return { process: managed, origin, port };
+  let started: ProcessHandle;
+  if (kind === 'API') {
+    // The local stack's wiring: the servers, the port, the reports folder.
+    started = serviceProcess('api', {
+      dir: join(context.workDir, label),
+      servers: context.servers,
+      env: {
+        ...base,
+        API_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        REDIS_KEY_PREFIX: KEY_PREFIX,
+        AUTH_MODE: 'none',
+        RATE_LIMIT_ENABLED: 'false',
+        REPORTS_ENABLED: 'false',
+      },
+      port,
+      command: {
+        file: process.execPath,
+        args:
+          runtime === 'compiled'
+            ? [...profile, context.build.apiServer]
+            : [...profile, ...TSX_ARGS, SERVICE_SCRIPTS.api],
+      },
+    });
+  } else {
+    started = nodeProcess({
+      name: `${kind} (${runtime})`,
+      logFile: join(context.workDir, `${label}.log`),
+      command: {
+        file: process.execPath,
+        args:
+          runtime === 'compiled'
+            ? [...profile, context.build.bareServer]
+            : [...profile, ...TSX_ARGS, join('bench', 'api-bare-server.ts')],
+      },
+      env: {
+        ...base,
+        BARE_PORT: String(port),
+        BARE_BODY: context.bareBody ?? '{}',
+        BARE_FASTIFY_FROM: join(REPO, 'api', 'package.json'),
+      },
+      ready: () => httpOk(`${origin}/health`),
+    });
+  }
+  await started.restart();
+  return { process: started, origin, port };
 }
 
 async function statusBody(origin: string): Promise<string> {
@@ -356,7 +315,7 @@ async function measurePair(
   const kinds: ServerKind[] = ['bare Fastify', 'API'];
   const scaled = (ms: number) => Math.round((ms * context.scale) / ROUNDS);
   const target = (kind: ServerKind) => ({ origin: servers[kind].origin, path: STATUS_PATH });
-  const pids = (kind: ServerKind) => ({ server: servers[kind].process.pid as number, redis: context.redisPid });
+  const pids = (kind: ServerKind) => ({ server: servers[kind].process.pid() as number, redis: context.redisPid });
   const closed = { 'bare Fastify': new Windows(), API: new Windows() };
   const open = { 'bare Fastify': new Windows(), API: new Windows() };
   // Lets V8 optimize the request path (and tsx finish loading) before anything is counted.
@@ -415,7 +374,7 @@ async function measureLive(
   context: { ticksPerS: number; scale: number },
 ): Promise<LiveResult> {
   const failuresBefore = live.stats().failedCommands;
-  const pid = started.process.pid as number;
+  const pid = started.process.pid() as number;
   const cpuBefore = readProcUsage(pid, context.ticksPerS).cpuS;
   const startMs = performance.now();
   const result = await measureLiveDelay({
@@ -530,7 +489,7 @@ function report(http: HttpResult[], live: LiveResult[], scale: number, loadBefor
   return [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ` +
       `Linux ${release()}, Node ${process.version}, load average ${loadBefore.toFixed(2)} at the start` +
-      `${scale === 1 ? '' : `, windows scaled by ${scale}`}. Rerun with \`pnpm exec tsx bench/api-bench.ts\`.`,
+      `${scale === 1 ? '' : `, windows scaled by ${scale}`}. Rerun with \`pnpm bench:api\`.`,
     '',
     `\`GET ${STATUS_PATH.replace(CHARGER_ID, '{id}')}\` served from Redis, against the bare route, both running, ` +
       `measured in turns (${ROUNDS} windows each, alternating): closed loop with ${MAX_CONNECTIONS} connections for ` +
@@ -572,27 +531,28 @@ async function main(): Promise<void> {
   const ticksPerS = clockTicksPerS();
   const loadBefore = loadavg()[0] ?? 0;
   const workDir = makeTempDir('api-bench');
-  let servers: TestServers | undefined;
+  let servers: LocalServers | undefined;
   let live: LiveState | undefined;
-  const running: ManagedProcess[] = [];
+  const running: ProcessHandle[] = [];
   // Ctrl-C: exit through 'exit', where testenv kills the servers and processes it started.
   process.once('SIGINT', () => process.exit(130));
   process.once('exit', () => {
     rmSync(workDir, { recursive: true, force: true });
-    if (servers) rmSync(servers.dir, { recursive: true, force: true });
   });
   const stopAll = async () => {
     for (const managed of running.splice(0)) await managed.stop();
   };
   try {
-    console.error('building the collector, the API and the bare app with tsc ...');
+    console.error('building core, runtime, the API and the bare app with tsc ...');
     const built = build(join(workDir, 'build'));
     console.error('starting InfluxDB, Redis and Mosquitto ...');
-    servers = await startTestServers();
-    const redisPid = servers.redis.process.pid as number;
+    // Buckets only: InfluxDB's downsampling tasks would add their work to the machine's load.
+    servers = await startLocalServers(join(workDir, 'stack'), { setup: 'buckets', env: {} });
+    const redis = servers.servers.redis;
+    const redisPid = redis.process.pid as number;
 
     // The collector's own adapter writes what the route reads.
-    live = createRedisLiveState({ url: servers.redis.url, keyPrefix: KEY_PREFIX, logger: silentLogger() });
+    live = createRedisLiveState({ url: redis.url, keyPrefix: KEY_PREFIX, logger: silentLogger() });
     if (!(await live.ready(10_000))) throw new Error('Redis not reachable for seeding');
     const seededAt = new Date().toISOString();
     live.publishStatus(chargerStatus(seededAt));
@@ -638,7 +598,7 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
     await live?.stop();
-    await servers?.stop();
+    await servers?.stop(false);
   }
 }
 

@@ -3,28 +3,22 @@
  * real collector process polling 10 and 50 simulated Wall Connectors, against
  * real InfluxDB and Redis, compared with the same process idling.
  *
- *   pnpm exec tsx bench/collector-bench.ts              full run (about 9 minutes), updates docs/PERFORMANCE.md
- *   pnpm exec tsx bench/collector-bench.ts --scale 0.2  shorter windows, for trying it out; writes nothing
- *   pnpm exec tsx bench/collector-bench.ts --image-node also on the Node release the image runs (fetched once)
- *   pnpm exec tsx bench/collector-bench.ts --node <path>   on another node binary (repeatable)
- *   pnpm exec tsx bench/collector-bench.ts --soak-minutes 30   instead, one long run of 10 chargers per Node:
- *                                                               memory over time, in a section of its own
+ *   pnpm bench:collector              full run (about 9 minutes), updates docs/PERFORMANCE.md
+ *   pnpm bench:collector --scale 0.2  shorter windows, for trying it out; writes nothing
+ *   pnpm bench:collector --image-node also on the Node release the image runs (fetched once); `pnpm bench`
+ *   pnpm bench:collector --node <path>   on another node binary (repeatable)
+ *   pnpm bench:collector --soak-minutes 30   instead, one long run of 10 chargers per Node:
+ *                                             memory over time, in a section of its own
+ *
+ * (`pnpm bench:collector` is `tsx --conditions=twc-source bench/collector-bench.ts`: the
+ * workspace packages' sources, as in the tests.)
  *
  * The collector runs as its own process, so its CPU and memory are read from
  * /proc without the simulator's; the simulated chargers live in this process.
  */
 import { spawnSync } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, homedir, loadavg, release } from 'node:os';
@@ -34,8 +28,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSimulator, type Simulator } from '@twc/collector/simulator/simulator-server';
-import { freePort, ManagedProcess, makeTempDir, startTestServers, type TestServers } from '@twc/testenv';
+import { type LocalServers, SERVICE_SCRIPTS, serviceProcess, startLocalServers, TSX_ARGS } from '@twc/local-stack';
+import { freePort, makeTempDir } from '@twc/testenv';
 import { imageCommand } from '../tests/deploy/dockerfile.js';
+import { buildPackages } from './compiled-packages.js';
 import { writeDocSection } from './doc-section.js';
 import { type Distribution, distribution, type PollEvent, vitalsPollLateness } from './poll-lateness.js';
 import { childPids, clockTicksPerS, type ProcUsage, readProcUsage } from './proc-usage.js';
@@ -159,43 +155,6 @@ subscribe('http.server.response.finish', (message) => {
   if (request.url === '/api/1/vitals') charger.events.push({ kind: 'vitals-answered', atMs });
 });
 
-/**
- * The collector as its image runs it: compiled by tsc, started with plain
- * node. A temporary package.json marks the output as ES modules, and a
- * node_modules link lets it find the collector's dependencies.
- */
-function buildCollector(dir: string): string {
-  const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-  const outDir = join(dir, 'dist');
-  const result = spawnSync(
-    process.execPath,
-    [tsc, '-p', join(REPO, 'collector', 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'],
-    { encoding: 'utf8' },
-  );
-  const main = join(outDir, 'collector', 'main.js');
-  if (!existsSync(main)) throw new Error(`tsc did not build the collector:\n${result.stdout}${result.stderr}`);
-  if (result.status !== 0) {
-    // tsc emits despite type errors; the figures stay meaningful, but say so.
-    console.error(`warning: tsc reported errors while building the collector:\n${result.stdout.slice(0, 2000)}`);
-  }
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  symlinkSync(join(REPO, 'collector', 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return main;
-}
-
-async function createBuckets(servers: TestServers): Promise<void> {
-  const { influx } = servers;
-  for (const name of ['twc_raw', 'twc_sessions', 'twc_prices']) {
-    const response = await fetch(`${influx.url}/api/v2/buckets`, {
-      method: 'POST',
-      headers: { authorization: `Token ${influx.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ orgID: influx.orgId, name, retentionRules: [] }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`creating bucket ${name}: ${response.status} ${text}`);
-  }
-}
-
 async function fetchHealth(port: number): Promise<HealthStatus> {
   const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5_000) });
   const body = (await response.json()) as HealthStatus;
@@ -205,7 +164,7 @@ async function fetchHealth(port: number): Promise<HealthStatus> {
 
 async function runScenario(
   scenario: Scenario,
-  context: { servers: TestServers; compiledMain: string; workDir: string; ticksPerS: number; scale: number },
+  context: { servers: LocalServers; compiledMain: string; workDir: string; ticksPerS: number; scale: number },
 ): Promise<ScenarioResult> {
   const { servers, ticksPerS } = context;
   const windowMs = Math.round(scenario.windowS * context.scale * 1000);
@@ -217,42 +176,36 @@ async function runScenario(
   const cadence = scenario.vitalsS === undefined ? undefined : { ...DEFAULT_CADENCE_S, vitals: scenario.vitalsS };
   const healthPort = await freePort();
   const label = `${scenario.runtime}-${scenario.node.version}-${scenario.chargers}-${scenario.vitalsS ?? 'idle'}`;
-  const spoolDir = join(context.workDir, `spool-${label}`);
-  mkdirSync(spoolDir, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'production',
-    CHARGERS: chargers.map(({ name, host }) => `${name}=${host}`).join(','),
-    POLL_VITALS_S: String(cadence?.vitals ?? IDLE_INTERVAL_S),
-    POLL_LIFETIME_S: String(cadence?.lifetime ?? IDLE_INTERVAL_S),
-    POLL_VERSION_S: String(cadence?.version ?? IDLE_INTERVAL_S),
-    POLL_WIFI_S: String(cadence?.wifi ?? IDLE_INTERVAL_S),
-    INFLUXDB_URL: servers.influx.url,
-    INFLUXDB_TOKEN: servers.influx.token,
-    INFLUXDB_ORG: servers.influx.org,
-    REDIS_URL: servers.redis.url,
-    REDIS_KEY_PREFIX: `bench-${label}:`,
-    SPOOL_DIR: spoolDir,
-    HEALTH_PORT: String(healthPort),
-    LOG_LEVEL: 'info',
-  };
-  const collector = new ManagedProcess({
-    name: `collector (${label})`,
-    command: scenario.node.path,
-    args:
-      scenario.runtime === 'compiled'
-        ? [...IMAGE_ENTRYPOINT.slice(1), context.compiledMain]
-        : ['--import', 'tsx', '--conditions=twc-source', join('collector', 'src', 'collector', 'main.ts')],
-    cwd: REPO,
-    env,
-    logFile: join(context.workDir, `collector-${label}.log`),
+  // The local stack's wiring (servers, token, spool, health port); a folder of its own per scenario.
+  const collector = serviceProcess('collector', {
+    dir: join(context.workDir, label),
+    servers,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      CHARGERS: chargers.map(({ name, host }) => `${name}=${host}`).join(','),
+      POLL_VITALS_S: String(cadence?.vitals ?? IDLE_INTERVAL_S),
+      POLL_LIFETIME_S: String(cadence?.lifetime ?? IDLE_INTERVAL_S),
+      POLL_VERSION_S: String(cadence?.version ?? IDLE_INTERVAL_S),
+      POLL_WIFI_S: String(cadence?.wifi ?? IDLE_INTERVAL_S),
+      REDIS_KEY_PREFIX: `bench-${label}:`,
+      LOG_LEVEL: 'info',
+    },
+    port: healthPort,
+    command: {
+      file: scenario.node.path,
+      args:
+        scenario.runtime === 'compiled'
+          ? [...IMAGE_ENTRYPOINT.slice(1), context.compiledMain]
+          : [...TSX_ARGS, SERVICE_SCRIPTS.collector],
+    },
   });
 
   let sampler: NodeJS.Timeout | undefined;
   try {
-    collector.start();
-    const pid = collector.pid as number;
+    await collector.restart();
+    const pid = collector.pid() as number;
     await collector.waitUntil(async () => {
       const health = await fetchHealth(healthPort);
       return health.chargers.length === chargers.length && health.chargers.every((c) => c.vitalsPolls > 0);
@@ -537,19 +490,19 @@ async function main(): Promise<void> {
   // Other work on the machine shows up as lateness and, a little, as CPU: the figure goes into the report.
   const loadBefore = loadavg()[0] ?? 0;
   const workDir = makeTempDir('bench');
-  let servers: TestServers | undefined;
+  let servers: LocalServers | undefined;
   // Ctrl-C: exit through 'exit', where testenv kills the servers and the collector it started.
   process.once('SIGINT', () => process.exit(130));
   process.once('exit', () => {
     rmSync(workDir, { recursive: true, force: true });
-    if (servers) rmSync(servers.dir, { recursive: true, force: true });
   });
   try {
-    console.error('building the collector with tsc ...');
-    const compiledMain = buildCollector(join(workDir, 'build'));
-    console.error('starting InfluxDB and Redis ...');
-    servers = await startTestServers();
-    await createBuckets(servers);
+    console.error('building core, runtime and the collector with tsc ...');
+    const built = buildPackages(join(workDir, 'build'), ['core', 'runtime', 'collector']);
+    const compiledMain = join(built.collector, 'dist', 'collector', 'main.js');
+    console.error('starting InfluxDB, Redis and Mosquitto ...');
+    // Buckets only: InfluxDB's downsampling tasks would add their work to the machine's load.
+    servers = await startLocalServers(join(workDir, 'stack'), { setup: 'buckets', env: {} });
     const results: ScenarioResult[] = [];
     for (const scenario of scenarios) {
       console.error(`${runtimeText(scenario)}: ${scenario.chargers} charger(s), ${cadenceText(scenario)} ...`);
@@ -563,7 +516,7 @@ async function main(): Promise<void> {
       console.error(`wrote ${DOC}`);
     }
   } finally {
-    await servers?.stop();
+    await servers?.stop(false);
   }
 }
 

@@ -7,8 +7,8 @@
  * (the comed-poller runs one over four weeks every day). Pure computation:
  * no servers. Rewrites the forecast-bench section of docs/PERFORMANCE.md.
  *
- *   pnpm exec tsx --conditions=twc-source bench/forecast-bench.ts            # about a minute
- *   pnpm exec tsx --conditions=twc-source bench/forecast-bench.ts --no-write # prints only
+ *   pnpm bench:forecast             # about a minute
+ *   pnpm bench:forecast --no-write  # prints only
  */
 import { cpus, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -73,7 +73,7 @@ const ratio = (value: number | null, base: number | null) =>
 
 function report(runs: SeedRun[]): string {
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Linux ${release()}, Node ${process.version}. Rerun with \`pnpm exec tsx --conditions=twc-source bench/forecast-bench.ts\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Linux ${release()}, Node ${process.version}. Rerun with \`pnpm bench:forecast\`.`,
     '',
     `The ComEd stand-in's prices, Jan 1 to Dec 1, 2026 (${runs[0]?.result.days ?? 0} days, each judged with what was known the day before), per seed. MAE in ¢/kWh against the real hourly average; "× flat" is the ratio to a flat guess (the mean of the week before) in the same run. Overnight: a car plugged in 18:00 to 07:00 needing 4 hours, the hours chosen by the estimates against the hindsight-best hours:`,
     '',

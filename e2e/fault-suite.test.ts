@@ -382,7 +382,7 @@ describe('the whole stack under faults', () => {
     recorder.sample();
     const cleanStops: Record<string, boolean> = {};
     for (const name of ['collector', 'comed-poller'] as const) {
-      const logFile = join(dir, `${name}.log`);
+      const { logFile } = stack.services[name];
       const before = readFileSync(logFile).length;
       await stack.services[name].stop();
       const after = readFileSync(logFile).subarray(before).toString('utf8');

@@ -33,9 +33,8 @@ export function makeTempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `twc-${label}-`));
 }
 
-/** Starts InfluxDB, Redis and Mosquitto side by side in one temporary directory. */
-export async function startTestServers(): Promise<TestServers> {
-  const dir = makeTempDir('servers');
+/** Starts InfluxDB, Redis and Mosquitto side by side in one directory, a new temporary one unless given. */
+export async function startTestServers(dir = makeTempDir('servers')): Promise<TestServers> {
   const started: { stop(): Promise<void> }[] = [];
   const track = <T extends { stop(): Promise<void> }>(server: T): T => {
     started.push(server);

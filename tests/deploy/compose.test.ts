@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,10 +61,17 @@ const API_IMAGE_SERVICES = [
   { service: 'homeassistant-bridge', schema: 'api/src/homeassistant/config.ts', exportName: 'loadHomeAssistantConfig' },
 ] as const;
 
+/** The api image's settings loaders; a file that moved fails the checks that use it, never skips them. */
 async function apiLoaders(): Promise<{ service: string; name: string; load: Loader; schema: string }[]> {
   const loaders: { service: string; name: string; load: Loader; schema: string }[] = [];
   for (const { service, schema, exportName } of API_IMAGE_SERVICES) {
-    const module = (await import(pathToFileURL(join(REPO_ROOT, schema)).href)) as Record<string, Loader>;
+    const path = join(REPO_ROOT, schema);
+    if (!existsSync(path)) {
+      throw new Error(
+        `${schema} is missing: it should export ${exportName}, which these checks run (moved? name its new place here)`,
+      );
+    }
+    const module = (await import(pathToFileURL(path).href)) as Record<string, Loader>;
     const load = module[exportName];
     if (typeof load !== 'function') throw new Error(`${schema} no longer exports ${exportName}`);
     loaders.push({ service, name: exportName, load, schema });

@@ -15,6 +15,7 @@ import { createSimulator } from '@twc/collector/simulator/simulator-server';
 import { freePort } from '@twc/testenv';
 import { createTestBucket, servers, uniqueKeyPrefix, uniqueTopicRoot } from '@twc/testenv/vitest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { type Instruction, imageCommand, parseDockerfile, stageChain } from './dockerfile.js';
 import {
   type ComposeConfig,
@@ -191,6 +192,16 @@ describe('the Dockerfile', () => {
       expect(final.some((i) => i.op === 'HEALTHCHECK')).toBe(true);
     });
   }
+
+  it('copies every workspace manifest before the install, as pnpm checks the lockfile against all of them', () => {
+    const workspace = parseYaml(readFileSync(join(REPO_ROOT, 'pnpm-workspace.yaml'), 'utf8')) as { packages: string[] };
+    const copies = parseDockerfile(DOCKERFILE)
+      .flatMap((stage) => stage.instructions)
+      .filter((i) => i.op === 'COPY')
+      .map((i) => i.args);
+    expect(workspace.packages.length).toBeGreaterThan(5);
+    for (const folder of workspace.packages) expect(copies, folder).toContain(`${folder}/package.json ${folder}/`);
+  });
 
   it("builds neither image with the other's code", () => {
     const copied = (target: Target) =>

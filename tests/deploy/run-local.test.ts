@@ -4,7 +4,7 @@
  * speed and the local ComEd stand-in; read back through the API, then stopped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@twc/testenv';
@@ -13,6 +13,13 @@ import { REPO_ROOT, run } from './stack.js';
 
 /** Simulated seconds per real second: the scenario's one charge (about 1.5 to 3 h) ends within half a minute. */
 const SIM_SPEED = 300;
+
+const SERVICE_MAINS: Record<string, string> = {
+  collector: 'collector/src/collector/main.ts',
+  'comed-poller': 'collector/src/comed-poller/main.ts',
+  api: 'api/src/server.ts',
+  'homeassistant-bridge': 'api/src/homeassistant/main.ts',
+};
 
 /** Parent pid of every process, from /proc (Linux). */
 function parentPids(): Map<number, number> {
@@ -94,6 +101,13 @@ describe('scripts/run-local.sh --demo', () => {
   let apiUrl: string;
   let bridgeHealthUrl: string;
 
+  /** The process of the stack running `script`. */
+  const pidOf = (script: string): number => {
+    const pid = descendants(child.pid as number).find((candidate) => commandLine(candidate).includes(script));
+    if (pid === undefined) throw new Error(`no process of the stack runs ${script}`);
+    return pid;
+  };
+
   const getJson = async <T>(path: string): Promise<T> => {
     const response = await fetch(`${apiUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
     const body = await response.text();
@@ -158,29 +172,55 @@ describe('scripts/run-local.sh --demo', () => {
   it('prints where its logs go, and every process writes its own', () => {
     expect(stdout).toContain(`logs: ${join(localDir, 'logs')}\n`);
     for (const name of [
-      'servers',
       'influxdb-init',
-      'comed',
+      'comed-server',
       'simulator',
       'comed-poller',
       'collector',
-      'homeassistant-bridge',
       'api',
+      'homeassistant-bridge',
     ]) {
       expect(existsSync(join(localDir, 'logs', `${name}.log`)), name).toBe(true);
     }
-    // init.sh made the services' own tokens, which they read instead of the admin token.
+    for (const log of ['influxd/influxd.log', 'redis.log', 'mosquitto.log']) {
+      expect(existsSync(join(localDir, 'servers', log)), log).toBe(true);
+    }
+  });
+
+  it('hands each service its own token from init.sh, and lets no one else read a token', () => {
+    const mode = (path: string) => statSync(path).mode & 0o777;
     for (const service of ['collector', 'comed-poller', 'api', 'grafana']) {
-      expect(readFileSync(join(localDir, 'tokens', `${service}.token`), 'utf8').length, service).toBeGreaterThan(20);
+      const file = join(localDir, 'tokens', `${service}.token`);
+      expect(readFileSync(file, 'utf8').length, service).toBeGreaterThan(20);
+      expect(mode(file).toString(8), file).toBe('600');
+    }
+    expect(mode(join(localDir, 'tokens')).toString(8)).toBe('700');
+    // The servers' addresses with InfluxDB's admin token.
+    const servers = JSON.parse(readFileSync(join(localDir, 'servers.json'), 'utf8')) as { influx: { token: string } };
+    expect(servers.influx.token.length).toBeGreaterThan(20);
+    expect(mode(join(localDir, 'servers.json')).toString(8)).toBe('600');
+    expect(mode(join(localDir, 'servers')).toString(8)).toBe('700');
+    // The services read their own tokens, never the admin token.
+    // The bridge reads the raw bucket with the api's read-only token, as in docker-compose.yml.
+    for (const [service, token] of [
+      ['collector', 'collector'],
+      ['comed-poller', 'comed-poller'],
+      ['api', 'api'],
+      ['homeassistant-bridge', 'api'],
+    ] as const) {
+      const environ = readFileSync(`/proc/${pidOf(SERVICE_MAINS[service] as string)}/environ`, 'utf8').split('\0');
+      expect(environ, service).toContain(`INFLUXDB_TOKEN_FILE=${join(localDir, 'tokens', `${token}.token`)}`);
+      expect(
+        environ.filter((entry) => entry.startsWith('INFLUXDB_TOKEN=')),
+        service,
+      ).toEqual([]);
     }
   });
 
   it('runs the Home Assistant bridge on the local broker, healthy once connected to it', async () => {
-    const health = await until('the bridge connected to the broker', 30_000, async () => {
-      const response = await fetch(bridgeHealthUrl, { signal: AbortSignal.timeout(5000) });
-      return response.ok ? ((await response.json()) as Record<string, unknown>) : undefined;
-    });
-    expect(health).toMatchObject({ status: 'ok', connected: true, malformedPayloads: 0 });
+    const response = await fetch(bridgeHealthUrl, { signal: AbortSignal.timeout(5000) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', connected: true, malformedPayloads: 0 });
   });
 
   it('serves the API and the live status page', async () => {
@@ -244,16 +284,13 @@ describe('scripts/run-local.sh --demo', () => {
     const started = descendants(pid);
     const commands = started.map(commandLine).join('\n');
     for (const part of [
-      'scripts/local-servers.ts',
+      'local-stack/src/main.ts',
       'influxd',
       'redis-server',
       'mosquitto',
-      'scripts/local-comed.ts',
+      'collector/src/cli/main.ts comed-server',
       'collector/src/cli/main.ts simulate',
-      'collector/src/comed-poller/main.ts',
-      'collector/src/collector/main.ts',
-      'api/src/homeassistant/main.ts',
-      'api/src/server.ts',
+      ...Object.values(SERVICE_MAINS),
     ]) {
       expect(commands, part).toContain(part);
     }

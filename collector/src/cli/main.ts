@@ -4,12 +4,7 @@
  * print JSON on stdout; logs and errors go to stderr. Exit code 0 on success,
  * 1 when the command failed, 2 on a usage error.
  */
-
-export interface Command {
-  summary: string;
-  usage: string;
-  run(argv: string[]): Promise<number>;
-}
+import type { Command } from './command.js';
 
 type CommandLoader = () => Promise<Command>;
 
@@ -20,6 +15,7 @@ const commands: Record<string, CommandLoader> = {
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   reprice: async () => (await import('./commands/reprice.js')).repriceCommand,
   forecast: async () => (await import('./commands/forecast.js')).forecastCommand,
+  'comed-server': async () => (await import('./commands/comed-server.js')).comedServerCommand,
 };
 
 function help(): string {

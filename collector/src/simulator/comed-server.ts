@@ -70,10 +70,12 @@ export interface ComedServerOptions {
   dayAhead?: (hourEndingMs: number) => number | undefined;
   /** When a day's day-ahead prices appear: this local time of the day before. Default 16:30. */
   dayAheadPublishedAt?: { hour: number; minute: number };
+  /** Port to listen on. Default 0: any free port. */
+  port?: number;
 }
 
 export interface ComedServer {
-  /** Listens on a free port; `url` is the API base, like https://hourlypricing.comed.com/api. */
+  /** Listens (on a free port unless `port` is given); `url` is the API base, like https://hourlypricing.comed.com/api. */
   start(): Promise<{ url: string }>;
   stop(): Promise<void>;
   setFaults(faults: Partial<ComedServerFaults>): void;
@@ -103,6 +105,7 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
   const now = options.now ?? Date.now;
   const seed = options.seed ?? 1;
   const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
   const list = options.prices ? [...options.prices].sort((a, b) => a.timeMs - b.timeMs) : undefined;
   const dayAhead =
     options.dayAhead ?? (list ? undefined : (hourEndMs: number) => generatedDayAheadCents(seed, hourEndMs));
@@ -309,14 +312,14 @@ export function createComedServer(options: ComedServerOptions = {}): ComedServer
       server = listening;
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
-        listening.listen(0, host, () => {
+        listening.listen(port, host, () => {
           listening.off('error', reject);
           resolve();
         });
       });
-      const { port } = listening.address() as AddressInfo;
+      const address = listening.address() as AddressInfo;
       const hostInUrl = host.includes(':') ? `[${host}]` : host;
-      return { url: `http://${hostInUrl}:${port}/api` };
+      return { url: `http://${hostInUrl}:${address.port}/api` };
     },
 
     async stop() {

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { Command } from '../../src/cli/main.js';
+import type { Command } from '../../src/cli/command.js';
 
 export interface CapturedStdio {
   stdout(): string;

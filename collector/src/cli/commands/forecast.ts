@@ -14,8 +14,8 @@ import { HOUR_MS } from '@twc/core/prices/comed-clock';
 import { type BacktestResult, backtestForwardPrices } from '@twc/core/prices/forecast-backtest';
 import { loadPricePollerConfig } from '../../comed-poller/config.js';
 import { createInfluxPriceStore } from '../../comed-poller/influx-price-store.js';
+import { type Command, integerOption, UsageError, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
-import type { Command } from '../main.js';
 
 const USAGE = [
   'twc forecast backtest --from <ISO-8601> --to <ISO-8601> [--charge-hours <1-12>]',
@@ -43,12 +43,9 @@ export interface BacktestOutput extends BacktestResult {
 }
 
 export async function runForecastCommand(argv: string[], io: ForecastCommandIo): Promise<number> {
-  const usageError = (message: string): number => {
-    io.stderr(`twc forecast: ${message}\n\nusage: ${USAGE}\n`);
-    return 2;
-  };
+  const refuse = (error: UsageError | string): number => usageError(io.stderr, 'forecast', USAGE, error);
   const [subcommand, ...rest] = argv;
-  if (subcommand !== 'backtest') return usageError(`unknown subcommand "${subcommand ?? ''}"`);
+  if (subcommand !== 'backtest') return refuse(`unknown subcommand "${subcommand ?? ''}"`);
   let values: { from?: string; to?: string; 'charge-hours'?: string };
   try {
     ({ values } = parseArgs({
@@ -58,13 +55,16 @@ export async function runForecastCommand(argv: string[], io: ForecastCommandIo):
       allowPositionals: false,
     }));
   } catch (error) {
-    return usageError((error as Error).message);
+    return refuse((error as Error).message);
   }
   const range = parseTimeRange(values);
-  if (typeof range === 'string') return usageError(range);
-  const chargeHours = values['charge-hours'] === undefined ? 4 : Number(values['charge-hours']);
-  if (!Number.isInteger(chargeHours) || chargeHours < 1 || chargeHours > 12) {
-    return usageError(`--charge-hours must be a whole number from 1 to 12; got "${values['charge-hours']}"`);
+  if (typeof range === 'string') return refuse(range);
+  let chargeHours: number;
+  try {
+    chargeHours = integerOption('charge-hours', values['charge-hours'], 4, 1, 12);
+  } catch (error) {
+    if (error instanceof UsageError) return refuse(error);
+    throw error;
   }
   try {
     const { influx } = loadPricePollerConfig(io.env);

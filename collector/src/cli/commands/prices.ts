@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { hourlyAggregates } from '@twc/core/prices/hourly';
 import { createLogger, type Logger } from '@twc/runtime/logger';
 import { ComedRequestError, createComedClient, DEFAULT_COMED_API_URL } from '../../comed-poller/comed-client.js';
+import { type Command, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
-import type { Command } from '../main.js';
 
 const USAGE = 'twc prices --from <ISO-8601> --to <ISO-8601> [--api-url <url>]';
 
@@ -39,10 +39,7 @@ function parseApiUrl(value: string): URL | string {
 }
 
 export async function runPricesCommand(argv: string[], io: PricesCommandIo): Promise<number> {
-  const usageError = (message: string): number => {
-    io.stderr(`twc prices: ${message}\n\nusage: ${USAGE}\n`);
-    return 2;
-  };
+  const refuse = (message: string): number => usageError(io.stderr, 'prices', USAGE, message);
 
   let values: { from?: string | undefined; to?: string | undefined; 'api-url'?: string | undefined };
   try {
@@ -54,17 +51,17 @@ export async function runPricesCommand(argv: string[], io: PricesCommandIo): Pro
     }));
   } catch (error) {
     // parseArgs names the offending option in its message.
-    return usageError((error as Error).message);
+    return refuse((error as Error).message);
   }
 
   const range = parseTimeRange(values);
-  if (typeof range === 'string') return usageError(range);
+  if (typeof range === 'string') return refuse(range);
   const { fromMs, toMs } = range;
 
   const apiUrlSource = values['api-url'] !== undefined ? '--api-url' : 'COMED_API_URL';
   const apiUrlText = values['api-url'] ?? (io.env.COMED_API_URL?.trim() || DEFAULT_COMED_API_URL);
   const apiUrl = parseApiUrl(apiUrlText);
-  if (typeof apiUrl === 'string') return usageError(`${apiUrlSource} ${apiUrl}`);
+  if (typeof apiUrl === 'string') return refuse(`${apiUrlSource} ${apiUrl}`);
 
   const client = createComedClient({
     baseUrl: apiUrl.toString(),

@@ -13,14 +13,9 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_RESPONSE_TIMEOUT_MS,
 } from '../../collector/twc-client.js';
-import type { Command } from '../main.js';
+import { type Command, UsageError, usageError } from '../command.js';
 
 const USAGE = 'twc probe <host[:port]> [--timeout-ms <ms>]';
-
-function usageError(message: string): number {
-  process.stderr.write(`twc probe: ${message}\n\nusage: ${USAGE}\n`);
-  return 2;
-}
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -143,27 +138,40 @@ export const probeCommand: Command = {
     try {
       parsed = parseProbeArgs(argv);
     } catch (error) {
-      return usageError(error instanceof Error ? error.message : String(error));
+      if (!(error instanceof UsageError)) throw error;
+      return usageError((text) => process.stderr.write(text), 'probe', USAGE, error);
     }
     return probe(parsed.host, parsed.timeoutMs);
   },
 };
 
+/** Throws UsageError naming what is wrong. */
 function parseProbeArgs(argv: string[]): { host: string; timeoutMs: number | undefined } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { 'timeout-ms': { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1) throw new Error('expected exactly one charger address');
+  let parsed: { values: { 'timeout-ms'?: string | undefined }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { 'timeout-ms': { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    // parseArgs names the offending option in its message.
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError('expected exactly one charger address');
   const host = positionals[0] ?? '';
-  chargerOrigin(host);
+  try {
+    chargerOrigin(host);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const raw = values['timeout-ms'];
   if (raw === undefined) return { host, timeoutMs: undefined };
   const timeoutMs = Number(raw);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`--timeout-ms must be a positive whole number of milliseconds, got "${raw}"`);
+    throw new UsageError(`--timeout-ms must be a positive whole number of milliseconds, got "${raw}"`);
   }
   return { host, timeoutMs };
 }

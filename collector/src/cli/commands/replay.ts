@@ -17,7 +17,7 @@ import {
   replayedSession,
 } from '@twc/core/sessions/replay';
 import { loadTariff } from '@twc/runtime/tariff-file';
-import type { Command } from '../main.js';
+import { type Command, UsageError, usageError } from '../command.js';
 
 const USAGE = [
   'twc replay --vitals FILE --prices FILE [--basis hourly|five-minute] [--delivery-cents-kwh N] [--charger-id ID]',
@@ -53,18 +53,6 @@ interface ReplayOptions {
   chargerId: string;
 }
 
-/** A problem with the command line or an input file: reported with exit code 2. */
-class ReplayInputError extends Error {
-  override readonly name = 'ReplayInputError';
-  constructor(
-    message: string,
-    /** Whether the usage helps: yes for an option, no for a file that cannot be used. */
-    readonly showUsage = true,
-  ) {
-    super(message);
-  }
-}
-
 function parseOptions(argv: string[]): ReplayOptions {
   let values: Record<string, string | undefined>;
   try {
@@ -82,17 +70,17 @@ function parseOptions(argv: string[]): ReplayOptions {
     }));
   } catch (error) {
     // parseArgs names the offending option in its message.
-    throw new ReplayInputError((error as Error).message);
+    throw new UsageError((error as Error).message);
   }
   const vitalsPath = values.vitals;
-  if (vitalsPath === undefined || vitalsPath === '') throw new ReplayInputError('--vitals FILE is required');
+  if (vitalsPath === undefined || vitalsPath === '') throw new UsageError('--vitals FILE is required');
   const pricesPath = values.prices;
-  if (pricesPath === undefined || pricesPath === '') throw new ReplayInputError('--prices FILE is required');
+  if (pricesPath === undefined || pricesPath === '') throw new UsageError('--prices FILE is required');
   const basisText = values.basis ?? 'hourly';
   const basis = BASES.find((candidate) => candidate === basisText);
-  if (basis === undefined) throw new ReplayInputError(`--basis must be ${BASES.join(' or ')}, got "${basisText}"`);
+  if (basis === undefined) throw new UsageError(`--basis must be ${BASES.join(' or ')}, got "${basisText}"`);
   const chargerId = values['charger-id'] ?? DEFAULT_CHARGER_ID;
-  if (chargerId.trim() === '') throw new ReplayInputError('--charger-id must not be empty');
+  if (chargerId.trim() === '') throw new UsageError('--charger-id must not be empty');
   return {
     vitalsPath,
     pricesPath,
@@ -106,12 +94,12 @@ function parseOptions(argv: string[]): ReplayOptions {
 function parseDelivery(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   // parseTariffEnv takes an empty value as unset; an empty option is a mistake.
-  if (value.trim() === '') throw new ReplayInputError('--delivery-cents-kwh must be a number of cents per kWh');
+  if (value.trim() === '') throw new UsageError('--delivery-cents-kwh must be a number of cents per kWh');
   try {
     return parseTariffEnv({ TARIFF_DELIVERY_CENTS_KWH: value }).deliveryCentsPerKwh;
   } catch (error) {
     if (error instanceof TariffError) {
-      throw new ReplayInputError(`--delivery-cents-kwh "${value}" is not a delivery price (${error.message})`);
+      throw new UsageError(`--delivery-cents-kwh "${value}" is not a delivery price (${error.message})`);
     }
     throw error;
   }
@@ -131,16 +119,16 @@ async function loadReplayTariff(env: ReplayCommandIo['env'], deliveryCentsPerKwh
     const { tariff } = await loadTariff(settings);
     return deliveryCentsPerKwh === undefined ? tariff : { ...tariff, deliveryCentsPerKwh };
   } catch (error) {
-    if (error instanceof TariffError) throw new ReplayInputError(error.message, false);
+    if (error instanceof TariffError) throw new UsageError(error.message, false);
     throw error;
   }
 }
 
-function fileError(option: string, path: string, error: unknown): ReplayInputError {
+function fileError(option: string, path: string, error: unknown): UsageError {
   const code = (error as { code?: string }).code;
-  if (code === 'ENOENT') return new ReplayInputError(`${option} ${path}: no such file`, false);
-  if (code === 'EISDIR') return new ReplayInputError(`${option} ${path} is a directory, not a file`, false);
-  return new ReplayInputError(`${option} ${path} cannot be read (${code ?? (error as Error).message})`, false);
+  if (code === 'ENOENT') return new UsageError(`${option} ${path}: no such file`, false);
+  if (code === 'EISDIR') return new UsageError(`${option} ${path} is a directory, not a file`, false);
+  return new UsageError(`${option} ${path} cannot be read (${code ?? (error as Error).message})`, false);
 }
 
 async function loadPrices(path: string, stderr: ReplayCommandIo['stderr']): Promise<PricePoint[]> {
@@ -160,7 +148,7 @@ async function loadPrices(path: string, stderr: ReplayCommandIo['stderr']): Prom
     return feed.prices;
   } catch (error) {
     if (error instanceof ComedFeedError) {
-      throw new ReplayInputError(`--prices ${path} is not a ComEd 5minutefeed answer: ${error.message}`, false);
+      throw new UsageError(`--prices ${path} is not a ComEd 5minutefeed answer: ${error.message}`, false);
     }
     throw error;
   }
@@ -208,7 +196,7 @@ async function replayVitals(
     await handle.close();
   }
   if (replay.applied() === 0) {
-    throw new ReplayInputError(`--vitals ${path} holds no vitals sample in the replay format`, false);
+    throw new UsageError(`--vitals ${path} holds no vitals sample in the replay format`, false);
   }
   return { result: replay.finish(), lines, skipped, skippedCount };
 }
@@ -233,10 +221,7 @@ export async function runReplayCommand(argv: string[], io: ReplayCommandIo): Pro
     io.stdout(`${JSON.stringify(sessions, null, 2)}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof ReplayInputError) {
-      io.stderr(`twc replay: ${error.message}\n${error.showUsage ? `\nusage: ${USAGE}\n` : ''}`);
-      return 2;
-    }
+    if (error instanceof UsageError) return usageError(io.stderr, 'replay', USAGE, error);
     throw error;
   }
 }

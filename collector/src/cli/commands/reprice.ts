@@ -30,8 +30,8 @@ import { createStoredSessionPricer } from '../../collector/stored-session-pricer
 import { loadPricePollerConfig } from '../../comed-poller/config.js';
 import { rederiveHourlyPrices } from '../../comed-poller/hourly-rederive.js';
 import { createInfluxPriceStore } from '../../comed-poller/influx-price-store.js';
+import { type Command, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
-import type { Command } from '../main.js';
 
 const USAGE = [
   'twc reprice --from <ISO-8601> --to <ISO-8601> [--prices] [--sessions]',
@@ -100,10 +100,7 @@ async function withWriter<T>(
 }
 
 export async function runRepriceCommand(argv: string[], io: RepriceCommandIo): Promise<number> {
-  const usageError = (message: string): number => {
-    io.stderr(`twc reprice: ${message}\n\nusage: ${USAGE}\n`);
-    return 2;
-  };
+  const refuse = (message: string): number => usageError(io.stderr, 'reprice', USAGE, message);
   let values: { from?: string; to?: string; prices?: boolean; sessions?: boolean };
   try {
     ({ values } = parseArgs({
@@ -118,10 +115,10 @@ export async function runRepriceCommand(argv: string[], io: RepriceCommandIo): P
       allowPositionals: false,
     }));
   } catch (error) {
-    return usageError((error as Error).message);
+    return refuse((error as Error).message);
   }
   const range = parseTimeRange(values);
-  if (typeof range === 'string') return usageError(range);
+  if (typeof range === 'string') return refuse(range);
   const { fromMs, toMs } = range;
   const both = !values.prices && !values.sessions;
   const now = io.now ?? Date.now;

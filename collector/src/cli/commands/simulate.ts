@@ -11,7 +11,7 @@ import { SIM_FAULT_KINDS, type SimFault, type SimFaultKind } from '../../simulat
 import { between, createRandom, hash32, type Random } from '../../simulator/random.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../simulator/scenario.js';
 import { createSimulator, type Simulator } from '../../simulator/simulator-server.js';
-import type { Command } from '../main.js';
+import { type Command, integerOption, UsageError, usageError } from '../command.js';
 
 const USAGE = [
   'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle] [--speed X]',
@@ -51,17 +51,6 @@ export interface SimulateIo {
   /** Stops the simulation like SIGTERM does. */
   signal?: AbortSignal;
   logger?: Logger;
-}
-
-export class UsageError extends Error {}
-
-function integerOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
 }
 
 function choiceOption<T extends string>(name: string, raw: string | undefined, fallback: T, choices: readonly T[]): T {
@@ -204,8 +193,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     settings = parseSimulateArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`twc simulate: ${error.message}\n\nusage: ${USAGE}\n`);
-    return 2;
+    return usageError((text) => process.stderr.write(text), 'simulate', USAGE, error);
   }
   const rootLogger = io.logger ?? createLogger({ name: 'twc' });
   const logger = rootLogger.child({ module: 'simulate' });
