@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeFault, type PlannedFault, planFaults, SERVICES, type ServiceName } from './faults.js';
 import { createResourceRecorder, type ResourceRecorder, resourceTable } from './resources.js';
 import { BUCKETS, eventually, REPO_ROOT, type Stack, startStack } from './stack.js';
@@ -416,6 +416,12 @@ describe('the whole stack under faults', () => {
     log(`simulated ${sessionCount} sessions, stored ${stored.length}; checking`);
   }, 30 * 60_000);
 
+  // A failed check keeps the processes' data and logs for a look afterwards.
+  let failed = false;
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') failed = true;
+  });
+
   afterAll(async () => {
     recorder?.stop();
     const wallS = (Date.now() - startedRealMs) / 1000;
@@ -431,7 +437,8 @@ describe('the whole stack under faults', () => {
       );
     }
     await run?.stack.stop();
-    if (dir && process.env.TWC_KEEP_TEST_DATA !== '1') rmSync(dir, { recursive: true, force: true });
+    if (dir && (failed || process.env.TWC_KEEP_TEST_DATA === '1')) log(`processes' data and logs kept in ${dir}`);
+    else if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   function matching(): SessionMatching {
@@ -454,7 +461,15 @@ describe('the whole stack under faults', () => {
       `${chargerId} plug-in ${new Date(t.plugInMs).toISOString()} (${Math.round(t.energyWh)} Wh)`;
     expect(m.missing.map(({ chargerId, truth }) => describeTruth(chargerId, truth))).toEqual([]);
     expect(
-      m.duplicated.map(({ chargerId, truth, stored }) => `${describeTruth(chargerId, truth)} stored ${stored.length}x`),
+      m.duplicated.map(
+        ({ chargerId, truth, stored }) =>
+          `${describeTruth(chargerId, truth)} stored ${stored.length}x: ${stored
+            .map(
+              (session) =>
+                `${session.sessionId} from ${new Date(session.startMs).toISOString()} (${session.energyWh} Wh)`,
+            )
+            .join(', ')}`,
+      ),
     ).toEqual([]);
     expect(
       m.unexpected.map((s) => `${s.sessionId} (${s.chargerName}, ${Math.round(s.energyWh)} Wh, ${s.endReason})`),

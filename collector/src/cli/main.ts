@@ -15,6 +15,7 @@ const commands: Record<string, CommandLoader> = {
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   reprice: async () => (await import('./commands/reprice.js')).repriceCommand,
   forecast: async () => (await import('./commands/forecast.js')).forecastCommand,
+  plan: async () => (await import('./commands/plan.js')).planCommand,
   'comed-server': async () => (await import('./commands/comed-server.js')).comedServerCommand,
 };
 

@@ -13,8 +13,8 @@ import {
   FORECAST_HORIZON_HOURS,
   forecastPoints,
   type NightSettings,
+  nightOf,
   priceForecastSnapshot,
-  tonight,
 } from '@twc/core/prices/forecast-snapshot';
 import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from '@twc/core/time/wall-clock';
 import type { InfluxWriter } from '@twc/runtime/influx-writer';
@@ -114,7 +114,8 @@ export function createForecastPublisher(options: ForecastPublisherOptions): Fore
       options.night,
     );
     if (!(await options.state.saveForecast(snapshot))) throw new Error('Redis did not take the forecast');
-    options.writer.write(options.bucket, 'durable', forecastPoints(snapshot, tonight(nowMs, options.night).fromMs));
+    // One point per night, rewritten until the night is over: stamped with the night's start.
+    options.writer.write(options.bucket, 'durable', forecastPoints(snapshot, nightOf(nowMs, options.night).startMs));
     lastRefreshMs = nowMs;
   }
 

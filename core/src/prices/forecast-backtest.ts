@@ -117,6 +117,25 @@ function regret(cases: readonly { chosen: number; best: number; now: number }[])
 
 const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
+const publishedByDay = new Map<string, number>();
+
+/**
+ * When ComEd published the day-ahead price of the hour ending `hourEndingMs`:
+ * 16:30 Chicago time the day before the hour's local day. (A backtest may
+ * use a day-ahead price only from then on.)
+ */
+export function dayAheadPublishedMs(hourEndingMs: number): number {
+  const local = wallClockAt(hourEndingMs - HOUR_MS, CHICAGO_TIME_ZONE);
+  const key = `${local.year}-${local.month}-${local.day}`;
+  let published = publishedByDay.get(key);
+  if (published === undefined) {
+    if (publishedByDay.size > 5000) publishedByDay.clear();
+    published = localTime(addDays(local, -1), 16) + 30 * 60_000;
+    publishedByDay.set(key, published);
+  }
+  return published;
+}
+
 /** The `n` hours with the lowest estimate (earliest first among equals), by hour ending. */
 export function cheapestHours(estimates: ReadonlyMap<number, number>, n: number): number[] {
   return [...estimates]
@@ -151,17 +170,7 @@ export function backtestForwardPrices(inputs: BacktestInputs): BacktestResult {
     forecastOnly: [] as { chosen: number; best: number; now: number }[],
   };
   let days = 0;
-  const publishedByDay = new Map<string, number>();
-  const publishedMs = (hourEndingMs: number) => {
-    const local = wallClockAt(hourEndingMs - HOUR_MS, CHICAGO_TIME_ZONE);
-    const key = `${local.year}-${local.month}-${local.day}`;
-    let published = publishedByDay.get(key);
-    if (published === undefined) {
-      published = localTime(addDays(local, -1), 16) + 30 * 60_000;
-      publishedByDay.set(key, published);
-    }
-    return published;
-  };
+  const publishedMs = dayAheadPublishedMs;
   const first = wallClockAt(inputs.fromMs, CHICAGO_TIME_ZONE);
   for (let date: LocalDate = first; localMidnight(date) < inputs.toMs; date = addDays(date, 1)) {
     const dayStart = localMidnight(date);

@@ -47,17 +47,24 @@ function addDays(date: { year: number; month: number; day: number }, days: numbe
  * when it has begun) until its end, both in Chicago wall-clock hours.
  */
 export function tonight(nowMs: number, night: NightSettings = DEFAULT_NIGHT): { fromMs: number; untilMs: number } {
+  const { startMs, untilMs } = nightOf(nowMs, night);
+  return { fromMs: Math.max(nowMs, startMs), untilMs };
+}
+
+/** The night under way at `nowMs`, or the next one, from its start: what its plan is stamped with. */
+export function nightOf(nowMs: number, night: NightSettings = DEFAULT_NIGHT): { startMs: number; untilMs: number } {
   const today = wallClockAt(nowMs, CHICAGO_TIME_ZONE);
   const endToday = localHourOn(today, night.endHour);
   const crossesMidnight = night.startHour > night.endHour;
-  if (crossesMidnight && nowMs < endToday) return { fromMs: nowMs, untilMs: endToday };
-  const startToday = localHourOn(today, night.startHour);
-  const untilMs = crossesMidnight ? localHourOn(addDays(today, 1), night.endHour) : endToday;
+  if (crossesMidnight && nowMs < endToday) {
+    return { startMs: localHourOn(addDays(today, -1), night.startHour), untilMs: endToday };
+  }
   if (!crossesMidnight && nowMs >= endToday) {
     const tomorrow = addDays(today, 1);
-    return { fromMs: localHourOn(tomorrow, night.startHour), untilMs: localHourOn(tomorrow, night.endHour) };
+    return { startMs: localHourOn(tomorrow, night.startHour), untilMs: localHourOn(tomorrow, night.endHour) };
   }
-  return { fromMs: Math.max(nowMs, startToday), untilMs };
+  const untilMs = crossesMidnight ? localHourOn(addDays(today, 1), night.endHour) : endToday;
+  return { startMs: localHourOn(today, night.startHour), untilMs };
 }
 
 const iso = (timeMs: number) => new Date(timeMs).toISOString();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { priceForecastSchema } from '../../src/contracts/redis.js';
 import { HOUR_MS } from '../../src/prices/comed-clock.js';
 import { DEFAULT_FORECAST_ERRORS } from '../../src/prices/forecast.js';
-import { priceForecastSnapshot, tonight } from '../../src/prices/forecast-snapshot.js';
+import { nightOf, priceForecastSnapshot, tonight } from '../../src/prices/forecast-snapshot.js';
 
 const cst = (day: number, hour: number, minute = 0) => Date.UTC(2026, 11, day, hour + 6, minute);
 
@@ -12,6 +12,13 @@ describe('tonight', () => {
     expect(tonight(cst(4, 20, 10))).toEqual({ fromMs: cst(4, 20, 10), untilMs: cst(5, 7) });
     expect(tonight(cst(5, 3))).toEqual({ fromMs: cst(5, 3), untilMs: cst(5, 7) });
     expect(tonight(cst(5, 7))).toEqual({ fromMs: cst(5, 18), untilMs: cst(6, 7) });
+  });
+
+  it("stamps a night's plan with its start, also while it is under way", () => {
+    const night = { startMs: cst(4, 18), untilMs: cst(5, 7) };
+    expect(nightOf(cst(4, 15, 10))).toEqual(night);
+    expect(nightOf(cst(4, 20, 10))).toEqual(night);
+    expect(nightOf(cst(5, 3))).toEqual(night);
   });
 
   it('is 14 hours long the night the clocks go back, 12 the night they go forward', () => {
