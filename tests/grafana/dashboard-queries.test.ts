@@ -7,7 +7,8 @@
  * the seeded days as the recent past.
  */
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
-import { generatedPriceCents } from '@twc/collector/simulator/comed-server';
+import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
+import { checkDayAheadLabels } from '@twc/core/prices/day-ahead';
 import { createComedProvider } from '@twc/core/prices/pricing';
 import { PUBLISHED_MISMATCH_ALERT_SHARE } from '@twc/core/prices/published-check';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
@@ -264,6 +265,55 @@ describe('what the panels show', () => {
         expect(start >= 18 || start + hours <= 7).toBe(true);
       }
     }
+  });
+});
+
+describe('forward prices', () => {
+  const timeOf = (row: Row) => Date.parse(String(row._time));
+
+  it("lines up each hour's day-ahead price with its real-time average, both at the hour's end", async () => {
+    const realTime = await run(queryByTitle('twc-price-analysis', 'Day-ahead vs real-time', 'A'), seededRange());
+    const dayAhead = await run(queryByTitle('twc-price-analysis', 'Day-ahead vs real-time', 'B'), seededRange());
+    // Every hour ending in [start, end): the range's stop is exclusive.
+    const hourEndings = Array.from({ length: 3 * 24 }, (_, index) => seed.fromMs + index * HOUR_MS);
+    expect(realTime.map(timeOf)).toEqual(hourEndings);
+    expect(dayAhead.map(timeOf)).toEqual(hourEndings);
+    for (const row of realTime) {
+      // The hour ending H averages the twelve prices stamped H - 60 min through H - 5 min.
+      const stamps = Array.from({ length: 12 }, (_, index) => timeOf(row) - HOUR_MS + index * FIVE_MINUTES_MS);
+      const average = stamps.reduce((sum, stampMs) => sum + generatedPriceCents(SEED, stampMs), 0) / 12;
+      expect(Number(row['Real-time hourly average'])).toBeCloseTo(average, 6);
+    }
+    for (const row of dayAhead) {
+      expect(row['Day-ahead'], String(row._time)).toBe(generatedDayAheadCents(SEED, timeOf(row)));
+    }
+    // As drawn, the two curves agree best with neither moved: an hour either way they agree less.
+    const check = checkDayAheadLabels(
+      new Map(dayAhead.map((row) => [timeOf(row), Number(row['Day-ahead'])])),
+      new Map(realTime.map((row) => [timeOf(row), Number(row['Real-time hourly average'])])),
+    );
+    expect(check.bestOffsetHours).toBe(0);
+  });
+
+  it("shows each day's backtest: the three errors and the overnight share captured", async () => {
+    const file = files.find((candidate) => candidate.dashboard.uid === 'twc-price-analysis') as DashboardFile;
+    const rows = await run(queryByTitle('twc-price-analysis', 'Forecast accuracy'), defaultRange(file));
+    // The default week holds the seeded seven days, each stamped with its local midnight.
+    expect(seed.accuracy).toHaveLength(7);
+    expect(rows.map(timeOf)).toEqual(seed.accuracy.map((entry) => entry.timeMs));
+    for (const [index, row] of rows.entries()) {
+      const { result } = seed.accuracy[index] as (typeof seed.accuracy)[number];
+      expect(wallClockAt(timeOf(row), 'America/Chicago')).toMatchObject({ hour: 0, minute: 0 });
+      expect(row['Day-ahead MAE']).toBe(result.dayAhead.mae);
+      expect(row['Forecast MAE']).toBe(result.forecast.mae);
+      expect(row['Flat guess MAE']).toBe(result.flat.mae);
+      expect(row['Overnight captured share'] ?? null).toBe(result.overnight.withDayAhead.capturedShare);
+    }
+    // The seeded figures are there to be shown: each day has errors measured on hours.
+    expect(
+      rows.every((row) => typeof row['Day-ahead MAE'] === 'number' && typeof row['Flat guess MAE'] === 'number'),
+    ).toBe(true);
+    expect(rows.some((row) => typeof row['Overnight captured share'] === 'number')).toBe(true);
   });
 });
 
