@@ -19,12 +19,15 @@ import { wallClockAt } from '@twc/core/time/wall-clock';
 import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  allPanels,
+  type Dashboard,
   type DashboardFile,
   durationMs,
   type FluxQuery,
   fluxQueries,
   interpolate,
   loadDashboards,
+  type Panel,
   panelRange,
 } from './dashboards.js';
 import { renderProvisioning, rulesOf } from './provisioning.js';
@@ -46,6 +49,10 @@ const FIVE_MINUTES_MS = 300_000;
 const DAY_MS = 24 * HOUR_MS;
 
 type Row = Record<string, unknown>;
+type FieldConfig = {
+  defaults: { custom?: Record<string, unknown> };
+  overrides: { matcher: { options: string }; properties: { id: string; value: unknown }[] }[];
+};
 
 let seed: SeedResult;
 let queryApi: QueryApi;
@@ -236,6 +243,34 @@ describe('what the panels show', () => {
     const rows = await run(queryByTitle('twc-live-overview', 'Live price (5-minute)'), seededRange());
     // Flux ranges exclude their stop: the price stamped exactly at "now" is not read yet.
     expect(rows.map((row) => row._value)).toEqual([generatedPriceCents(SEED, END_MS - FIVE_MINUTES_MS)]);
+  });
+
+  it('draws each 5-minute price from its stamp on, each hourly average over the hour before its stamp', async () => {
+    const rows = await run(queryByTitle('twc-price-analysis', '5-minute and hourly prices'), {
+      fromMs: END_MS - HOUR_MS,
+      toMs: END_MS,
+    });
+    // Over an hour the windows are shorter than five minutes: each holds one price, stamped where it starts.
+    const stamps = Array.from({ length: 12 }, (_, index) => END_MS - HOUR_MS + index * FIVE_MINUTES_MS);
+    expect(rows.map((row) => [Date.parse(String(row._time)), row['5-minute']])).toEqual(
+      stamps.map((stampMs) => [stampMs, generatedPriceCents(SEED, stampMs)]),
+    );
+    const interpolation = (uid: string, title: string, series: string) => {
+      const panel = allPanels(files.find((file) => file.dashboard.uid === uid)?.dashboard as Dashboard).find(
+        (candidate) => candidate.title === title,
+      ) as Panel;
+      const { defaults, overrides } = panel.fieldConfig as FieldConfig;
+      const override = overrides.find((entry) => entry.matcher.options === series);
+      const property = override?.properties.find((entry) => entry.id === 'custom.lineInterpolation');
+      return property ? property.value : defaults.custom?.lineInterpolation;
+    };
+    expect(interpolation('twc-price-analysis', '5-minute and hourly prices', '5-minute')).toBe('stepAfter');
+    expect(interpolation('twc-price-analysis', '5-minute and hourly prices', 'Hourly average')).toBe('stepBefore');
+    expect(interpolation('twc-live-overview', 'Price', '5-minute price')).toBe('stepAfter');
+    expect(interpolation('twc-price-analysis', 'Day-ahead vs real-time', 'Day-ahead')).toBe('stepBefore');
+    expect(interpolation('twc-price-analysis', 'Day-ahead vs real-time', 'Real-time hourly average')).toBe(
+      'stepBefore',
+    );
   });
 
   it('counts every closed session and its energy in the period totals', async () => {
