@@ -7,7 +7,10 @@
  * the seeded days as the recent past.
  */
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
-import { generatedPriceCents } from '@twc/collector/simulator/comed-server';
+import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
+import { checkDayAheadLabels } from '@twc/core/prices/day-ahead';
+import { forecastPoints, isForecastStale } from '@twc/core/prices/forecast-snapshot';
+import { pricePoints } from '@twc/core/prices/price-plan';
 import { createComedProvider } from '@twc/core/prices/pricing';
 import { PUBLISHED_MISMATCH_ALERT_SHARE } from '@twc/core/prices/published-check';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
@@ -16,15 +19,26 @@ import { wallClockAt } from '@twc/core/time/wall-clock';
 import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  allPanels,
+  type Dashboard,
   type DashboardFile,
   durationMs,
   type FluxQuery,
   fluxQueries,
   interpolate,
   loadDashboards,
+  type Panel,
+  panelRange,
 } from './dashboards.js';
 import { renderProvisioning, rulesOf } from './provisioning.js';
-import { PRODUCTION_BUCKETS, type SeedResult, seedDashboardData } from './seed.js';
+import {
+  forecastAt,
+  PRODUCTION_BUCKETS,
+  type SeededForecast,
+  type SeedResult,
+  seedDashboardData,
+  writePoints,
+} from './seed.js';
 
 const SEED = 7;
 const CHARGER = 'garage';
@@ -35,6 +49,10 @@ const FIVE_MINUTES_MS = 300_000;
 const DAY_MS = 24 * HOUR_MS;
 
 type Row = Record<string, unknown>;
+type FieldConfig = {
+  defaults: { custom?: Record<string, unknown> };
+  overrides: { matcher: { options: string }; properties: { id: string; value: unknown }[] }[];
+};
 
 let seed: SeedResult;
 let queryApi: QueryApi;
@@ -52,21 +70,34 @@ function variables(overrides: Record<string, string> = {}): Record<string, strin
   };
 }
 
+/** Where a query runs other than at END_MS on the seeded buckets: InfluxDB's now, and a prices bucket of its own. */
+interface QueryAt {
+  nowMs?: number;
+  prices?: string;
+}
+
 async function run(
   query: Pick<FluxQuery, 'flux' | 'timeFrom'>,
   range: { fromMs: number; toMs: number },
   overrides: Record<string, string> = {},
+  at: QueryAt = {},
 ): Promise<Row[]> {
-  const fromMs = query.timeFrom ? range.toMs - durationMs(query.timeFrom) : range.fromMs;
+  const { fromMs, toMs } = panelRange(query.timeFrom, range);
   const flux = interpolate(query.flux, {
     fromMs,
-    toMs: range.toMs,
+    toMs,
     defaultBucket: bucketMap[PRODUCTION_BUCKETS.raw] as string,
     organization: servers().influx.org,
     variables: variables(overrides),
-    buckets: bucketMap,
+    buckets: at.prices ? { ...bucketMap, [PRODUCTION_BUCKETS.prices]: at.prices } : bucketMap,
   });
-  return queryApi.collectRows<Row>(flux);
+  if (at.nowMs === undefined) return queryApi.collectRows<Row>(flux);
+  const { influx } = servers();
+  const api = new InfluxDB({ url: influx.url, token: influx.token, timeout: 60_000 }).getQueryApi({
+    org: influx.org,
+    now: () => new Date(at.nowMs as number).toISOString(),
+  });
+  return api.collectRows<Row>(flux);
 }
 
 function queryByTitle(uid: string, title: string, refId = 'A'): FluxQuery {
@@ -214,6 +245,34 @@ describe('what the panels show', () => {
     expect(rows.map((row) => row._value)).toEqual([generatedPriceCents(SEED, END_MS - FIVE_MINUTES_MS)]);
   });
 
+  it('draws each 5-minute price from its stamp on, each hourly average over the hour before its stamp', async () => {
+    const rows = await run(queryByTitle('twc-price-analysis', '5-minute and hourly prices'), {
+      fromMs: END_MS - HOUR_MS,
+      toMs: END_MS,
+    });
+    // Over an hour the windows are shorter than five minutes: each holds one price, stamped where it starts.
+    const stamps = Array.from({ length: 12 }, (_, index) => END_MS - HOUR_MS + index * FIVE_MINUTES_MS);
+    expect(rows.map((row) => [Date.parse(String(row._time)), row['5-minute']])).toEqual(
+      stamps.map((stampMs) => [stampMs, generatedPriceCents(SEED, stampMs)]),
+    );
+    const interpolation = (uid: string, title: string, series: string) => {
+      const panel = allPanels(files.find((file) => file.dashboard.uid === uid)?.dashboard as Dashboard).find(
+        (candidate) => candidate.title === title,
+      ) as Panel;
+      const { defaults, overrides } = panel.fieldConfig as FieldConfig;
+      const override = overrides.find((entry) => entry.matcher.options === series);
+      const property = override?.properties.find((entry) => entry.id === 'custom.lineInterpolation');
+      return property ? property.value : defaults.custom?.lineInterpolation;
+    };
+    expect(interpolation('twc-price-analysis', '5-minute and hourly prices', '5-minute')).toBe('stepAfter');
+    expect(interpolation('twc-price-analysis', '5-minute and hourly prices', 'Hourly average')).toBe('stepBefore');
+    expect(interpolation('twc-live-overview', 'Price', '5-minute price')).toBe('stepAfter');
+    expect(interpolation('twc-price-analysis', 'Day-ahead vs real-time', 'Day-ahead')).toBe('stepBefore');
+    expect(interpolation('twc-price-analysis', 'Day-ahead vs real-time', 'Real-time hourly average')).toBe(
+      'stepBefore',
+    );
+  });
+
   it('counts every closed session and its energy in the period totals', async () => {
     const range = seededRange();
     const sessions = await run(queryByTitle('twc-monthly-summary', 'Sessions'), range);
@@ -264,6 +323,217 @@ describe('what the panels show', () => {
         expect(start >= 18 || start + hours <= 7).toBe(true);
       }
     }
+  });
+});
+
+describe('forward prices', () => {
+  const timeOf = (row: Row) => Date.parse(String(row._time));
+  const latest = (): SeededForecast => seed.forecasts.at(-1) as SeededForecast;
+  /** The hours of a forecast ending in (fromMs, toMs], by source. */
+  const hoursOf = (forecast: SeededForecast, source: string, fromMs: number, toMs: number) =>
+    forecast.snapshot.hours
+      .filter((hour) => hour.source === source)
+      .map((hour) => ({ ...hour, timeMs: Date.parse(hour.hour_ending) }))
+      .filter((hour) => hour.timeMs > fromMs && hour.timeMs <= toMs);
+  const next24 = (refId: string) => queryByTitle('twc-live-overview', 'Next 24 hours', refId);
+  const tonightWindow = () => queryByTitle('twc-live-overview', "Tonight's cheapest window");
+  /** What the two live forecast panels return: the rows of Next 24 hours A, B, C and of Tonight's cheapest window. */
+  async function livePanels(at: QueryAt): Promise<[Row[], Row[], Row[], Row[]]> {
+    const nowMs = at.nowMs ?? END_MS;
+    const range = { fromMs: nowMs - 6 * HOUR_MS, toMs: nowMs };
+    const [a, b, c, tonight] = [next24('A'), next24('B'), next24('C'), tonightWindow()];
+    return Promise.all([
+      run(a, range, {}, at),
+      run(b, range, {}, at),
+      run(c, range, {}, at),
+      run(tonight, range, {}, at),
+    ]);
+  }
+
+  it("lines up each hour's day-ahead price with its real-time average, both at the hour's end", async () => {
+    const realTime = await run(queryByTitle('twc-price-analysis', 'Day-ahead vs real-time', 'A'), seededRange());
+    const dayAhead = await run(queryByTitle('twc-price-analysis', 'Day-ahead vs real-time', 'B'), seededRange());
+    // Every hour ending in [start, end): the range's stop is exclusive.
+    const hourEndings = Array.from({ length: 3 * 24 }, (_, index) => seed.fromMs + index * HOUR_MS);
+    expect(realTime.map(timeOf)).toEqual(hourEndings);
+    expect(dayAhead.map(timeOf)).toEqual(hourEndings);
+    for (const row of realTime) {
+      // The hour ending H averages the twelve prices stamped H - 60 min through H - 5 min.
+      const stamps = Array.from({ length: 12 }, (_, index) => timeOf(row) - HOUR_MS + index * FIVE_MINUTES_MS);
+      const average = stamps.reduce((sum, stampMs) => sum + generatedPriceCents(SEED, stampMs), 0) / 12;
+      expect(Number(row['Real-time hourly average'])).toBeCloseTo(average, 6);
+    }
+    for (const row of dayAhead) {
+      expect(row['Day-ahead'], String(row._time)).toBe(generatedDayAheadCents(SEED, timeOf(row)));
+    }
+    // As drawn, the two curves agree best with neither moved: an hour either way they agree less.
+    const check = checkDayAheadLabels(
+      new Map(dayAhead.map((row) => [timeOf(row), Number(row['Day-ahead'])])),
+      new Map(realTime.map((row) => [timeOf(row), Number(row['Real-time hourly average'])])),
+    );
+    expect(check.bestOffsetHours).toBe(0);
+  });
+
+  it("shows each day's backtest: the three errors and the overnight share captured", async () => {
+    const file = files.find((candidate) => candidate.dashboard.uid === 'twc-price-analysis') as DashboardFile;
+    const rows = await run(queryByTitle('twc-price-analysis', 'Forecast accuracy'), defaultRange(file));
+    // The default week holds the seeded seven days, each stamped with its local midnight.
+    expect(seed.accuracy).toHaveLength(7);
+    expect(rows.map(timeOf)).toEqual(seed.accuracy.map((entry) => entry.timeMs));
+    for (const [index, row] of rows.entries()) {
+      const { result } = seed.accuracy[index] as (typeof seed.accuracy)[number];
+      expect(wallClockAt(timeOf(row), 'America/Chicago')).toMatchObject({ hour: 0, minute: 0 });
+      expect(row['Day-ahead MAE']).toBe(result.dayAhead.mae);
+      expect(row['Forecast MAE']).toBe(result.forecast.mae);
+      expect(row['Flat guess MAE']).toBe(result.flat.mae);
+      expect(row['Overnight captured share'] ?? null).toBe(result.overnight.withDayAhead.capturedShare);
+    }
+    // The seeded figures are there to be shown: each day has errors measured on hours.
+    expect(
+      rows.every((row) => typeof row['Day-ahead MAE'] === 'number' && typeof row['Flat guess MAE'] === 'number'),
+    ).toBe(true);
+    expect(rows.some((row) => typeof row['Overnight captured share'] === 'number')).toBe(true);
+  });
+
+  it('shows the next 24 hours of the current forecast, day-ahead and forecast hours apart, with their band', async () => {
+    const [dayAhead, forecast, band] = await livePanels({});
+    const current = latest();
+    // The forecast current at END_MS was made four minutes before: its 48 hours, from the current one, reach
+    // 47 hours ahead (what tells the panels a forecast is still rewritten).
+    expect(Date.parse(current.snapshot.computed_at)).toBe(END_MS - 4 * 60_000);
+    expect(Date.parse(current.snapshot.hours.at(-1)?.hour_ending as string)).toBe(END_MS + 47 * HOUR_MS);
+    const hourEndings = Array.from({ length: 24 }, (_, index) => END_MS + (index + 1) * HOUR_MS);
+    expect([...dayAhead, ...forecast].map(timeOf)).toEqual(hourEndings);
+    // Today's day-ahead hours end at 00:00 through 23:00 (label 0 of a date is the hour ending at its midnight);
+    // the next come with tomorrow's, at 16:30. The hours after them are forecast.
+    const lastDayAheadMs = seed.dayAhead.at(-1)?.hourEndingsMs[0] as number;
+    expect(wallClockAt(lastDayAheadMs, 'America/Chicago')).toMatchObject({ day: 15, hour: 23 });
+    expect(dayAhead.map(timeOf)).toEqual(hourEndings.filter((timeMs) => timeMs <= lastDayAheadMs));
+    expect(forecast.length).toBeGreaterThan(0);
+    for (const row of dayAhead) expect(row['Day-ahead']).toBe(generatedDayAheadCents(SEED, timeOf(row)));
+    expect(forecast.map((row) => [timeOf(row), row.Forecast])).toEqual(
+      hoursOf(current, 'forecast', END_MS, END_MS + DAY_MS).map((hour) => [hour.timeMs, hour.price_cents_kwh]),
+    );
+    // The latest estimates, not those of the forecast it rewrote.
+    const earlier = seed.forecasts.at(-2) as SeededForecast;
+    expect(hoursOf(earlier, 'forecast', END_MS, END_MS + DAY_MS).map((hour) => hour.price_cents_kwh)).not.toEqual(
+      forecast.map((row) => row.Forecast),
+    );
+    // The band of every hour, and the first hour's again at its start, where its step begins.
+    const hours = [
+      ...hoursOf(current, 'day_ahead', END_MS, END_MS + DAY_MS),
+      ...hoursOf(current, 'forecast', END_MS, END_MS + DAY_MS),
+    ];
+    const first = hours[0] as (typeof hours)[number];
+    expect(band.map((row) => [timeOf(row), row.Low, row.High])).toEqual([
+      [END_MS, first.low_cents_kwh, first.high_cents_kwh],
+      ...hours.map((hour) => [hour.timeMs, hour.low_cents_kwh, hour.high_cents_kwh]),
+    ]);
+    for (const hour of hours) expect(hour.low_cents_kwh).toBeLessThan(hour.high_cents_kwh);
+  });
+
+  it("shows tonight's cheapest window as last planned", async () => {
+    const [, , , tonight] = await livePanels({});
+    const { window } = latest().snapshot.tonight;
+    expect(window).not.toBeNull();
+    expect(tonight).toEqual([
+      expect.objectContaining({
+        Start: Date.parse(window?.start as string),
+        End: Date.parse(window?.end as string),
+        'Average price': window?.avg_price_cents_kwh,
+      }),
+    ]);
+    // Four hours of the night under way, from when it was planned (02:56 in Chicago) and over by 07:00.
+    const start = Date.parse(window?.start as string);
+    const end = Date.parse(window?.end as string);
+    expect(end - start).toBe(4 * HOUR_MS);
+    expect(start).toBeGreaterThanOrEqual(Date.parse(latest().snapshot.computed_at));
+    expect(end).toBeLessThanOrEqual(Date.parse(latest().snapshot.tonight.until));
+    expect(wallClockAt(Date.parse(latest().snapshot.tonight.until), 'America/Chicago')).toMatchObject({
+      hour: 7,
+      minute: 0,
+    });
+  });
+
+  it('shows a window planned for a night that has not begun, stamped ahead with its start', async () => {
+    // 15:00 in Chicago the day before: the forecast made at 14:56 plans the night from 18:00.
+    const nowMs = END_MS - 12 * HOUR_MS;
+    const bucket = await createTestBucket('gf-prices-day');
+    const planned = forecastAt(seed.prices, seed.dayAhead, seed.accuracy, nowMs - 4 * 60_000);
+    const prices = seed.prices.filter((price) => price.timeMs <= nowMs && price.timeMs > nowMs - DAY_MS);
+    await writePoints(servers().influx, bucket, [
+      ...pricePoints(prices, nowMs),
+      ...forecastPoints(planned.snapshot, planned.nightStartMs),
+    ]);
+    expect(planned.nightStartMs).toBeGreaterThan(nowMs);
+    expect(wallClockAt(planned.nightStartMs, 'America/Chicago')).toMatchObject({ hour: 18, minute: 0 });
+    const { window } = planned.snapshot.tonight;
+    const [, , , tonight] = await livePanels({ nowMs, prices: bucket });
+    expect(tonight).toEqual([
+      expect.objectContaining({
+        Start: Date.parse(window?.start as string),
+        End: Date.parse(window?.end as string),
+        'Average price': window?.avg_price_cents_kwh,
+      }),
+    ]);
+  });
+
+  it('shows no window once the night has none left: the last one planned is over', async () => {
+    // 07:00 in Chicago the day before: the window planned at 02:56 is over, and at 06:58 no four hours fit.
+    const nowMs = END_MS - 20 * HOUR_MS;
+    const bucket = await createTestBucket('gf-prices-morning');
+    const night = forecastAt(seed.prices, seed.dayAhead, seed.accuracy, END_MS - DAY_MS - 4 * 60_000);
+    const morning = forecastAt(seed.prices, seed.dayAhead, seed.accuracy, nowMs - 2 * 60_000);
+    expect(Date.parse(night.snapshot.tonight.window?.end as string)).toBeLessThan(nowMs);
+    expect(morning.snapshot.tonight.window).toBeNull();
+    const prices = seed.prices.filter((price) => price.timeMs <= nowMs && price.timeMs > nowMs - DAY_MS);
+    await writePoints(servers().influx, bucket, [
+      ...pricePoints(prices, nowMs),
+      ...forecastPoints(night.snapshot, night.nightStartMs),
+      ...forecastPoints(morning.snapshot, morning.nightStartMs),
+    ]);
+    const [dayAhead, forecast, , tonight] = await livePanels({ nowMs, prices: bucket });
+    expect(dayAhead.length + forecast.length).toBe(24);
+    expect(tonight).toEqual([]);
+  });
+
+  it('shows the forecast while the newest price is under 15 minutes old, then nothing', async () => {
+    // The newest price is stamped END_MS: 14 minutes later the panels still show, 16 minutes later not.
+    const fresh = await livePanels({ nowMs: END_MS + 14 * 60_000 });
+    expect(fresh.map((rows) => rows.length)).toEqual((await livePanels({})).map((rows) => rows.length));
+    const stale = await livePanels({ nowMs: END_MS + 16 * 60_000 });
+    expect(stale.map((rows) => rows.length)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('shows nothing once the price feed has been quiet for 15 minutes, though the forecast is still rewritten', async () => {
+    const bucket = await createTestBucket('gf-prices-quiet');
+    // ComEd's feed stops at END_MS; the poller goes on recomputing from what it has.
+    const rewritten = forecastAt(seed.prices, seed.dayAhead, seed.accuracy, END_MS + 20 * 60_000);
+    const prices = seed.prices.filter((price) => price.timeMs > END_MS - DAY_MS);
+    await writePoints(servers().influx, bucket, [
+      ...pricePoints(prices, END_MS),
+      ...forecastPoints(rewritten.snapshot, rewritten.nightStartMs),
+    ]);
+    expect(isForecastStale(rewritten.snapshot, END_MS + 21 * 60_000)).toBe(true);
+    const quiet = await livePanels({ nowMs: END_MS + 21 * 60_000, prices: bucket });
+    expect(quiet.map((rows) => rows.length)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('shows nothing once the forecast is no longer rewritten, though prices still come in', async () => {
+    const bucket = await createTestBucket('gf-prices-stalled');
+    const stalled = forecastAt(seed.prices, seed.dayAhead, seed.accuracy, END_MS - 80 * 60_000);
+    const prices = seed.prices.filter((price) => price.timeMs > END_MS - DAY_MS);
+    await writePoints(servers().influx, bucket, [
+      ...pricePoints(prices, END_MS),
+      ...forecastPoints(stalled.snapshot, stalled.nightStartMs),
+    ]);
+    // Ten minutes after it was made the forecast shows; 80 minutes after, with prices up to date, it does not.
+    expect(isForecastStale(stalled.snapshot, END_MS - 70 * 60_000)).toBe(false);
+    expect(isForecastStale(stalled.snapshot, END_MS)).toBe(true);
+    const made = await livePanels({ nowMs: END_MS - 70 * 60_000, prices: bucket });
+    expect(made.map((rows) => rows.length > 0)).toEqual([true, true, true, true]);
+    const later = await livePanels({ nowMs: END_MS, prices: bucket });
+    expect(later.map((rows) => rows.length)).toEqual([0, 0, 0, 0]);
   });
 });
 

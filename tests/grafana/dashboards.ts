@@ -122,6 +122,20 @@ export function durationMs(text: string): number {
   return Number(match[1]) * (UNIT_MS[unit] as number);
 }
 
+/**
+ * The range a panel queries: the dashboard's, or its relative time override
+ * as Grafana reads one (rangeUtil.describeTextRange): `30d` is the 30 days to
+ * now, `+24h` the 24 hours from now. Now is where the dashboard's range ends.
+ */
+export function panelRange(
+  timeFrom: string | undefined,
+  range: { fromMs: number; toMs: number },
+): { fromMs: number; toMs: number } {
+  if (!timeFrom) return range;
+  if (timeFrom.startsWith('+')) return { fromMs: range.toMs, toMs: range.toMs + durationMs(timeFrom.slice(1)) };
+  return { fromMs: range.toMs - durationMs(timeFrom), toMs: range.toMs };
+}
+
 /** Go's time.Duration.String() for whole milliseconds, as Grafana prints v.windowPeriod. */
 export function goDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;

@@ -5,21 +5,38 @@
  * normalisation, session machine, cost engine, point builders and writer.
  * The downsampled tiers are filled from the raw bucket the way the
  * downsampling tasks do it: float gauges averaged, everything else last.
+ * The forward prices are ComEd's day-ahead prices as the stand-in serves
+ * them, and the forecasts and backtests the comed-poller would have written
+ * from the seeded prices, through the same functions.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxDB } from '@influxdata/influxdb-client';
 import { createChargerModel } from '@twc/collector/simulator/charger-model';
-import { generatedPriceCents } from '@twc/collector/simulator/comed-server';
+import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from '@twc/collector/simulator/payloads';
 import { lifetimeSchema, versionSchema, vitalsSchema, wifiStatusSchema } from '@twc/core/charger/models';
 import { normalizeVitals } from '@twc/core/charger/normalize';
 import { type PointData, SCHEMA } from '@twc/core/contracts/influx-schema';
-import { FIVE_MINUTES_MS, HOUR_MS } from '@twc/core/prices/comed-clock';
+import type { PriceForecast } from '@twc/core/contracts/redis';
+import {
+  dayAheadHourEndings,
+  FIVE_MINUTES_MS,
+  HOUR_MS,
+  hourEndingOf,
+  PRICES_PER_HOUR,
+} from '@twc/core/prices/comed-clock';
 import type { PricePoint, PublishedHour } from '@twc/core/prices/comed-parse';
+import {
+  accuracyPoint,
+  type BacktestResult,
+  backtestForwardPrices,
+  measuredErrors,
+} from '@twc/core/prices/forecast-backtest';
+import { DEFAULT_NIGHT, forecastPoints, priceForecastSnapshot, tonight } from '@twc/core/prices/forecast-snapshot';
 import { hourlyAggregates } from '@twc/core/prices/hourly';
-import { pricePoints, runningAveragePoint } from '@twc/core/prices/price-plan';
+import { dayAheadPoints, pricePoints, runningAveragePoint } from '@twc/core/prices/price-plan';
 import { createComedProvider } from '@twc/core/prices/pricing';
 import { checkPublishedHours, publishedCheckPoints } from '@twc/core/prices/published-check';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
@@ -82,6 +99,26 @@ export interface SeedResult {
   openSessionEnergy: IntervalEnergy[];
   /** The prices written, for computing what a panel should show. */
   prices: PricePoint[];
+  /** ComEd's day-ahead hours written (every day of the prices, and the next one once published). */
+  dayAhead: PublishedHour[];
+  /** The forecasts written, oldest first: the last one is current at endMs, the one before it three hours older. */
+  forecasts: SeededForecast[];
+  /** The daily backtests written, oldest first, each at the local midnight it is stamped with. */
+  accuracy: SeededAccuracy[];
+}
+
+export interface SeededForecast {
+  snapshot: PriceForecast;
+  /** What its tonight window is stamped with: the night's start, or the computing time once the night has begun. */
+  nightStartMs: number;
+}
+
+export interface SeededAccuracy {
+  /** The local midnight it is stamped with. */
+  timeMs: number;
+  /** When it was measured: what it knew. */
+  measuredAtMs: number;
+  result: BacktestResult;
 }
 
 const SAMPLE_MS = 5_000;
@@ -151,6 +188,153 @@ function publishedPoints(prices: readonly PricePoint[], endMs: number): PointDat
   );
 }
 
+type LocalDate = { year: number; month: number; day: number };
+
+function chicagoMidnight(date: LocalDate): number {
+  return utcInstantsForWallClock({ ...date, hour: 0, minute: 0 }, CHICAGO_TIME_ZONE)[0] as number;
+}
+
+function addDays(date: LocalDate, days: number): LocalDate {
+  const next = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
+  return { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() };
+}
+
+/** When ComEd publishes a day's day-ahead prices: 16:30 Chicago time the day before (the stand-in's default). */
+function dayAheadPublishedMs(date: LocalDate): number {
+  const before = addDays(date, -1);
+  return utcInstantsForWallClock({ ...before, hour: 16, minute: 30 }, CHICAGO_TIME_ZONE)[0] as number;
+}
+
+/**
+ * ComEd's day-ahead hours of every Chicago day from `fromMs`'s through the
+ * last one published by `endMs`, labelled and read as the comed-poller reads
+ * the stand-in's feed (hour-ending labels, comed-clock.ts).
+ */
+function seedDayAhead(seed: number, fromMs: number, endMs: number): PublishedHour[] {
+  const hours: PublishedHour[] = [];
+  for (
+    let date: LocalDate = wallClockAt(fromMs, CHICAGO_TIME_ZONE);
+    dayAheadPublishedMs(date) <= endMs;
+    date = addDays(date, 1)
+  ) {
+    for (let hour = 0; hour < 24; hour++) {
+      const label = { year: date.year, month: date.month, day: date.day, hour };
+      const hourEndingsMs = dayAheadHourEndings(label);
+      const [first] = hourEndingsMs;
+      if (first === undefined) continue;
+      hours.push({ label, priceCentsPerKwh: generatedDayAheadCents(seed, first), hourEndingsMs });
+    }
+  }
+  return hours;
+}
+
+/** The day-ahead prices stored by `atMs`, by hour ending, as the comed-poller reads them back. */
+function dayAheadKnownAt(dayAhead: readonly PublishedHour[], atMs: number): Map<number, number> {
+  const published = dayAhead.filter((hour) => dayAheadPublishedMs(hour.label) <= atMs);
+  return new Map(dayAheadPoints(published).map((point) => [point.timeMs, point.fields.price_cents_kwh as number]));
+}
+
+/** The complete hours stored by `atMs`: hourly averages by hour ending. */
+function hourlyKnownAt(prices: readonly PricePoint[], atMs: number): Map<number, number> {
+  return new Map(
+    hourlyAggregates(prices.filter((price) => price.timeMs <= atMs))
+      .filter((hour) => hour.count === PRICES_PER_HOUR && hour.hourEndingMs <= atMs)
+      .map((hour) => [hour.hourEndingMs, hour.avgPrice]),
+  );
+}
+
+/**
+ * The comed-poller's daily backtest of the four weeks before each of the
+ * `days` local midnights up to `endMs`'s, as measured at noon that day (or
+ * at endMs, if earlier) from what was stored by then (forecast-publisher.ts).
+ */
+function seedAccuracy(
+  prices: readonly PricePoint[],
+  dayAhead: readonly PublishedHour[],
+  endMs: number,
+  days: number,
+): SeededAccuracy[] {
+  const today = wallClockAt(endMs, CHICAGO_TIME_ZONE);
+  const accuracy: SeededAccuracy[] = [];
+  for (let back = days - 1; back >= 0; back--) {
+    const date = addDays(today, -back);
+    const toMs = chicagoMidnight(date);
+    const measuredAtMs = Math.min(toMs + 12 * HOUR_MS, endMs);
+    const result = backtestForwardPrices({
+      hourly: hourlyKnownAt(prices, measuredAtMs),
+      dayAhead: dayAheadKnownAt(dayAhead, measuredAtMs),
+      fromMs: chicagoMidnight(addDays(date, -28)),
+      toMs,
+    });
+    accuracy.push({ timeMs: toMs, measuredAtMs, result });
+  }
+  return accuracy;
+}
+
+/**
+ * The forecast the comed-poller publishes at `nowMs`: from the prices and
+ * day-ahead hours stored by then, the running average of the current hour,
+ * and the bands of the latest backtest measured by then.
+ */
+export function forecastAt(
+  prices: readonly PricePoint[],
+  dayAhead: readonly PublishedHour[],
+  accuracy: readonly SeededAccuracy[],
+  nowMs: number,
+): SeededForecast {
+  const known = prices.filter((price) => price.timeMs <= nowMs);
+  const current = hourlyAggregates(known).find((hour) => hour.hourEndingMs === hourEndingOf(nowMs));
+  const backtest = accuracy.filter((entry) => entry.measuredAtMs <= nowMs).at(-1)?.result;
+  const errors = backtest ? measuredErrors(backtest) : undefined;
+  const snapshot = priceForecastSnapshot({
+    nowMs,
+    hourly: hourlyKnownAt(prices, nowMs),
+    dayAhead: dayAheadKnownAt(dayAhead, nowMs),
+    running: current && {
+      hourEndingMs: current.hourEndingMs,
+      priceCentsPerKwh: current.avgPrice,
+      count: current.count,
+    },
+    errors,
+    feedTimeMs: known.at(-1)?.timeMs,
+    measuredDays: errors && backtest ? backtest.days : 0,
+  });
+  return { snapshot, nightStartMs: tonight(nowMs, DEFAULT_NIGHT).fromMs };
+}
+
+/** The points of the forward prices: day-ahead hours, the daily backtests and the forecasts, as the poller writes them. */
+export function forwardPricePoints(
+  dayAhead: readonly PublishedHour[],
+  accuracy: readonly SeededAccuracy[],
+  forecasts: readonly SeededForecast[],
+): PointData[] {
+  return [
+    ...dayAheadPoints(dayAhead),
+    ...accuracy.map((entry) => accuracyPoint(entry.result, entry.timeMs)),
+    ...forecasts.flatMap((forecast) => forecastPoints(forecast.snapshot, forecast.nightStartMs)),
+  ];
+}
+
+/** Writes points to a bucket through the collector's writer, failing if any is lost. */
+export async function writePoints(influx: InfluxTarget, bucket: string, points: PointData[]): Promise<void> {
+  const spoolDir = mkdtempSync(join(tmpdir(), 'twc-grafana-seed-'));
+  try {
+    const writer = createInfluxWriter({
+      ...influx,
+      spool: createSpool({ dir: spoolDir, maxBytes: 50e6, logger: silentLogger() }),
+      logger: silentLogger(),
+    });
+    writer.write(bucket, 'durable', points);
+    await writer.close();
+    const stats = writer.stats();
+    if (stats.rejectedLines > 0 || stats.spooledLines > 0) {
+      throw new Error(`writing lost points: ${JSON.stringify(stats)}`);
+    }
+  } finally {
+    rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
+
 export async function seedDashboardData(options: SeedOptions): Promise<SeedResult> {
   const { influx, chargerName, endMs, seed } = options;
   const fromMs = endMs - options.days * 24 * HOUR_MS;
@@ -178,6 +362,13 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
       ]);
     }
     writer.write(buckets.prices, 'durable', publishedPoints(prices, endMs));
+    const dayAhead = seedDayAhead(seed, prices[0]?.timeMs ?? endMs, endMs);
+    const accuracy = seedAccuracy(prices, dayAhead, endMs, 7);
+    // The poller rewrites its forecast every few minutes: an older one first, then the current one.
+    const forecasts = [endMs - 3 * HOUR_MS - 4 * 60_000, endMs - 4 * 60_000].map((atMs) =>
+      forecastAt(prices, dayAhead, accuracy, atMs),
+    );
+    writer.write(buckets.prices, 'durable', forwardPricePoints(dayAhead, accuracy, forecasts));
     const provider = createComedProvider({ prices, asOfMs: endMs });
 
     const model = createChargerModel({ index: 0, seed, startTimeMs: fromMs, scenario: 'day' });
@@ -290,6 +481,9 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
       openSessionAtEnd: sessionState.session !== null,
       openSessionEnergy: sessionState.session?.energyByInterval ?? [],
       prices,
+      dayAhead,
+      forecasts,
+      accuracy,
     };
   } finally {
     rmSync(spoolDir, { recursive: true, force: true });
