@@ -11,12 +11,19 @@
  *   entity whose unit ends in `/kWh` (a currency per kWh);
  * - device_class monetary requires an ISO 4217 unit and state_class total or
  *   none, so the prices (USD/kWh) carry no device class;
+ * - state_class measurement is for a value of the present, not a prediction:
+ *   the forecast of tonight has none;
+ * - device_class timestamp takes an ISO 8601 instant with its offset, and no
+ *   unit or state class;
+ * - json_attributes_topic takes a JSON object, shown as the entity's attributes;
  * - a sensor's state `None` sets it to unknown.
  */
 
 import { evseStateName } from '@twc/core/charger/normalize';
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecast } from '@twc/core/contracts/redis';
+import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
 import { currentHourAverage } from '@twc/core/prices/current-price';
+import { isForecastStale } from '@twc/core/prices/forecast-snapshot';
 import { addersCentsPerKwh, type Tariff } from '@twc/core/prices/pricing';
 
 export const PAYLOAD_NONE = 'None';
@@ -51,6 +58,8 @@ export interface EntitySpec {
   followsCharger: boolean;
   /** Values only InfluxDB holds (lifetime counters, Wi-Fi): published only when the bridge can read them. */
   fromInflux?: boolean;
+  /** Has a JSON attributes topic besides its state topic. */
+  withAttributes?: boolean;
 }
 
 /**
@@ -205,6 +214,51 @@ export const PRICE_ENTITIES: readonly EntitySpec[] = [
   },
 ];
 
+/** The forecast entity whose attributes carry the hours ahead and tonight's window. */
+export const FORECAST_ATTRIBUTES_KEY = 'tonight_average_price';
+
+/** How many hours, the current one first, the forecast's attributes carry. */
+export const FORECAST_ATTRIBUTE_HOURS = 24;
+
+/**
+ * The forecast's entities, on the price device, available while the
+ * poller's forecast is fresh (isForecastStale).
+ */
+export const FORECAST_ENTITIES: readonly EntitySpec[] = [
+  {
+    // ComEd's day-ahead price of the current hour: the price of the present, as the hour average is.
+    key: 'day_ahead_price',
+    component: 'sensor',
+    name: 'Day-ahead price this hour',
+    state_class: 'measurement',
+    unit_of_measurement: 'USD/kWh',
+    followsCharger: false,
+  },
+  {
+    key: 'cheapest_window_start',
+    component: 'sensor',
+    name: 'Cheapest window start',
+    device_class: 'timestamp',
+    followsCharger: false,
+  },
+  {
+    key: 'cheapest_window_end',
+    component: 'sensor',
+    name: 'Cheapest window end',
+    device_class: 'timestamp',
+    followsCharger: false,
+  },
+  {
+    // A prediction: no state class, so no long-term statistics.
+    key: FORECAST_ATTRIBUTES_KEY,
+    component: 'sensor',
+    name: 'Forecast average tonight',
+    unit_of_measurement: 'USD/kWh',
+    followsCharger: false,
+    withAttributes: true,
+  },
+];
+
 /** The charger id as one topic level and inside object ids: Home Assistant allows only [a-zA-Z0-9_-]. */
 export function topicId(chargerId: string): string {
   return chargerId.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -222,12 +276,20 @@ export function priceAvailabilityTopic(settings: BridgeTopicSettings): string {
   return `${settings.topicRoot}/price/availability`;
 }
 
+export function forecastAvailabilityTopic(settings: BridgeTopicSettings): string {
+  return `${settings.topicRoot}/price/forecast/availability`;
+}
+
 export function chargerStateTopic(settings: BridgeTopicSettings, chargerId: string, key: string): string {
   return `${settings.topicRoot}/${topicId(chargerId)}/${key}`;
 }
 
 export function priceStateTopic(settings: BridgeTopicSettings, key: string): string {
   return `${settings.topicRoot}/price/${key}`;
+}
+
+export function priceAttributesTopic(settings: BridgeTopicSettings, key: string): string {
+  return `${priceStateTopic(settings, key)}/attributes`;
 }
 
 export function birthTopic(settings: BridgeTopicSettings): string {
@@ -255,13 +317,21 @@ export interface DiscoveryOptions extends BridgeTopicSettings {
 
 function entityConfig(
   spec: EntitySpec,
-  fields: { uniqueId: string; stateTopic: string; availability: string[]; device: object; origin: Origin },
+  fields: {
+    uniqueId: string;
+    stateTopic: string;
+    attributesTopic?: string;
+    availability: string[];
+    device: object;
+    origin: Origin;
+  },
 ): Record<string, unknown> {
   const config: Record<string, unknown> = {
     name: spec.name,
     unique_id: fields.uniqueId,
     state_topic: fields.stateTopic,
   };
+  if (fields.attributesTopic !== undefined) config.json_attributes_topic = fields.attributesTopic;
   for (const key of [
     'device_class',
     'state_class',
@@ -327,17 +397,27 @@ export function priceDevice(): Record<string, unknown> {
   };
 }
 
+export function priceUniqueId(key: string): string {
+  return `${PRICE_DEVICE_ID}_${key}`;
+}
+
+/** The discovery configs of the price device: the current price's entities, then the forecast's. */
 export function priceDiscovery(options: DiscoveryOptions): TopicMessage[] {
   const device = priceDevice();
-  const availability = [bridgeAvailabilityTopic(options), priceAvailabilityTopic(options)];
-  return PRICE_ENTITIES.map((spec) => {
-    const uniqueId = `${PRICE_DEVICE_ID}_${spec.key}`;
+  const bridge = bridgeAvailabilityTopic(options);
+  const entities = [
+    ...PRICE_ENTITIES.map((spec) => ({ spec, availability: [bridge, priceAvailabilityTopic(options)] })),
+    ...FORECAST_ENTITIES.map((spec) => ({ spec, availability: [bridge, forecastAvailabilityTopic(options)] })),
+  ];
+  return entities.map(({ spec, availability }) => {
+    const uniqueId = priceUniqueId(spec.key);
     return {
       topic: discoveryTopic(options, spec.component, uniqueId),
       payload: JSON.stringify(
         entityConfig(spec, {
           uniqueId,
           stateTopic: priceStateTopic(options, spec.key),
+          ...(spec.withAttributes ? { attributesTopic: priceAttributesTopic(options, spec.key) } : {}),
           availability,
           device,
           origin: options.origin,
@@ -437,6 +517,80 @@ export function priceAvailability(price: CurrentPrice | undefined): string {
   return price && !price.stale && price.five_minute ? ONLINE : OFFLINE;
 }
 
+/** Cents per kWh to USD per kWh as a JSON number, to a thousandth of a cent. */
+function usdPerKwhNumber(cents: number): number {
+  return Math.round((cents / 100) * 100_000) / 100_000 + 0;
+}
+
+/**
+ * ComEd's day-ahead price of the hour under way at `nowMs`, cents per kWh:
+ * the hour's `day_ahead_cents_kwh`, or its estimate when that is the
+ * day-ahead price (a forecast written before the field existed).
+ */
+export function dayAheadCentsThisHour(forecast: PriceForecast, nowMs: number): number | undefined {
+  const hourEndingMs = hourEndingOf(nowMs);
+  const hour = forecast.hours.find((entry) => Date.parse(entry.hour_ending) === hourEndingMs);
+  if (!hour) return undefined;
+  return hour.day_ahead_cents_kwh ?? (hour.source === 'day_ahead' ? hour.price_cents_kwh : undefined);
+}
+
+/** An instant as Home Assistant's timestamp sensors take it: ISO 8601 in UTC, or `None` when it is not one. */
+function instant(text: string): string {
+  const timeMs = Date.parse(text);
+  return Number.isFinite(timeMs) ? new Date(timeMs).toISOString() : PAYLOAD_NONE;
+}
+
+/** The forecast entities' states, keyed by entity key; what the forecast does not have is `None`. */
+export function forecastStates(forecast: PriceForecast, nowMs: number): Map<string, string> {
+  const states = new Map<string, string>();
+  const dayAhead = dayAheadCentsThisHour(forecast, nowMs);
+  states.set('day_ahead_price', dayAhead === undefined ? PAYLOAD_NONE : usdPerKwh(dayAhead));
+  const { window, avg_price_cents_kwh: average } = forecast.tonight;
+  states.set('cheapest_window_start', window ? instant(window.start) : PAYLOAD_NONE);
+  states.set('cheapest_window_end', window ? instant(window.end) : PAYLOAD_NONE);
+  states.set('tonight_average_price', average === null ? PAYLOAD_NONE : usdPerKwh(average));
+  return states;
+}
+
+/**
+ * The attributes of the tonight entity, a JSON object: the night, its
+ * cheapest window, and the estimate of each hour from the current one for
+ * FORECAST_ATTRIBUTE_HOURS hours (fewer where the forecast has none), all
+ * prices in USD/kWh.
+ */
+export function forecastAttributes(forecast: PriceForecast, nowMs: number): string {
+  const lastHourEndingMs = hourEndingOf(nowMs) + (FORECAST_ATTRIBUTE_HOURS - 1) * HOUR_MS;
+  const { from, until, window } = forecast.tonight;
+  return JSON.stringify({
+    from,
+    until,
+    window: window && {
+      start: window.start,
+      end: window.end,
+      hours: window.hours,
+      avg_price: usdPerKwhNumber(window.avg_price_cents_kwh),
+      sources: window.sources,
+    },
+    hours: forecast.hours
+      .filter((hour) => {
+        const hourEndingMs = Date.parse(hour.hour_ending);
+        return hourEndingMs > nowMs && hourEndingMs <= lastHourEndingMs;
+      })
+      .map((hour) => ({
+        hour_ending: hour.hour_ending,
+        price: usdPerKwhNumber(hour.price_cents_kwh),
+        source: hour.source,
+        low: usdPerKwhNumber(hour.low_cents_kwh),
+        high: usdPerKwhNumber(hour.high_cents_kwh),
+      })),
+  });
+}
+
+/** Forecast entities are unavailable without a forecast, and while it is stale (the poller stopped, or the feed). */
+export function forecastAvailability(forecast: PriceForecast | undefined, nowMs: number): string {
+  return forecast && !isForecastStale(forecast, nowMs) ? ONLINE : OFFLINE;
+}
+
 /** Every retained topic the bridge may publish for a charger: discovery, states and availability. */
 export function chargerRetainedTopics(options: DiscoveryOptions, chargerId: string, discovery: boolean): string[] {
   const specs = chargerEntities(options.withInfluxReadings);
@@ -451,12 +605,12 @@ export function chargerRetainedTopics(options: DiscoveryOptions, chargerId: stri
 }
 
 export function priceRetainedTopics(options: DiscoveryOptions, discovery: boolean): string[] {
-  const topics = PRICE_ENTITIES.map((spec) => priceStateTopic(options, spec.key));
-  topics.push(priceAvailabilityTopic(options));
+  const specs = [...PRICE_ENTITIES, ...FORECAST_ENTITIES];
+  const topics = specs.map((spec) => priceStateTopic(options, spec.key));
+  for (const spec of specs) if (spec.withAttributes) topics.push(priceAttributesTopic(options, spec.key));
+  topics.push(priceAvailabilityTopic(options), forecastAvailabilityTopic(options));
   if (discovery) {
-    for (const spec of PRICE_ENTITIES) {
-      topics.push(discoveryTopic(options, spec.component, `${PRICE_DEVICE_ID}_${spec.key}`));
-    }
+    for (const spec of specs) topics.push(discoveryTopic(options, spec.component, priceUniqueId(spec.key)));
   }
   return topics;
 }

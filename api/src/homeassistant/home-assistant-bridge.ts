@@ -12,7 +12,8 @@
  * Availability: the bridge's own topic is its MQTT last will (mqtt-client.ts
  * keeps it `online` while the bridge runs); each charger's entities also
  * follow the charger's online state, the price entities the freshness of the
- * price feed.
+ * price feed, the forecast entities the freshness of the forecast (judged
+ * here, by the clock, at every publication and at every periodic refresh).
  *
  * Everything is published again, forced, on every (re)connection to the
  * broker (a restarted broker without persistence has lost the retained
@@ -26,9 +27,11 @@ import {
   type BridgeView,
   chargerMessages,
   EMPTY_MIRROR,
+  forecastMessages,
   type LiveMirror,
   priceMessages,
   wantedTopics,
+  withForecast,
   withPrice,
   withReadings,
   withRefresh,
@@ -159,9 +162,10 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
   async function sync(force: boolean): Promise<void> {
     if (!view || !mqtt.connected()) return;
     published ??= publishedFromLedger(await source.retainedTopics());
-    const plan = planPublish(published, allMessages(mirror, view), {
+    const nowMs = now();
+    const plan = planPublish(published, allMessages(mirror, view, nowMs), {
       force,
-      nowMs: now(),
+      nowMs,
       minIntervalMs: config.stateMinIntervalMs,
       wanted: wantedTopics(mirror, view),
     });
@@ -181,8 +185,13 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       if (latestVitals) vitals.push(latestVitals);
       if (latestSession) sessions.push(latestSession);
     }
-    const price = await source.price();
-    mirror = withRefresh(mirror, { chargers: statuses, vitals, sessions, price });
+    const [price, forecast] = await Promise.all([source.price(), source.forecast()]);
+    mirror = withRefresh(mirror, { chargers: statuses, vitals, sessions, price, forecast });
+  }
+
+  /** The forecast's availability and states as of now: staleness and the current hour move with the clock. */
+  function publishForecast(): Promise<void> {
+    return publishSome((current) => forecastMessages(mirror, current, now()));
   }
 
   async function refreshReadings(): Promise<void> {
@@ -210,9 +219,12 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       void enqueue(async () => {
         await refresh();
         await sync(false);
-      }).finally(() => {
-        if (running) scheduleRefresh();
-      });
+      })
+        // Judged again even when Redis could not be read: a forecast goes stale by the clock alone.
+        .then(() => enqueue(publishForecast))
+        .finally(() => {
+          if (running) scheduleRefresh();
+        });
     }, refreshMs);
   }
 
@@ -255,6 +267,12 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
           if (next === mirror) return;
           mirror = next;
           void enqueue(() => publishSome((current) => priceMessages(mirror, current)));
+        },
+        forecast(latest) {
+          const next = withForecast(mirror, latest);
+          if (next === mirror) return;
+          mirror = next;
+          void enqueue(publishForecast);
         },
       });
       // While Redis is down the subscription waits for it (ioredis queues it); start-up goes on after a while

@@ -6,7 +6,7 @@
  * (their payloads are discovery.ts's); publish-plan.ts decides what of that
  * goes out.
  */
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecast } from '@twc/core/contracts/redis';
 import type { Tariff } from '@twc/core/prices/pricing';
 import {
   type ChargerReadings,
@@ -16,8 +16,14 @@ import {
   chargerStates,
   chargerStateTopic,
   type DiscoveryOptions,
+  FORECAST_ATTRIBUTES_KEY,
+  forecastAttributes,
+  forecastAvailability,
+  forecastAvailabilityTopic,
+  forecastStates,
   OFFLINE,
   ONLINE,
+  priceAttributesTopic,
   priceAvailability,
   priceAvailabilityTopic,
   priceDiscovery,
@@ -36,6 +42,8 @@ export interface LiveMirror {
   /** Lifetime energy and Wi-Fi signal, read from InfluxDB. */
   readonly readings: ReadonlyMap<string, ChargerReadings>;
   readonly price: CurrentPrice | undefined;
+  /** The price poller's forecast of the hours ahead. */
+  readonly forecast: PriceForecast | undefined;
 }
 
 export const EMPTY_MIRROR: LiveMirror = {
@@ -45,6 +53,7 @@ export const EMPTY_MIRROR: LiveMirror = {
   sessions: new Map(),
   readings: new Map(),
   price: undefined,
+  forecast: undefined,
 };
 
 /** What the bridge shows, fixed at start-up. */
@@ -86,12 +95,19 @@ export function withPrice(mirror: LiveMirror, price: CurrentPrice): LiveMirror {
   return { ...mirror, price };
 }
 
+/** The forecast; the same mirror when it was computed before the one held. */
+export function withForecast(mirror: LiveMirror, forecast: PriceForecast): LiveMirror {
+  if (!notOlder(mirror.forecast?.computed_at, forecast.computed_at)) return mirror;
+  return { ...mirror, forecast };
+}
+
 /** Everything read from Redis at once by the periodic refresh. */
 export interface RefreshRead {
   chargers: readonly ChargerStatus[];
   vitals: readonly LiveVitals[];
   sessions: readonly LiveSession[];
   price: CurrentPrice | undefined;
+  forecast?: PriceForecast | undefined;
 }
 
 /**
@@ -112,6 +128,7 @@ export function withRefresh(mirror: LiveMirror, read: RefreshRead): LiveMirror {
   for (const sample of read.vitals) if (chargers.has(sample.charger_id)) next = withVitals(next, sample);
   for (const live of read.sessions) if (chargers.has(live.charger_id)) next = withSession(next, live);
   if (read.price) next = withPrice(next, read.price);
+  if (read.forecast) next = withForecast(next, read.forecast);
   return next;
 }
 
@@ -160,11 +177,37 @@ export function priceMessages(mirror: LiveMirror, view: BridgeView): DesiredMess
 }
 
 /**
- * Everything Home Assistant should see, in the order it is published:
- * discovery configs (price, then each charger), then the price, then each
- * charger's availability and states.
+ * The forecast availability and, once a forecast is known, its states and
+ * attributes. Judged at `nowMs`: whether the forecast is stale, which hour
+ * is the current one, where the hours of the attributes start.
  */
-export function allMessages(mirror: LiveMirror, view: BridgeView): DesiredMessage[] {
+export function forecastMessages(mirror: LiveMirror, view: BridgeView, nowMs: number): DesiredMessage[] {
+  const options = view.discovery;
+  const messages: DesiredMessage[] = [
+    {
+      kind: 'availability',
+      topic: forecastAvailabilityTopic(options),
+      payload: forecastAvailability(mirror.forecast, nowMs),
+    },
+  ];
+  if (!mirror.forecast) return messages;
+  for (const [key, payload] of forecastStates(mirror.forecast, nowMs)) {
+    messages.push({ kind: 'state', topic: priceStateTopic(options, key), payload });
+  }
+  messages.push({
+    kind: 'state',
+    topic: priceAttributesTopic(options, FORECAST_ATTRIBUTES_KEY),
+    payload: forecastAttributes(mirror.forecast, nowMs),
+  });
+  return messages;
+}
+
+/**
+ * Everything Home Assistant should see at `nowMs`, in the order it is
+ * published: discovery configs (price, then each charger), then the price,
+ * the forecast, then each charger's availability and states.
+ */
+export function allMessages(mirror: LiveMirror, view: BridgeView, nowMs: number): DesiredMessage[] {
   const messages: DesiredMessage[] = [];
   if (view.publishDiscovery) {
     for (const message of priceDiscovery(view.discovery)) messages.push({ kind: 'config', ...message });
@@ -173,6 +216,7 @@ export function allMessages(mirror: LiveMirror, view: BridgeView): DesiredMessag
     }
   }
   messages.push(...priceMessages(mirror, view));
+  messages.push(...forecastMessages(mirror, view, nowMs));
   for (const chargerId of mirror.chargers.keys()) messages.push(...chargerMessages(mirror, view, chargerId));
   return messages;
 }

@@ -1,9 +1,9 @@
 /**
  * What the Home Assistant bridge reads from Redis: the collector's charger
- * statuses, vitals and sessions and the price poller's current price (the
- * bridge never calls a charger or ComEd), plus the bridge's own ledger of
- * the retained MQTT topics it has published, so a charger removed while the
- * bridge was down still has its topics cleared.
+ * statuses, vitals and sessions and the price poller's current price and
+ * forecast (the bridge never calls a charger or ComEd), plus the bridge's
+ * own ledger of the retained MQTT topics it has published, so a charger
+ * removed while the bridge was down still has its topics cleared.
  *
  * Every payload is parsed with its writer's schema (@twc/core/contracts/redis):
  * one that does not match is counted and treated as absent.
@@ -18,7 +18,9 @@ import {
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PriceForecast,
   parseRedisPayload,
+  priceForecastSchema,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
@@ -31,12 +33,13 @@ export const homeAssistantKeys = {
   retainedTopics: (prefix: string) => `${prefix}ha:retained-topics`,
 };
 
-export type PayloadKind = 'status' | 'vitals' | 'session' | 'price';
+export type PayloadKind = 'status' | 'vitals' | 'session' | 'price' | 'forecast';
 
 export interface LiveHandlers {
   vitals(sample: LiveVitals): void;
   session(live: LiveSession): void;
   price(price: CurrentPrice): void;
+  forecast(forecast: PriceForecast): void;
 }
 
 export interface BridgeSource {
@@ -47,6 +50,7 @@ export interface BridgeSource {
   vitals(chargerId: string): Promise<LiveVitals | undefined>;
   session(chargerId: string): Promise<LiveSession | undefined>;
   price(): Promise<CurrentPrice | undefined>;
+  forecast(): Promise<PriceForecast | undefined>;
   retainedTopics(): Promise<string[]>;
   addRetainedTopics(topics: readonly string[]): Promise<void>;
   removeRetainedTopics(topics: readonly string[]): Promise<void>;
@@ -62,7 +66,7 @@ function globLiteral(text: string): string {
 export function createRedisBridgeSource(options: { url: string; keyPrefix: string; logger: Logger }): BridgeSource {
   const { keyPrefix: prefix } = options;
   const log = options.logger.child({ module: 'redis-bridge-source' });
-  const malformed: Record<PayloadKind, number> = { status: 0, vitals: 0, session: 0, price: 0 };
+  const malformed: Record<PayloadKind, number> = { status: 0, vitals: 0, session: 0, price: 0, forecast: 0 };
   const redisOptions = {
     // Commands fail fast while Redis is down; the bridge's refresh loop tries again.
     maxRetriesPerRequest: 1,
@@ -125,12 +129,16 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
         }
       });
       subscriber.on('message', (channel: string, message: string) => {
-        if (channel !== priceKeys.channel(prefix)) return;
-        const price = parse('price', currentPriceSchema, message);
-        if (price) handlers.price(price);
+        if (channel === priceKeys.channel(prefix)) {
+          const price = parse('price', currentPriceSchema, message);
+          if (price) handlers.price(price);
+        } else if (channel === priceKeys.forecastChannel(prefix)) {
+          const forecast = parse('forecast', priceForecastSchema, message);
+          if (forecast) handlers.forecast(forecast);
+        }
       });
       await subscriber.psubscribe(vitalsPattern, sessionPattern);
-      await subscriber.subscribe(priceKeys.channel(prefix));
+      await subscriber.subscribe(priceKeys.channel(prefix), priceKeys.forecastChannel(prefix));
     },
     async chargers() {
       const entries = await client().hgetall(liveKeys.chargers(prefix)).catch(failed);
@@ -144,6 +152,7 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
     vitals: (chargerId) => getJson('vitals', liveVitalsSchema, liveKeys.vitals(prefix, chargerId)),
     session: (chargerId) => getJson('session', liveSessionSchema, sessionKeys.live(prefix, chargerId)),
     price: () => getJson('price', currentPriceSchema, priceKeys.current(prefix)),
+    forecast: () => getJson('forecast', priceForecastSchema, priceKeys.forecast(prefix)),
     async retainedTopics() {
       return client().smembers(homeAssistantKeys.retainedTopics(prefix)).catch(failed);
     },

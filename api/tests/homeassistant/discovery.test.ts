@@ -6,13 +6,19 @@ import {
   chargerDiscovery,
   chargerRetainedTopics,
   chargerStates,
+  dayAheadCentsThisHour,
   EVSE_STATE_OPTIONS,
+  forecastAttributes,
+  forecastAvailability,
+  forecastStates,
   priceAvailability,
+  priceDiscovery,
+  priceRetainedTopics,
   priceStates,
   topicId,
   topicsToClear,
 } from '../../src/homeassistant/discovery.js';
-import { currentPrice, liveSession, liveVitals, status } from './fixtures.js';
+import { currentPrice, FORECAST_NOW_MS, liveSession, liveVitals, priceForecast, status } from './fixtures.js';
 
 const options = {
   discoveryPrefix: 'homeassistant',
@@ -135,6 +141,155 @@ describe('prices', () => {
     expect(priceAvailability(currentPrice(updated, { stale: true }))).toBe('offline');
     expect(priceAvailability(currentPrice(updated, { five_minute: null }))).toBe('offline');
     expect(priceAvailability(undefined)).toBe('offline');
+  });
+});
+
+describe('forecast', () => {
+  const computedAtMs = FORECAST_NOW_MS - 2 * 60_000;
+  const forecast = priceForecast(computedAtMs);
+  const MINUTE = 60_000;
+
+  it("shows the current hour's day-ahead price, the night's average and its cheapest window", () => {
+    expect(Object.fromEntries(forecastStates(forecast, FORECAST_NOW_MS))).toEqual({
+      // The current hour is running at 3.1 cents; its day-ahead price was 2.9.
+      day_ahead_price: '0.029',
+      cheapest_window_start: '2026-01-16T01:00:00.000Z',
+      cheapest_window_end: '2026-01-16T05:00:00.000Z',
+      tonight_average_price: '0.0265',
+    });
+  });
+
+  it('takes the day-ahead price of the hour under way, as the clock moves on', () => {
+    expect(dayAheadCentsThisHour(forecast, FORECAST_NOW_MS)).toBe(2.9);
+    // 18:00 Central opens the hour ending 19:00 (01:00 UTC): 2.1 cents.
+    expect(dayAheadCentsThisHour(forecast, Date.parse('2026-01-16T00:00:00.000Z'))).toBe(2.1);
+    // Past the day-ahead horizon the hours are forecasts: no day-ahead price.
+    expect(dayAheadCentsThisHour(forecast, Date.parse('2026-01-16T17:30:00.000Z'))).toBeUndefined();
+    // Beyond the forecast: nothing.
+    expect(dayAheadCentsThisHour(forecast, Date.parse('2026-01-18T00:30:00.000Z'))).toBeUndefined();
+  });
+
+  it('reads a forecast written before each hour carried its day-ahead price', () => {
+    const older = { ...forecast, hours: forecast.hours.map(({ day_ahead_cents_kwh: _left, ...hour }) => hour) };
+    // The running hour's day-ahead price is not in it; a day_ahead hour's estimate is that price.
+    expect(dayAheadCentsThisHour(older, FORECAST_NOW_MS)).toBeUndefined();
+    expect(forecastStates(older, FORECAST_NOW_MS).get('day_ahead_price')).toBe('None');
+    expect(dayAheadCentsThisHour(older, Date.parse('2026-01-16T00:00:00.000Z'))).toBe(2.1);
+  });
+
+  it('publishes None for what the forecast does not have', () => {
+    const empty = priceForecast(computedAtMs, {
+      hours: [],
+      tonight: { ...forecast.tonight, avg_price_cents_kwh: null, window: null },
+    });
+    expect([...forecastStates(empty, FORECAST_NOW_MS).values()]).toEqual(['None', 'None', 'None', 'None']);
+    expect(JSON.parse(forecastAttributes(empty, FORECAST_NOW_MS))).toEqual({
+      from: '2026-01-16T00:00:00.000Z',
+      until: '2026-01-16T13:00:00.000Z',
+      window: null,
+      hours: [],
+    });
+  });
+
+  it('gives the window ends as UTC instants whatever offset the writer used', () => {
+    const offset = priceForecast(computedAtMs, {
+      tonight: {
+        ...forecast.tonight,
+        window: {
+          ...(forecast.tonight.window as NonNullable<typeof forecast.tonight.window>),
+          start: '2026-01-15T19:00:00-06:00',
+          end: 'soon',
+        },
+      },
+    });
+    const states = forecastStates(offset, FORECAST_NOW_MS);
+    expect(states.get('cheapest_window_start')).toBe('2026-01-16T01:00:00.000Z');
+    expect(states.get('cheapest_window_end')).toBe('None');
+  });
+
+  it('carries the 24 hours from the current one and the window as attributes, in USD/kWh', () => {
+    const attributes = JSON.parse(forecastAttributes(forecast, FORECAST_NOW_MS));
+    expect(attributes.from).toBe('2026-01-16T00:00:00.000Z');
+    expect(attributes.until).toBe('2026-01-16T13:00:00.000Z');
+    expect(attributes.window).toEqual({
+      start: '2026-01-16T01:00:00.000Z',
+      end: '2026-01-16T05:00:00.000Z',
+      hours: 4,
+      avg_price: 0.0225,
+      sources: ['day_ahead'],
+    });
+    expect(attributes.hours).toHaveLength(24);
+    expect(attributes.hours[0]).toEqual({
+      hour_ending: '2026-01-16T00:00:00.000Z',
+      price: 0.031,
+      source: 'running',
+      low: 0.026,
+      high: 0.036,
+    });
+    expect(attributes.hours[17]).toEqual({
+      hour_ending: '2026-01-16T17:00:00.000Z',
+      price: 0.037,
+      source: 'day_ahead',
+      low: 0.022,
+      high: 0.052,
+    });
+    expect(attributes.hours[23]).toEqual({
+      hour_ending: '2026-01-16T23:00:00.000Z',
+      price: 0.043,
+      source: 'forecast',
+      low: 0.018,
+      high: 0.078,
+    });
+    // An hour later the curve starts an hour later; the hour that is over is gone.
+    const later = JSON.parse(forecastAttributes(forecast, FORECAST_NOW_MS + 60 * MINUTE));
+    expect(later.hours).toHaveLength(24);
+    expect(later.hours[0].hour_ending).toBe('2026-01-16T01:00:00.000Z');
+    expect(later.hours[23].hour_ending).toBe('2026-01-17T00:00:00.000Z');
+  });
+
+  it('is available while the forecast is fresh: not recomputed for 15 minutes, or on a stalled feed, is stale', () => {
+    expect(forecastAvailability(undefined, FORECAST_NOW_MS)).toBe('offline');
+    expect(forecastAvailability(forecast, FORECAST_NOW_MS)).toBe('online');
+    // Its feed was five minutes behind when it was computed: 15 minutes old ten minutes later.
+    expect(forecastAvailability(forecast, computedAtMs + 10 * MINUTE)).toBe('online');
+    expect(forecastAvailability(forecast, computedAtMs + 10 * MINUTE + 1)).toBe('offline');
+    expect(forecastAvailability({ ...forecast, feed_time: null }, FORECAST_NOW_MS)).toBe('offline');
+    // Prices still flowing, but no forecast computed for 15 minutes.
+    const at = (timeMs: number) => ({ ...forecast, feed_time: new Date(timeMs - MINUTE).toISOString() });
+    expect(forecastAvailability(at(computedAtMs + 15 * MINUTE), computedAtMs + 15 * MINUTE)).toBe('online');
+    expect(forecastAvailability(at(computedAtMs + 15 * MINUTE + 1), computedAtMs + 15 * MINUTE + 1)).toBe('offline');
+  });
+
+  it('puts the forecast entities on the price device, following the forecast availability', () => {
+    const configs = priceDiscovery(options).map((message) => JSON.parse(message.payload));
+    const forecastIds = [
+      'twc_comed_price_day_ahead_price',
+      'twc_comed_price_cheapest_window_start',
+      'twc_comed_price_cheapest_window_end',
+      'twc_comed_price_tonight_average_price',
+    ];
+    expect(configs.map((config) => config.unique_id).slice(3)).toEqual(forecastIds);
+    for (const config of configs.slice(3)) {
+      expect(config.availability).toEqual([
+        { topic: 'twc/bridge/availability' },
+        { topic: 'twc/price/forecast/availability' },
+      ]);
+      expect(config.device).toEqual(configs[0].device);
+      // A retained state would go stale with expire_after: the availability says when the forecast is old.
+      expect(config).not.toHaveProperty('expire_after');
+    }
+    expect(configs.map((config) => config.json_attributes_topic).filter(Boolean)).toEqual([
+      'twc/price/tonight_average_price/attributes',
+    ]);
+    const retained = priceRetainedTopics(options, true);
+    for (const topic of [
+      'twc/price/forecast/availability',
+      'twc/price/day_ahead_price',
+      'twc/price/tonight_average_price/attributes',
+      'homeassistant/sensor/twc_comed_price_cheapest_window_end/config',
+    ]) {
+      expect(retained).toContain(topic);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { vitalsSchema } from '@twc/core/charger/models';
 import { normalizeVitals } from '@twc/core/charger/normalize';
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals } from '@twc/core/contracts/redis';
+import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecast } from '@twc/core/contracts/redis';
+import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
 import { servers } from '@twc/testenv/vitest';
 import { type HomeAssistantConfig, loadHomeAssistantConfig } from '../../src/homeassistant/config.js';
 
@@ -105,6 +106,109 @@ export function currentPrice(updated: Date, overrides: Partial<CurrentPrice> = {
     stale: false,
     updated: updated.toISOString(),
     ...overrides,
+  };
+}
+
+/** 17:40 Central on a winter day: the current hour ends at 18:00 (00:00 UTC). */
+export const FORECAST_NOW_MS = Date.parse('2026-01-15T23:40:00.000Z');
+
+/**
+ * A forecast as the price poller writes it, computed at `computedAtMs` with
+ * the feed five minutes behind: 30 hours from the current one, which is
+ * running (3.1 cents, its day-ahead price 2.9), then day-ahead prices for 17
+ * hours and the forecast after them, at 2 + 0.1 x the hour's index cents.
+ */
+export function priceForecast(computedAtMs: number, overrides: Partial<PriceForecast> = {}): PriceForecast {
+  const currentHourEndingMs = hourEndingOf(computedAtMs);
+  const iso = (timeMs: number) => new Date(timeMs).toISOString();
+  const hours: PriceForecast['hours'] = [
+    {
+      hour_ending: iso(currentHourEndingMs),
+      price_cents_kwh: 3.1,
+      source: 'running',
+      low_cents_kwh: 2.6,
+      high_cents_kwh: 3.6,
+      day_ahead_cents_kwh: 2.9,
+    },
+  ];
+  for (let index = 1; index < 30; index++) {
+    const price = 2 + index / 10;
+    const dayAhead = index <= 17;
+    hours.push({
+      hour_ending: iso(currentHourEndingMs + index * HOUR_MS),
+      price_cents_kwh: price,
+      source: dayAhead ? 'day_ahead' : 'forecast',
+      low_cents_kwh: price + (dayAhead ? -1.5 : -2.5),
+      high_cents_kwh: price + (dayAhead ? 1.5 : 3.5),
+      ...(dayAhead ? { day_ahead_cents_kwh: price } : {}),
+    });
+  }
+  return {
+    computed_at: iso(computedAtMs),
+    feed_time: iso(computedAtMs - 5 * 60_000),
+    hours,
+    errors: { day_ahead: { low: -1.5, high: 1.5 }, forecast: { low: -2.5, high: 3.5 }, measured_days: 0 },
+    tonight: {
+      from: '2026-01-16T00:00:00.000Z',
+      until: '2026-01-16T13:00:00.000Z',
+      avg_price_cents_kwh: 2.65,
+      window: {
+        start: '2026-01-16T01:00:00.000Z',
+        end: '2026-01-16T05:00:00.000Z',
+        hours: 4,
+        avg_price_cents_kwh: 2.25,
+        sources: ['day_ahead'],
+      },
+    },
+    ...overrides,
+  };
+}
+
+/** The discovery configs of the forecast entities, written out field by field, by discovery topic. */
+export function expectedForecastConfigs(
+  discoveryPrefix: string,
+  topicRoot: string,
+  origin: Record<string, string>,
+): Record<string, Record<string, unknown>> {
+  const common = (key: string) => ({
+    unique_id: `twc_comed_price_${key}`,
+    state_topic: `${topicRoot}/price/${key}`,
+    availability: [
+      { topic: `${topicRoot}/bridge/availability` },
+      { topic: `${topicRoot}/price/forecast/availability` },
+    ],
+    availability_mode: 'all',
+    device: {
+      identifiers: ['twc_comed_price'],
+      name: 'ComEd Hourly Pricing',
+      manufacturer: 'ComEd',
+      model: 'Hourly Pricing',
+    },
+    origin,
+  });
+  return {
+    [`${discoveryPrefix}/sensor/twc_comed_price_day_ahead_price/config`]: {
+      name: 'Day-ahead price this hour',
+      ...common('day_ahead_price'),
+      state_class: 'measurement',
+      unit_of_measurement: 'USD/kWh',
+    },
+    [`${discoveryPrefix}/sensor/twc_comed_price_cheapest_window_start/config`]: {
+      name: 'Cheapest window start',
+      ...common('cheapest_window_start'),
+      device_class: 'timestamp',
+    },
+    [`${discoveryPrefix}/sensor/twc_comed_price_cheapest_window_end/config`]: {
+      name: 'Cheapest window end',
+      ...common('cheapest_window_end'),
+      device_class: 'timestamp',
+    },
+    [`${discoveryPrefix}/sensor/twc_comed_price_tonight_average_price/config`]: {
+      name: 'Forecast average tonight',
+      ...common('tonight_average_price'),
+      json_attributes_topic: `${topicRoot}/price/tonight_average_price/attributes`,
+      unit_of_measurement: 'USD/kWh',
+    },
   };
 }
 

@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HomeAssistantConfig } from '../../src/homeassistant/config.js';
 import { homeAssistantKeys } from '../../src/homeassistant/redis-bridge-source.js';
 import { createHomeAssistantBridgeService, type HomeAssistantBridgeService } from '../../src/homeassistant/service.js';
-import { bridgeConfig, currentPrice, liveSession, liveVitals, SESSION_START_MS, status } from './fixtures.js';
+import {
+  bridgeConfig,
+  currentPrice,
+  expectedForecastConfigs,
+  liveSession,
+  liveVitals,
+  SESSION_START_MS,
+  status,
+} from './fixtures.js';
 import { eventually, MqttRecorder } from './mqtt-recorder.js';
 import { TcpProxy } from './tcp-proxy.js';
 
@@ -201,6 +209,8 @@ function expectedPriceConfigs(): Record<string, Record<string, unknown>> {
       'Hour average price',
     ),
     [`${discoveryPrefix}/sensor/twc_comed_price_all_in_price/config`]: price('all_in_price', 'All-in price'),
+    // The forecast's entities, on the same device (forecast.test.ts follows their states).
+    ...expectedForecastConfigs(discoveryPrefix, topicRoot, origin),
   };
 }
 
@@ -292,12 +302,27 @@ describe('Home Assistant discovery', () => {
     for (const config of energy) {
       expect(config).toMatchObject({ state_class: 'total_increasing', unit_of_measurement: 'Wh' });
     }
-    const prices = configs.filter((config) => String(config.unique_id).startsWith('twc_comed_price_'));
-    expect(prices).toHaveLength(3);
+    const priceDevice = configs.filter((config) => String(config.unique_id).startsWith('twc_comed_price_'));
+    const timestamps = ['twc_comed_price_cheapest_window_end', 'twc_comed_price_cheapest_window_start'];
+    const prices = priceDevice.filter((config) => !timestamps.includes(String(config.unique_id)));
+    expect(prices.map((config) => config.unique_id).sort()).toEqual([
+      'twc_comed_price_all_in_price',
+      'twc_comed_price_day_ahead_price',
+      'twc_comed_price_five_minute_price',
+      'twc_comed_price_hour_average_price',
+      'twc_comed_price_tonight_average_price',
+    ]);
     for (const config of prices) {
       // The Energy dashboard accepts a price entity whose unit ends in /kWh.
       expect(String(config.unit_of_measurement)).toMatch(/^USD\/kWh$/);
       expect(config.device_class).toBeUndefined();
+    }
+    // The window's ends are instants: no unit, no state class.
+    for (const id of timestamps) {
+      const config = priceDevice.find((candidate) => candidate.unique_id === id);
+      expect(config).toMatchObject({ device_class: 'timestamp' });
+      expect(config).not.toHaveProperty('unit_of_measurement');
+      expect(config).not.toHaveProperty('state_class');
     }
   });
 
@@ -325,6 +350,8 @@ describe('Home Assistant discovery', () => {
       [`${topicRoot}/price/hour_average_price`]: '0.042',
       // (4.2 hour average + 7.9 delivery + 2 other) x 1.05 tax = 14.805 cents
       [`${topicRoot}/price/all_in_price`]: '0.14805',
+      // No forecast in Redis: its entities are unavailable.
+      [`${topicRoot}/price/forecast/availability`]: 'offline',
     };
     const seen = await recorder.waitFor(
       () => {

@@ -5,16 +5,18 @@ import {
   type BridgeView,
   chargerMessages,
   EMPTY_MIRROR,
+  forecastMessages,
   type LiveMirror,
   priceMessages,
   wantedTopics,
+  withForecast,
   withPrice,
   withReadings,
   withRefresh,
   withSession,
   withVitals,
 } from '../../src/homeassistant/live-mirror.js';
-import { currentPrice, liveSession, liveVitals, status } from './fixtures.js';
+import { currentPrice, FORECAST_NOW_MS, liveSession, liveVitals, priceForecast, status } from './fixtures.js';
 
 const view: BridgeView = {
   discovery: {
@@ -44,6 +46,7 @@ describe('live mirror', () => {
     ['vitals', (m: LiveMirror, at: Date) => withVitals(m, liveVitals('S1', 's1', at))],
     ['a session', (m: LiveMirror, at: Date) => withSession(m, liveSession('S1', 's1', at))],
     ['a price', (m: LiveMirror, at: Date) => withPrice(m, currentPrice(at))],
+    ['a forecast', (m: LiveMirror, at: Date) => withForecast(m, priceForecast(at.getTime()))],
   ])('takes %s as new or as recent, and keeps the same mirror for an older one', (_name, apply) => {
     const newer = apply(EMPTY_MIRROR, T1);
     expect(newer).not.toBe(EMPTY_MIRROR);
@@ -74,6 +77,16 @@ describe('live mirror', () => {
     expect(mirror.price?.updated).toBe(T0.toISOString());
   });
 
+  it('keeps a forecast announced over an older one the refresh read, and one the refresh did not find', () => {
+    const announced = withForecast(loaded('S1'), priceForecast(T1.getTime()));
+    const read = (forecast?: ReturnType<typeof priceForecast>) =>
+      withRefresh(announced, { chargers: [status('S1', 's1')], vitals: [], sessions: [], price: undefined, forecast });
+    expect(read(priceForecast(T0.getTime())).forecast?.computed_at).toBe(T1.toISOString());
+    expect(read(undefined).forecast?.computed_at).toBe(T1.toISOString());
+    const newer = new Date(T1.getTime() + 1000);
+    expect(read(priceForecast(newer.getTime())).forecast?.computed_at).toBe(newer.toISOString());
+  });
+
   it('ignores what a refresh read of a charger not in its list', () => {
     const mirror = withRefresh(EMPTY_MIRROR, {
       chargers: [status('S1', 's1')],
@@ -94,14 +107,18 @@ describe('live mirror', () => {
 describe('what Home Assistant should see', () => {
   it('lists discovery, then the price, then each charger, each message with its kind', () => {
     const mirror = withPrice(withVitals(loaded('S1'), liveVitals('S1', 's1', T0)), currentPrice(T0));
-    const messages = allMessages(mirror, view);
+    const messages = allMessages(mirror, view, T0.getTime());
     const configs = messages.filter((message) => message.kind === 'config').map((message) => message.topic);
-    expect(configs.slice(0, 3)).toEqual([
+    expect(configs.slice(0, 7)).toEqual([
       'homeassistant/sensor/twc_comed_price_five_minute_price/config',
       'homeassistant/sensor/twc_comed_price_hour_average_price/config',
       'homeassistant/sensor/twc_comed_price_all_in_price/config',
+      'homeassistant/sensor/twc_comed_price_day_ahead_price/config',
+      'homeassistant/sensor/twc_comed_price_cheapest_window_start/config',
+      'homeassistant/sensor/twc_comed_price_cheapest_window_end/config',
+      'homeassistant/sensor/twc_comed_price_tonight_average_price/config',
     ]);
-    expect(configs).toHaveLength(3 + 10);
+    expect(configs).toHaveLength(7 + 10);
     expect(
       messages.slice(configs.length).map((message) => `${message.kind} ${message.topic}=${message.payload}`),
     ).toEqual([
@@ -109,6 +126,7 @@ describe('what Home Assistant should see', () => {
       'state twc/price/five_minute_price=0.039',
       'state twc/price/hour_average_price=0.042',
       'state twc/price/all_in_price=0.14805',
+      'availability twc/price/forecast/availability=offline',
       'availability twc/S1/availability=online',
       'state twc/S1/online=ON',
       'state twc/S1/power=7346',
@@ -122,9 +140,10 @@ describe('what Home Assistant should see', () => {
   });
 
   it('leaves the configs out without discovery, and the price states out without a price', () => {
-    const messages = allMessages(loaded('S1'), { ...view, publishDiscovery: false });
+    const messages = allMessages(loaded('S1'), { ...view, publishDiscovery: false }, T0.getTime());
     expect(messages.map((message) => `${message.kind} ${message.topic}=${message.payload}`)).toEqual([
       'availability twc/price/availability=offline',
+      'availability twc/price/forecast/availability=offline',
       'availability twc/S1/availability=online',
       'state twc/S1/online=ON',
     ]);
@@ -133,10 +152,35 @@ describe('what Home Assistant should see', () => {
     ]);
   });
 
+  it('shows the forecast as of the time given: its availability, states and attributes', () => {
+    const mirror = withForecast(loaded(), priceForecast(FORECAST_NOW_MS - 2 * 60_000));
+    const messages = forecastMessages(mirror, view, FORECAST_NOW_MS);
+    expect(messages.map((message) => `${message.kind} ${message.topic}`)).toEqual([
+      'availability twc/price/forecast/availability',
+      'state twc/price/day_ahead_price',
+      'state twc/price/cheapest_window_start',
+      'state twc/price/cheapest_window_end',
+      'state twc/price/tonight_average_price',
+      'state twc/price/tonight_average_price/attributes',
+    ]);
+    expect(messages.slice(0, 5).map((message) => message.payload)).toEqual([
+      'online',
+      '0.029',
+      '2026-01-16T01:00:00.000Z',
+      '2026-01-16T05:00:00.000Z',
+      '0.0265',
+    ]);
+    // Half an hour on with nothing new from the poller: stale, and the hour under way is the next one.
+    const later = forecastMessages(mirror, view, FORECAST_NOW_MS + 30 * 60_000);
+    expect(later[0]?.payload).toBe('offline');
+    expect(later[1]?.payload).toBe('0.021');
+    expect(allMessages(mirror, view, FORECAST_NOW_MS)).toEqual(expect.arrayContaining(messages));
+  });
+
   it('shows nothing of a charger not in the list', () => {
     const mirror = withVitals(loaded('S1'), liveVitals('S9', 's9', T0));
     expect(chargerMessages(mirror, view, 'S9')).toEqual([]);
-    expect(allMessages(mirror, view).some((message) => message.topic.includes('S9'))).toBe(false);
+    expect(allMessages(mirror, view, T0.getTime()).some((message) => message.topic.includes('S9'))).toBe(false);
   });
 
   it('wants no topic cleared before the charger list was read, and every topic of each charger after', () => {
@@ -145,6 +189,8 @@ describe('what Home Assistant should see', () => {
     expect(wanted?.has('homeassistant/sensor/twc_S1_power/config')).toBe(true);
     expect(wanted?.has('twc/S1/session_cost')).toBe(true);
     expect(wanted?.has('twc/price/availability')).toBe(true);
+    expect(wanted?.has('twc/price/forecast/availability')).toBe(true);
+    expect(wanted?.has('twc/price/tonight_average_price/attributes')).toBe(true);
     expect(wantedTopics(loaded('S1'), { ...view, publishDiscovery: false })?.has('twc/S1/power')).toBe(true);
     expect(
       [...(wantedTopics(loaded('S1'), { ...view, publishDiscovery: false }) ?? [])].some((topic) =>

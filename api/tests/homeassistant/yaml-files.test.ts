@@ -77,10 +77,11 @@ describe('homeassistant/rest_sensors.yaml', () => {
   };
   const discovered = discoveryEntities();
 
-  it('polls the charger status and the current price, with the bearer token from secrets', () => {
+  it('polls the charger status, the current price and the forecast, with the bearer token from secrets', () => {
     expect(document.rest.map((resource) => new URL(resource.resource).pathname)).toEqual([
       `/api/v1/chargers/${SERIAL}/status`,
       '/api/v1/price/current',
+      '/api/v1/price/forecast',
     ]);
     for (const resource of document.rest) {
       expect(resource.headers).toEqual({ Authorization: { secret: 'twc_api_authorization' } });
@@ -121,8 +122,14 @@ describe('homeassistant/rest_sensors.yaml', () => {
         .map((entity) => String(entity.unique_id).replace(/^twc_rest_/, 'twc_')),
     );
     const missing = [...discovered.keys()].filter((id) => !served.has(id)).sort();
+    // GET /price/forecast gives the current hour's running average, not its day-ahead price.
     expect(missing).toEqual(
-      ['twc_comed_price_all_in_price', `twc_${SERIAL}_lifetime_energy`, `twc_${SERIAL}_wifi_signal`].sort(),
+      [
+        'twc_comed_price_all_in_price',
+        'twc_comed_price_day_ahead_price',
+        `twc_${SERIAL}_lifetime_energy`,
+        `twc_${SERIAL}_wifi_signal`,
+      ].sort(),
     );
   });
 });

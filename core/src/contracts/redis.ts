@@ -158,6 +158,13 @@ export const hourEstimateSchema = z.object({
   source: z.enum(['actual', 'running', 'day_ahead', 'forecast']),
   low_cents_kwh: z.number(),
   high_cents_kwh: z.number(),
+  /**
+   * ComEd's day-ahead price of the hour, where one was published, whatever the
+   * estimate's source: the current hour is `running` once it has prices, and
+   * its day-ahead price is then only here. Absent from forecasts written
+   * before it was added.
+   */
+  day_ahead_cents_kwh: z.number().optional(),
 });
 
 export const priceForecastSchema = z.object({

@@ -88,13 +88,17 @@ export function priceForecastSnapshot(
   return {
     computed_at: iso(inputs.nowMs),
     feed_time: inputs.feedTimeMs === undefined ? null : iso(inputs.feedTimeMs),
-    hours: estimates.map((estimate) => ({
-      hour_ending: iso(estimate.hourEndingMs),
-      price_cents_kwh: estimate.priceCentsPerKwh,
-      source: estimate.source,
-      low_cents_kwh: estimate.lowCents,
-      high_cents_kwh: estimate.highCents,
-    })),
+    hours: estimates.map((estimate) => {
+      const dayAhead = inputs.dayAhead.get(estimate.hourEndingMs);
+      return {
+        hour_ending: iso(estimate.hourEndingMs),
+        price_cents_kwh: estimate.priceCentsPerKwh,
+        source: estimate.source,
+        low_cents_kwh: estimate.lowCents,
+        high_cents_kwh: estimate.highCents,
+        ...(dayAhead === undefined ? {} : { day_ahead_cents_kwh: dayAhead }),
+      };
+    }),
     errors: { ...errors, measured_days: inputs.measuredDays },
     tonight: {
       from: iso(fromMs),

@@ -88,4 +88,34 @@ describe('priceForecastSnapshot', () => {
     // 18:00-24:00 at 5 (six hours), 00:00-07:00 at 4 except two at 0.5 (seven hours).
     expect(snapshot.tonight.avg_price_cents_kwh).toBeCloseTo((6 * 5 + 5 * 4 + 2 * 0.5) / 13, 9);
   });
+
+  it('carries the day-ahead price of every hour that has one, the running hour included', () => {
+    const withCurrentHour = priceForecastSnapshot({
+      nowMs,
+      hourly,
+      dayAhead: new Map([...dayAhead, [cst(4, 18), 3.7]]),
+      running: { hourEndingMs: cst(4, 18), priceCentsPerKwh: 4.5, count: 6 },
+      feedTimeMs: cst(4, 17, 25),
+      measuredDays: 0,
+    });
+    expect(priceForecastSchema.parse(withCurrentHour)).toEqual(withCurrentHour);
+    // The running average stands as the hour's estimate; its day-ahead price rides along.
+    expect(withCurrentHour.hours[0]).toMatchObject({
+      hour_ending: new Date(cst(4, 18)).toISOString(),
+      source: 'running',
+      price_cents_kwh: 4.5,
+      day_ahead_cents_kwh: 3.7,
+    });
+    const bySource = (source: string) => withCurrentHour.hours.filter((hour) => hour.source === source);
+    expect(bySource('day_ahead')).toHaveLength(30);
+    for (const hour of bySource('day_ahead')) expect(hour.day_ahead_cents_kwh).toBe(hour.price_cents_kwh);
+    for (const hour of bySource('forecast')) expect(hour).not.toHaveProperty('day_ahead_cents_kwh');
+    // Without one for the running hour, it has none.
+    expect(snapshot.hours[0]).not.toHaveProperty('day_ahead_cents_kwh');
+  });
+
+  it('still reads a forecast written before the day-ahead price of each hour was added', () => {
+    const older = { ...snapshot, hours: snapshot.hours.map(({ day_ahead_cents_kwh: _left, ...hour }) => hour) };
+    expect(priceForecastSchema.parse(JSON.parse(JSON.stringify(older)))).toEqual(older);
+  });
 });
