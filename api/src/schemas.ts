@@ -176,6 +176,10 @@ export const forecastHourSchema = z.object({
   source: estimateSource,
   low_cents_kwh: z.number().meta({ description: 'the band about 80 % of hours fall in, from the measured errors' }),
   high_cents_kwh: z.number(),
+  day_ahead_cents_kwh: z
+    .number()
+    .optional()
+    .meta({ description: "ComEd's day-ahead price of the hour, where published (also for the running hour)" }),
 });
 
 export const priceForecastSchema = z

@@ -340,6 +340,7 @@ export function forecastFixture(computedAtMs: number): PriceForecast {
         source: i === 0 ? 'running' : i < 31 ? 'day_ahead' : 'forecast',
         low_cents_kwh: price - 1,
         high_cents_kwh: price + 1.5,
+        ...(i < 31 ? { day_ahead_cents_kwh: price } : {}),
       };
     }),
     errors: { day_ahead: { low: -1, high: 1.5 }, forecast: { low: -2, high: 3 }, measured_days: 28 },

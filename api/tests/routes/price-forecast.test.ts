@@ -46,12 +46,16 @@ describe('GET /price/forecast', () => {
       source: 'running',
       low_cents_kwh: 6,
       high_cents_kwh: 8.5,
+      day_ahead_cents_kwh: 7,
     });
     expect(body.errors.measured_days).toBe(28);
     // Twenty minutes on: the running hour is over and left out, and nothing was recomputed.
     const later = await get('/api/v1/price/forecast', NOW + 50 * 60_000);
     expect(later.body.stale).toBe(true);
     expect(later.body.hours[0].hour_ending).toBe(iso(CURRENT_HOUR_ENDING + HOUR));
+    // Beyond the day-ahead horizon the hours carry no day-ahead price.
+    expect(later.body.hours.at(-1)).toMatchObject({ source: 'forecast' });
+    expect(later.body.hours.at(-1).day_ahead_cents_kwh).toBeUndefined();
     expect((await get('/api/v1/price/forecast?hours=49')).status).toBe(400);
   });
 });
