@@ -10,6 +10,22 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+/** What a command reads and writes: the environment, stdout for its data, stderr for the rest. */
+export interface CommandIo {
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** This process's environment and streams; tests pass their own. */
+export function processIo(): CommandIo {
+  return {
+    env: process.env,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  };
+}
+
 /** The exit code of a usage error, as `twc --help` states. */
 export const USAGE_ERROR_EXIT_CODE = 2;
 

@@ -51,21 +51,5 @@ export function smoothNoise(x: number, ...keys: number[]): number {
   return a + (b - a) * weight;
 }
 
-export type Random = () => number;
-
-/** mulberry32: a small, fast sequential PRNG with a 32-bit state; returns [0, 1). */
-export function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
-
-/** A uniform number in [min, max). */
-export function between(random: Random, min: number, max: number): number {
-  return min + random() * (max - min);
-}
+// The sequential PRNG is the core's, shared with the backtests.
+export { between, createRandom, type Random } from '@twc/core/random';

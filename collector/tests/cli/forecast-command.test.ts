@@ -13,6 +13,7 @@ import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BacktestOutput, runForecastCommand } from '../../src/cli/commands/forecast.js';
 import { generatedDayAheadCents, generatedPriceCents } from '../../src/simulator/comed-server.js';
+import { collectingIo } from './run-command.js';
 
 const SEED = 3;
 // Six weeks of history: Sep 1 to Oct 13, 2026 (Chicago midnights); the last two weeks are scored.
@@ -52,23 +53,14 @@ beforeAll(async () => {
 
 async function run(argv: string[]) {
   const { influx } = servers();
-  let stdout = '';
-  let stderr = '';
-  const code = await runForecastCommand(argv, {
-    env: {
-      INFLUXDB_URL: influx.url,
-      INFLUXDB_TOKEN: influx.token,
-      INFLUXDB_ORG: influx.org,
-      INFLUXDB_BUCKET_PRICES: bucket,
-    },
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
+  const { io, output } = collectingIo({
+    INFLUXDB_URL: influx.url,
+    INFLUXDB_TOKEN: influx.token,
+    INFLUXDB_ORG: influx.org,
+    INFLUXDB_BUCKET_PRICES: bucket,
   });
-  return { code, stdout, stderr };
+  const code = await runForecastCommand(argv, io);
+  return { code, ...output };
 }
 
 describe('twc forecast backtest', () => {

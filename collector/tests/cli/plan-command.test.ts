@@ -15,6 +15,7 @@ import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPlanCommand } from '../../src/cli/commands/plan.js';
 import { generatedDayAheadCents, generatedPriceCents } from '../../src/simulator/comed-server.js';
+import { collectingIo } from './run-command.js';
 
 const SEED = 1;
 // Dec 1, 2025 to Dec 3, 2026 (Chicago): five weeks of history before the first evening scored.
@@ -52,18 +53,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(argv: string[], env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runPlanCommand(argv, {
-    env,
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-  });
-  return { code, stdout, stderr };
+  const { io, output } = collectingIo(env);
+  const code = await runPlanCommand(argv, io);
+  return { code, ...output };
 }
 
 describe('twc plan backtest', () => {

@@ -35,3 +35,20 @@ export async function runCommand(
     io.restore();
   }
 }
+
+/** A command's io for `run<Name>Command(argv, io)`: the given environment, stdout and stderr collected. */
+export function collectingIo(env: Record<string, string | undefined> = {}) {
+  const output = { stdout: '', stderr: '' };
+  return {
+    io: {
+      env,
+      stdout: (text: string) => {
+        output.stdout += text;
+      },
+      stderr: (text: string) => {
+        output.stderr += text;
+      },
+    },
+    output,
+  };
+}

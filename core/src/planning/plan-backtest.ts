@@ -11,6 +11,7 @@ import { HOUR_MS, hourEndingOf } from '../prices/comed-clock.js';
 import { type HourEstimate, priceModel } from '../prices/forecast.js';
 import { dayAheadPublishedMs } from '../prices/forecast-backtest.js';
 import type { Tariff } from '../prices/pricing.js';
+import { createRandom, between as drawBetween } from '../random.js';
 import { CHICAGO_TIME_ZONE, wallClockAt } from '../time/wall-clock.js';
 import { type PlanRules, planCharge } from './charge-plan.js';
 import { instantOf } from './departure.js';
@@ -23,18 +24,6 @@ export interface ChargeCase {
 
 const DAY_MS = 24 * HOUR_MS;
 
-/** A 32-bit generator of [0, 1) for a seed (mulberry32): the cases are the same for the same seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /**
  * A commuter's year, one case per evening in [fromMs, toMs) in Chicago:
  * plugged in between 17:00 and 19:30; on a work night (Sunday to Thursday)
@@ -43,8 +32,8 @@ function seeded(seed: number): () => number {
  * one evening in twenty after a long drive (35 to 60 kWh).
  */
 export function commuterCases(seed: number, fromMs: number, toMs: number): ChargeCase[] {
-  const random = seeded(seed);
-  const between = (low: number, high: number) => low + random() * (high - low);
+  const random = createRandom(seed);
+  const between = (low: number, high: number) => drawBetween(random, low, high);
   const cases: ChargeCase[] = [];
   const first = wallClockAt(fromMs, CHICAGO_TIME_ZONE);
   for (let offset = 0; ; offset++) {

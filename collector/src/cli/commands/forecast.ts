@@ -14,7 +14,7 @@ import { HOUR_MS } from '@twc/core/prices/comed-clock';
 import { type BacktestResult, backtestForwardPrices } from '@twc/core/prices/forecast-backtest';
 import { loadPricePollerConfig } from '../../comed-poller/config.js';
 import { createInfluxPriceStore } from '../../comed-poller/influx-price-store.js';
-import { type Command, integerOption, UsageError, usageError } from '../command.js';
+import { type Command, type CommandIo, integerOption, processIo, UsageError, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
 
 const USAGE = [
@@ -30,11 +30,7 @@ const HISTORY_BEFORE_MS = 32 * 24 * HOUR_MS;
 /** Hours with fewer 5-minute prices than this are left out, as the comed-poller leaves them out. */
 const MIN_PRICES_PER_HOUR = 9;
 
-export interface ForecastCommandIo {
-  env: Record<string, string | undefined>;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+export type ForecastCommandIo = CommandIo;
 
 export interface BacktestOutput extends BacktestResult {
   from: string;
@@ -98,10 +94,5 @@ export async function runForecastCommand(argv: string[], io: ForecastCommandIo):
 export const forecastCommand: Command = {
   summary: 'forward prices scored on the stored history (backtest)',
   usage: USAGE,
-  run: (argv) =>
-    runForecastCommand(argv, {
-      env: process.env,
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    }),
+  run: (argv) => runForecastCommand(argv, processIo()),
 };

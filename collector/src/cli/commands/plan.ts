@@ -24,7 +24,7 @@ import { parseTariffEnv, TariffError, tariffSettingsOf } from '@twc/core/prices/
 import { z } from 'zod';
 import { loadPricePollerConfig } from '../../comed-poller/config.js';
 import { createInfluxPriceStore } from '../../comed-poller/influx-price-store.js';
-import { type Command, integerOption, UsageError, usageError } from '../command.js';
+import { type Command, type CommandIo, integerOption, processIo, UsageError, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
 
 const USAGE = [
@@ -49,11 +49,7 @@ const USAGE = [
 const HISTORY_BEFORE_MS = 35 * 24 * HOUR_MS;
 const MIN_PRICES_PER_HOUR = 9;
 
-export interface PlanCommandIo {
-  env: Record<string, string | undefined>;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+export type PlanCommandIo = CommandIo;
 
 const arrivalsSchema = z.array(
   z.object({
@@ -247,10 +243,5 @@ export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise
 export const planCommand: Command = {
   summary: 'smart charging replayed on a price history (backtest)',
   usage: USAGE,
-  run: (argv) =>
-    runPlanCommand(argv, {
-      env: process.env,
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    }),
+  run: (argv) => runPlanCommand(argv, processIo()),
 };

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { hourlyAggregates } from '@twc/core/prices/hourly';
 import { createLogger, type Logger } from '@twc/runtime/logger';
 import { ComedRequestError, createComedClient, DEFAULT_COMED_API_URL } from '../../comed-poller/comed-client.js';
-import { type Command, usageError } from '../command.js';
+import { type Command, processIo, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
 
 const USAGE = 'twc prices --from <ISO-8601> --to <ISO-8601> [--api-url <url>]';
@@ -99,10 +99,5 @@ export async function runPricesCommand(argv: string[], io: PricesCommandIo): Pro
 export const pricesCommand: Command = {
   summary: 'ComEd 5-minute and hourly prices for a time range (intervals starting inside it), as JSON',
   usage: USAGE,
-  run: (argv) =>
-    runPricesCommand(argv, {
-      env: process.env,
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    }),
+  run: (argv) => runPricesCommand(argv, processIo()),
 };

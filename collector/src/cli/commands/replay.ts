@@ -17,7 +17,7 @@ import {
   replayedSession,
 } from '@twc/core/sessions/replay';
 import { loadTariff } from '@twc/runtime/tariff-file';
-import { type Command, UsageError, usageError } from '../command.js';
+import { type Command, processIo, UsageError, usageError } from '../command.js';
 
 const USAGE = [
   'twc replay --vitals FILE --prices FILE [--basis hourly|five-minute] [--delivery-cents-kwh N] [--charger-id ID]',
@@ -229,10 +229,5 @@ export async function runReplayCommand(argv: string[], io: ReplayCommandIo): Pro
 export const replayCommand: Command = {
   summary: 'charging sessions and their costs re-derived from recorded vitals and ComEd prices, as JSON',
   usage: USAGE,
-  run: (argv) =>
-    runReplayCommand(argv, {
-      env: process.env,
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    }),
+  run: (argv) => runReplayCommand(argv, processIo()),
 };

@@ -30,7 +30,7 @@ import { createStoredSessionPricer } from '../../collector/stored-session-pricer
 import { loadPricePollerConfig } from '../../comed-poller/config.js';
 import { rederiveHourlyPrices } from '../../comed-poller/hourly-rederive.js';
 import { createInfluxPriceStore } from '../../comed-poller/influx-price-store.js';
-import { type Command, usageError } from '../command.js';
+import { type Command, processIo, usageError } from '../command.js';
 import { parseTimeRange } from '../iso-time.js';
 
 const USAGE = [
@@ -185,10 +185,5 @@ export async function runRepriceCommand(argv: string[], io: RepriceCommandIo): P
 export const repriceCommand: Command = {
   summary: 'stored hourly prices re-derived and sessions re-priced in place, for a time range',
   usage: USAGE,
-  run: (argv) =>
-    runRepriceCommand(argv, {
-      env: process.env,
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    }),
+  run: (argv) => runRepriceCommand(argv, processIo()),
 };
