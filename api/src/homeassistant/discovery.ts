@@ -24,6 +24,7 @@ import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecas
 import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
 import { currentHourAverage } from '@twc/core/prices/current-price';
 import { isForecastStale } from '@twc/core/prices/forecast-snapshot';
+import { isPriceStale } from '@twc/core/prices/price-plan';
 import { addersCentsPerKwh, type Tariff } from '@twc/core/prices/pricing';
 
 export const PAYLOAD_NONE = 'None';
@@ -512,9 +513,15 @@ export function priceStates(price: CurrentPrice, tariff: Tariff): Map<string, st
   return states;
 }
 
-/** Price entities are unavailable while the feed is stale or empty: an old price is not the current one. */
-export function priceAvailability(price: CurrentPrice | undefined): string {
-  return price && !price.stale && price.five_minute ? ONLINE : OFFLINE;
+/**
+ * Price entities are unavailable while the feed is stale or empty: an old
+ * price is not the current one. Judged at `nowMs`, as the API judges it
+ * (isPriceStale), not only by the flag the poller wrote: a stopped poller
+ * writes no flag.
+ */
+export function priceAvailability(price: CurrentPrice | undefined, nowMs: number): string {
+  if (!price?.five_minute || price.stale) return OFFLINE;
+  return isPriceStale(price.feed_time === null ? undefined : Date.parse(price.feed_time), nowMs) ? OFFLINE : ONLINE;
 }
 
 /** Cents per kWh to USD per kWh as a JSON number, to a thousandth of a cent. */

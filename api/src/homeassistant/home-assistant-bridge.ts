@@ -189,9 +189,15 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     mirror = withRefresh(mirror, { chargers: statuses, vitals, sessions, price, forecast });
   }
 
-  /** The forecast's availability and states as of now: staleness and the current hour move with the clock. */
+  /**
+   * What moves with the clock alone, as of now: whether the price and the
+   * forecast are stale, and the forecast's current hour.
+   */
   function publishForecast(): Promise<void> {
-    return publishSome((current) => forecastMessages(mirror, current, now()));
+    return publishSome((current) => [
+      ...priceMessages(mirror, current, now()),
+      ...forecastMessages(mirror, current, now()),
+    ]);
   }
 
   async function refreshReadings(): Promise<void> {
@@ -220,7 +226,7 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
         await refresh();
         await sync(false);
       })
-        // Judged again even when Redis could not be read: a forecast goes stale by the clock alone.
+        // Judged again even when Redis could not be read: a price or forecast goes stale by the clock alone.
         .then(() => enqueue(publishForecast))
         .finally(() => {
           if (running) scheduleRefresh();
@@ -266,7 +272,7 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
           const next = withPrice(mirror, latest);
           if (next === mirror) return;
           mirror = next;
-          void enqueue(() => publishSome((current) => priceMessages(mirror, current)));
+          void enqueue(() => publishSome((current) => priceMessages(mirror, current, now())));
         },
         forecast(latest) {
           const next = withForecast(mirror, latest);

@@ -164,10 +164,14 @@ export function chargerMessages(mirror: LiveMirror, view: BridgeView, chargerId:
   return messages;
 }
 
-/** The price availability and, once a price is known, its states. */
-export function priceMessages(mirror: LiveMirror, view: BridgeView): DesiredMessage[] {
+/** The price availability as of `nowMs` and, once a price is known, its states. */
+export function priceMessages(mirror: LiveMirror, view: BridgeView, nowMs: number): DesiredMessage[] {
   const messages: DesiredMessage[] = [
-    { kind: 'availability', topic: priceAvailabilityTopic(view.discovery), payload: priceAvailability(mirror.price) },
+    {
+      kind: 'availability',
+      topic: priceAvailabilityTopic(view.discovery),
+      payload: priceAvailability(mirror.price, nowMs),
+    },
   ];
   if (!mirror.price) return messages;
   for (const [key, payload] of priceStates(mirror.price, view.tariff)) {
@@ -215,7 +219,7 @@ export function allMessages(mirror: LiveMirror, view: BridgeView, nowMs: number)
       for (const message of chargerDiscovery(view.discovery, status)) messages.push({ kind: 'config', ...message });
     }
   }
-  messages.push(...priceMessages(mirror, view));
+  messages.push(...priceMessages(mirror, view, nowMs));
   messages.push(...forecastMessages(mirror, view, nowMs));
   for (const chargerId of mirror.chargers.keys()) messages.push(...chargerMessages(mirror, view, chargerId));
   return messages;

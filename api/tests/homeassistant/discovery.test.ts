@@ -136,11 +136,15 @@ describe('prices', () => {
     expect(states.get('all_in_price')).toBe('-0.013');
   });
 
-  it('makes the price entities unavailable while the feed is stale or empty', () => {
-    expect(priceAvailability(currentPrice(updated))).toBe('online');
-    expect(priceAvailability(currentPrice(updated, { stale: true }))).toBe('offline');
-    expect(priceAvailability(currentPrice(updated, { five_minute: null }))).toBe('offline');
-    expect(priceAvailability(undefined)).toBe('offline');
+  it('makes the price entities unavailable while the feed is stale or empty, judged by the clock', () => {
+    const at = updated.getTime();
+    expect(priceAvailability(currentPrice(updated), at)).toBe('online');
+    expect(priceAvailability(currentPrice(updated, { stale: true }), at)).toBe('offline');
+    expect(priceAvailability(currentPrice(updated, { five_minute: null }), at)).toBe('offline');
+    expect(priceAvailability(undefined, at)).toBe('offline');
+    // Written fresh at 17:06 with the 17:05 price; the poller then stops writing. Stale after 15 minutes.
+    expect(priceAvailability(currentPrice(updated), Date.parse('2025-07-14T17:20:00Z'))).toBe('online');
+    expect(priceAvailability(currentPrice(updated), Date.parse('2025-07-14T17:20:01Z'))).toBe('offline');
   });
 });
 

@@ -98,11 +98,18 @@ export function liveSession(chargerId: string, name: string, updated: Date): Liv
   };
 }
 
+/**
+ * The current price as the poller writes it at `updated`: the newest
+ * 5-minute price stamped on the last five-minute mark at least a minute
+ * before (2025-07-14T17:06 gives 17:05, in the hour ending 18:00).
+ */
 export function currentPrice(updated: Date, overrides: Partial<CurrentPrice> = {}): CurrentPrice {
+  const stampMs = Math.floor((updated.getTime() - 60_000) / 300_000) * 300_000;
+  const stamp = new Date(stampMs).toISOString();
   return {
-    five_minute: { time: '2025-07-14T17:05:00.000Z', price_cents_kwh: 3.9 },
-    hour_average: { time: '2025-07-14T17:05:00.000Z', hour_ending: '2025-07-14T18:00:00.000Z', price_cents_kwh: 4.2 },
-    feed_time: '2025-07-14T17:05:00.000Z',
+    five_minute: { time: stamp, price_cents_kwh: 3.9 },
+    hour_average: { time: stamp, hour_ending: new Date(hourEndingOf(stampMs)).toISOString(), price_cents_kwh: 4.2 },
+    feed_time: stamp,
     stale: false,
     updated: updated.toISOString(),
     ...overrides,

@@ -15,7 +15,7 @@ import { createHomeAssistantBridge } from '../../src/homeassistant/home-assistan
 import { createBridgeMqttClient } from '../../src/homeassistant/mqtt-client.js';
 import { type BridgeSource, createRedisBridgeSource } from '../../src/homeassistant/redis-bridge-source.js';
 import { createHomeAssistantBridgeService, type HomeAssistantBridgeService } from '../../src/homeassistant/service.js';
-import { bridgeConfig, expectedForecastConfigs, FORECAST_NOW_MS, priceForecast } from './fixtures.js';
+import { bridgeConfig, currentPrice, expectedForecastConfigs, FORECAST_NOW_MS, priceForecast } from './fixtures.js';
 import { eventually, MqttRecorder } from './mqtt-recorder.js';
 
 const MINUTE = 60_000;
@@ -180,6 +180,19 @@ describe('the forecast in Home Assistant', () => {
     await recorder.waitForPayload(state('tonight_average_price'), '0.033');
     expect(recorder.on(availability).map((message) => message.payload)).not.toContain('offline');
     expect(recorder.on(state('cheapest_window_start')).map((message) => message.payload)).not.toContain('None');
+  });
+
+  it('makes the price entities unavailable once the feed is 15 minutes old, by the clock alone', async () => {
+    const priceAvailability = `${topicRoot}/price/availability`;
+    expect(await poller.save(currentPrice(new Date(nowMs)), true)).toBe(true);
+    await recorder.waitForPayload(priceAvailability, 'online');
+    recorder.clear();
+    // The poller stops writing; its last flag said "fresh". Sixteen minutes on, the bridge's clock says stale.
+    nowMs += 16 * MINUTE;
+    await recorder.waitForPayload(priceAvailability, 'offline');
+    // Prices again: available again.
+    expect(await poller.save(currentPrice(new Date(nowMs)), true)).toBe(true);
+    await recorder.waitForPayload(priceAvailability, 'online');
   });
 
   it('leaves the forecast entities unavailable with the bridge when it stops', async () => {

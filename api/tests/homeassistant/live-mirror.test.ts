@@ -147,7 +147,7 @@ describe('what Home Assistant should see', () => {
       'availability twc/S1/availability=online',
       'state twc/S1/online=ON',
     ]);
-    expect(priceMessages(EMPTY_MIRROR, view)).toEqual([
+    expect(priceMessages(EMPTY_MIRROR, view, T0.getTime())).toEqual([
       { kind: 'availability', topic: 'twc/price/availability', payload: 'offline' },
     ]);
   });
