@@ -13,7 +13,9 @@ export interface Runnable {
 export async function runService<Config extends { logLevel: string }>(options: {
   name: string;
   loadConfig: (env: NodeJS.ProcessEnv) => Config;
-  create: (config: Config, logger: Logger) => Runnable;
+  create: (config: Config, logger: Logger) => Runnable | Promise<Runnable>;
+  /** A stop that takes longer than this exits 1 anyway, so a container is never kept from stopping. */
+  stopTimeoutMs?: number;
 }): Promise<void> {
   let config: Config;
   try {
@@ -23,7 +25,13 @@ export async function runService<Config extends { logLevel: string }>(options: {
     process.exit(2);
   }
   const logger = createLogger({ name: options.name, level: config.logLevel });
-  const service = options.create(config, logger);
+  let service: Runnable;
+  try {
+    service = await options.create(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    process.exit(1);
+  }
 
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -31,6 +39,7 @@ export async function runService<Config extends { logLevel: string }>(options: {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
+      if (options.stopTimeoutMs !== undefined) setTimeout(() => process.exit(1), options.stopTimeoutMs).unref();
       service.stop().then(
         () => process.exit(0),
         (error: unknown) => {
