@@ -20,6 +20,17 @@ if [ -x "$OUT" ] && "$OUT" version >/dev/null 2>&1; then
   exit 0
 fi
 
+# Two test runs at once on a new machine build once: the second waits for the
+# first and then reuses its binary.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.lock"
+flock 9
+if [ -x "$OUT" ] && "$OUT" version >/dev/null 2>&1; then
+  log "reusing $OUT (built while waiting)"
+  echo "$OUT"
+  exit 0
+fi
+
 for tool in go cargo cc; do
   command -v "$tool" >/dev/null || { log "missing $tool: install Go, Rust (cargo) and a C compiler"; exit 1; }
 done

@@ -21,6 +21,16 @@ if [ -f "$MARKER" ] && [ -x "$BIN" ]; then
   exit 0
 fi
 
+# Two test runs at once must not install into the same virtualenv together:
+# the second waits for the first and then finds its install.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.lock"
+flock 9
+if [ -f "$MARKER" ] && [ -x "$BIN" ]; then
+  printf '%s\n' "$BIN"
+  exit 0
+fi
+
 PYTHON="${TWC_PYTHON:-}"
 if [ -z "$PYTHON" ]; then
   for candidate in python3 python; do
