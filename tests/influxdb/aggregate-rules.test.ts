@@ -17,6 +17,8 @@ const FULL_RESOLUTION = [
   'comed_price_forecast',
   'comed_tonight_window',
   'comed_forecast_accuracy',
+  'charge_plan',
+  'charge_control',
 ];
 
 /** The field types each aggregate may be given. */

@@ -206,6 +206,37 @@ export const SCHEMA = {
       mismatch_share: 'float',
     },
   },
+  /**
+   * Each hour's part of a charger's charge plan as last planned (planner),
+   * stamped with the start of the price hour and rewritten at every re-plan
+   * (an hour a new plan no longer uses gets 0 kWh), so an hour keeps what was
+   * planned for it last before it began: the dashboards' "plan against what
+   * happened". `start_ms`/`end_ms`: the charging inside the hour.
+   */
+  charge_plan: {
+    tags: ['charger_id'],
+    fields: {
+      energy_kwh: 'float',
+      price_cents_kwh: 'float',
+      start_ms: 'int',
+      end_ms: 'int',
+      source: 'string',
+      reason: 'string',
+    },
+  },
+  /** One command to a car and its answer (planner): what the status page and the alerts show. */
+  charge_control: {
+    tags: ['charger_id', 'command', 'controller'],
+    fields: {
+      ok: 'bool',
+      failure: 'string',
+      detail: 'string',
+      reason: 'string',
+      calls: 'int',
+      woke: 'bool',
+      duration_ms: 'int',
+    },
+  },
   collector_spool: {
     tags: ['service'],
     fields: { bytes: 'int', files: 'int', dropped_points_total: 'int' },
