@@ -15,6 +15,7 @@ import { registerSwagger } from './plugins/external/swagger.js';
 import { registerWebsocket } from './plugins/external/websocket.js';
 import { createReportScheduler, type ReportScheduler } from './reports/report-scheduler.js';
 import { chargerRoutes } from './routes/chargers.js';
+import { planRoutes } from './routes/plan.js';
 import { costRoutes } from './routes/cost.js';
 import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
@@ -126,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       await api.register(chargerRoutes);
+      await api.register(planRoutes);
       await api.register(priceRoutes);
       await api.register(costRoutes);
       await api.register(exportRoutes);

@@ -64,6 +64,8 @@ const schema = z
     AUTH_MODE: z.enum(['none', 'jwt', 'apikey']).default('none'),
     JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     API_KEYS: commaList,
+    /** With AUTH_MODE=none the routes that steer a car are refused unless this is set on purpose. */
+    CONTROL_WITHOUT_AUTH: z.stringbool().default(false),
     RATE_LIMIT_ENABLED: z.stringbool().default(true),
     RATE_LIMIT_MAX: z.coerce.number().int().positive().default(300),
     RATE_LIMIT_WINDOW_S: z.coerce.number().positive().default(60),
@@ -172,6 +174,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
       mode: raw.AUTH_MODE,
       jwtSecret: raw.JWT_SECRET,
       apiKeys: raw.API_KEYS ?? [],
+      controlWithoutAuth: raw.CONTROL_WITHOUT_AUTH,
     },
     rateLimit: { enabled: raw.RATE_LIMIT_ENABLED, max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_S * 1000 },
     corsOrigins: raw.CORS_ORIGINS ?? [],

@@ -3,7 +3,8 @@
  * the planner uses them: the rules, the weekly departures, the energy a
  * charge needs. Pure.
  */
-import type { PlanSettings, PlanState } from '../contracts/redis.js';
+import type { z } from 'zod';
+import { type PlanSettings, type PlanState, planSettingsSchema } from '../contracts/redis.js';
 import type { ChargePlan, PlanCost, PlanRules } from './charge-plan.js';
 import type { LocalTime, WeeklySchedule } from './departure.js';
 
@@ -21,6 +22,14 @@ export function defaultPlanSettings(nowMs: number): PlanSettings {
     charge_now: false,
     updated: new Date(nowMs).toISOString(),
   };
+}
+
+/** A change of some settings, as the API and Home Assistant send it: any field but `updated`. */
+export const planSettingsChangeSchema = planSettingsSchema.omit({ updated: true }).partial().strict();
+export type PlanSettingsChange = z.infer<typeof planSettingsChangeSchema>;
+
+export function changedSettings(current: PlanSettings, change: PlanSettingsChange, nowMs: number): PlanSettings {
+  return { ...current, ...change, updated: new Date(nowMs).toISOString() };
 }
 
 export function scheduleOf(settings: PlanSettings): WeeklySchedule {

@@ -8,8 +8,13 @@ import {
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PlanSettings,
+  type PlanState,
   type PriceForecast,
   parseRedisPayload,
+  planKeys,
+  planSettingsSchema,
+  planStateSchema,
   priceForecastSchema,
   priceKeys,
   sessionKeys,
@@ -41,6 +46,10 @@ export interface LiveStore {
   price(): Promise<CurrentPrice | undefined>;
   /** The comed-poller's forecast of the hours ahead. */
   forecast(): Promise<PriceForecast | undefined>;
+  /** A charger's smart-charging settings and the planner's state; undefined when Redis cannot answer. */
+  plan(chargerId: string): Promise<{ settings?: PlanSettings; state?: PlanState } | undefined>;
+  /** Saves a charger's settings and tells the planner; false when Redis cannot take them. */
+  writePlanSettings(chargerId: string, settings: PlanSettings): Promise<boolean>;
   /** Connects; resolves (degraded) even when Redis is down, ioredis keeps trying. */
   connect(): Promise<void>;
   ping(): Promise<boolean>;
@@ -125,6 +134,26 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
     async forecast() {
       const key = priceKeys.forecast(prefix);
       return parse(priceForecastSchema, await connection.run((redis) => redis.get(key)), key);
+    },
+    async plan(chargerId) {
+      const settingsKey = planKeys.settings(prefix, chargerId);
+      const stateKey = planKeys.state(prefix, chargerId);
+      const read = await connection.run((redis) => redis.mget(settingsKey, stateKey));
+      if (read === undefined) return undefined;
+      return {
+        settings: parse(planSettingsSchema, read[0], settingsKey),
+        state: parse(planStateSchema, read[1], stateKey),
+      };
+    },
+    async writePlanSettings(chargerId, settings) {
+      const done = await connection.run((redis) =>
+        redis
+          .multi()
+          .set(planKeys.settings(prefix, chargerId), JSON.stringify(settings))
+          .publish(planKeys.settingsChannel(prefix), chargerId)
+          .exec(),
+      );
+      return done !== undefined && done !== null && done.every(([error]) => error === null);
     },
     async connect() {
       await connection.ready(2000);
