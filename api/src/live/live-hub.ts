@@ -179,8 +179,7 @@ export function createLiveHub(options: {
       const event = parseRedisPayload(controlEventSchema, message);
       data = event;
       chargerId = event?.charger_id ?? null;
-    }
-    else if (kind.type === 'session') data = heard.session = parseRedisPayload(liveSessionSchema, message);
+    } else if (kind.type === 'session') data = heard.session = parseRedisPayload(liveSessionSchema, message);
     else if (kind.type === 'forecast') {
       // The next 24 hours: what a live view shows; the whole 48 are at GET /price/forecast.
       const forecast = parseRedisPayload(priceForecastSchema, message);

@@ -143,7 +143,8 @@ export async function planRoutes(app: FastifyInstance): Promise<void> {
         response: controlResponses,
       },
     },
-    async (request) => save(request.params.id, (settings) => changedSettings(settings, { charge_now: true }, app.now())),
+    async (request) =>
+      save(request.params.id, (settings) => changedSettings(settings, { charge_now: true }, app.now())),
   );
 
   routes.post(

@@ -1,5 +1,8 @@
 import type { AddressInfo } from 'node:net';
+import { type ControlEvent, planKeys } from '@twc/core/contracts/redis';
+import { servers } from '@twc/testenv/vitest';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/app.js';
@@ -90,6 +93,35 @@ describe('WS /ws/live', () => {
     expect(message.type).toBe('forecast');
     expect(message.charger_id).toBeNull();
     expect(message.data).toEqual({ ...forecast, hours: forecast.hours.slice(0, 24) });
+  });
+
+  it("sends a charger's plan and its car commands to that charger's clients", async () => {
+    const { url } = await listen();
+    const mine = await connect(`${url}?charger=${CHARGER_ID}`);
+    const other = await connect(`${url}?charger=OTHER`);
+    const redis = new Redis(servers().redis.url);
+    try {
+      const event: ControlEvent = {
+        charger_id: CHARGER_ID,
+        time: new Date(START).toISOString(),
+        command: 'charge_stop',
+        ok: false,
+        failure: 'asleep',
+        detail: 'vehicle unavailable',
+        reason: 'plan_stop',
+        calls: 3,
+        woke: true,
+        duration_ms: 30_000,
+      };
+      await redis.publish(planKeys.eventChannel(stack.keyPrefix), JSON.stringify(event));
+      await redis.publish(planKeys.eventChannel(stack.keyPrefix), '{"not": "an event"}');
+      await eventually(() => expect(mine.messages.map((m) => m.type)).toEqual(['subscribed', 'control_event']));
+      expect(mine.messages[1]).toEqual({ type: 'control_event', charger_id: CHARGER_ID, data: event });
+      await stack.price.save(currentPrice({ timeMs: START, priceCentsPerKwh: 2 }, undefined, START), true);
+      await eventually(() => expect(other.messages.map((m) => m.type)).toEqual(['subscribed', 'price']));
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('sends a charger only to clients subscribed to it or to all, and takes a subscribe message', async () => {
