@@ -18,6 +18,8 @@ export const carServiceFaultSchema = z.discriminatedUnion('kind', [
     kind: z.literal('rate-limit'),
     count: z.number().int().positive().default(1),
     retryAfterS: z.number().int().min(0).default(1),
+    /** Only calls to this endpoint (a name as counted, e.g. `charge_start`); any when absent. */
+    endpoint: z.string().optional(),
   }),
   /** Every access token issued so far expires now. */
   z.object({ kind: z.literal('expire-access-tokens') }),
@@ -28,18 +30,21 @@ export const carServiceFaultSchema = z.discriminatedUnion('kind', [
     kind: z.literal('refuse'),
     reason: z.string().min(1),
     count: z.number().int().positive().default(1),
+    endpoint: z.string().optional(),
   }),
   /** The next `count` answers come after `delayMs`. */
   z.object({
     kind: z.literal('slow'),
     delayMs: z.number().int().positive(),
     count: z.number().int().positive().default(1),
+    endpoint: z.string().optional(),
   }),
   /** The next `count` calls answer this 5xx status. */
   z.object({
     kind: z.literal('server-error'),
     status: z.number().int().min(500).max(599).default(503),
     count: z.number().int().positive().default(1),
+    endpoint: z.string().optional(),
   }),
 ]);
 
@@ -100,35 +105,55 @@ export class CarServiceFaults {
     this.counts = {};
   }
 
-  takeRateLimit(): { retryAfterS: number } | undefined {
-    return take(this.rateLimits, (list) => {
-      this.rateLimits = list;
-    });
-  }
-
-  takeRefusal(): { reason: string } | undefined {
-    return take(this.refusals, (list) => {
-      this.refusals = list;
-    });
-  }
-
-  takeDelayMs(): number {
-    return (
-      take(this.slows, (list) => {
-        this.slows = list;
-      })?.delayMs ?? 0
+  takeRateLimit(endpoint: string): { retryAfterS: number } | undefined {
+    return take(
+      this.rateLimits,
+      (list) => {
+        this.rateLimits = list;
+      },
+      endpoint,
     );
   }
 
-  takeServerError(): number | undefined {
-    return take(this.errors, (list) => {
-      this.errors = list;
-    })?.status;
+  takeRefusal(endpoint: string): { reason: string } | undefined {
+    return take(
+      this.refusals,
+      (list) => {
+        this.refusals = list;
+      },
+      endpoint,
+    );
+  }
+
+  takeDelayMs(endpoint: string): number {
+    return (
+      take(
+        this.slows,
+        (list) => {
+          this.slows = list;
+        },
+        endpoint,
+      )?.delayMs ?? 0
+    );
+  }
+
+  takeServerError(endpoint: string): number | undefined {
+    return take(
+      this.errors,
+      (list) => {
+        this.errors = list;
+      },
+      endpoint,
+    )?.status;
   }
 }
 
-function take<T>(list: Counted<T>[], store: (list: Counted<T>[]) => void): T | undefined {
-  const first = list[0];
+function take<T extends { endpoint?: string | undefined }>(
+  list: Counted<T>[],
+  store: (list: Counted<T>[]) => void,
+  endpoint?: string,
+): T | undefined {
+  const first = list.find((entry) => entry.fault.endpoint === undefined || entry.fault.endpoint === endpoint);
   if (!first) return undefined;
   first.remaining -= 1;
   store(list.filter((entry) => entry.remaining > 0));

@@ -206,17 +206,17 @@ export function createTeslaFleetServer(options: TeslaFleetServerOptions): TeslaF
   }
 
   /** The delay, 5xx and 429 faults; true when one of them answered. */
-  async function faulted(response: ServerResponse, viaProxy: boolean): Promise<boolean> {
-    const delayMs = faults.takeDelayMs();
+  async function faulted(response: ServerResponse, endpoint: string, viaProxy: boolean): Promise<boolean> {
+    const delayMs = faults.takeDelayMs(endpoint);
     if (delayMs > 0 && !(await delayUnlessClosed(response, delayMs))) return true;
-    const status = faults.takeServerError();
+    const status = faults.takeServerError(endpoint);
     if (status !== undefined) {
       // The proxy reads a 503 from Tesla as "vehicle unavailable" (pkg/connector/inet).
       if (viaProxy && status === 503) sendJson(response, 500, errorBody(ASLEEP_ERROR));
       else sendJson(response, status, errorBody(status === 503 ? 'Service Unavailable' : 'Internal Server Error'));
       return true;
     }
-    const limited = faults.takeRateLimit();
+    const limited = faults.takeRateLimit(endpoint);
     if (limited) {
       // Through the proxy, Tesla's error comes back without its headers.
       const headers: Record<string, string> = viaProxy ? {} : { 'retry-after': String(limited.retryAfterS) };
@@ -251,7 +251,7 @@ export function createTeslaFleetServer(options: TeslaFleetServerOptions): TeslaF
     // Read the whole request before answering, so the connection stays usable.
     if (request.method === 'POST') await readBody(request);
     if (!authorized(request, response)) return;
-    if (await faulted(response, viaProxy)) return;
+    if (await faulted(response, endpoint, viaProxy)) return;
     const simMs = simNow();
     if (vin === undefined) {
       const cars = options.cars();
@@ -323,7 +323,7 @@ export function createTeslaFleetServer(options: TeslaFleetServerOptions): TeslaF
     }
     // The proxy needs a token to reach Tesla; an expired one comes back as Tesla's 401.
     if (!authorized(request, response)) return;
-    if (await faulted(response, true)) return;
+    if (await faulted(response, name, true)) return;
     const car = options.car(vin);
     if (!car) {
       sendJson(response, 404, errorBody('not_found'));
@@ -351,7 +351,7 @@ export function createTeslaFleetServer(options: TeslaFleetServerOptions): TeslaF
       sendJson(response, 400, errorBody(command));
       return;
     }
-    const refusal = faults.takeRefusal();
+    const refusal = faults.takeRefusal(name);
     const result = refusal ? { result: false, reason: refusal.reason } : car.command(command, simMs);
     if (!result.result) {
       sendJson(response, 200, { response: { result: false, reason: result.reason }, error: '', error_description: '' });

@@ -135,7 +135,7 @@ export function createTessieServer(options: TessieServerOptions): TessieServer {
     const carryOut = async () => {
       if (woke && !(await awake(car, waitForCompletion ? response : undefined, retryS)))
         return { result: false, woke: true };
-      const refusal = faults.takeRefusal();
+      const refusal = faults.takeRefusal(name);
       const result = refusal ? { result: false, reason: refusal.reason } : car.command(command, simNow());
       const answer: Record<string, unknown> = { result: result.result };
       if (!result.result) answer.reason = result.reason;
@@ -159,11 +159,11 @@ export function createTessieServer(options: TessieServerOptions): TessieServer {
     if (request.method === 'POST') await readBody(request);
     const presented = bearerToken(request, url.searchParams);
     if (revoked || presented !== options.token) return sendJson(response, 401, { error: 'Unauthorized' });
-    const delayMs = faults.takeDelayMs();
+    const delayMs = faults.takeDelayMs(endpoint);
     if (delayMs > 0 && !(await delayUnlessClosed(response, delayMs))) return;
-    const status = faults.takeServerError();
+    const status = faults.takeServerError(endpoint);
     if (status !== undefined) return sendJson(response, status, { error: 'Internal Server Error' });
-    const limited = faults.takeRateLimit();
+    const limited = faults.takeRateLimit(endpoint);
     if (limited) {
       return sendJson(response, 429, { error: 'Too Many Requests' }, { 'retry-after': String(limited.retryAfterS) });
     }

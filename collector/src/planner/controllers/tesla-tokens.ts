@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Dispatcher } from 'undici';
+import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { z } from 'zod';
 import type { ControlFailure } from '../controller.js';
 import { send, serviceErrorText } from './service-call.js';
@@ -29,8 +29,10 @@ export interface TeslaTokenSourceOptions {
   refreshToken: string | undefined;
   /** Where the rotated tokens are kept. */
   tokenFile: string;
-  dispatcher: Dispatcher;
-  timeoutMs: number;
+  /** Default undici's global one. */
+  dispatcher?: Dispatcher;
+  /** Bounds one call to the token endpoint. Default 10 s. */
+  timeoutMs?: number;
   now?: () => number;
 }
 
@@ -152,16 +154,20 @@ export function createTeslaTokenSource(options: TeslaTokenSourceOptions): TeslaT
     }
     calls += 1;
     const used = held.refreshToken;
-    const sent = await send(options.dispatcher, `${options.authUrl.replace(/\/$/, '')}/oauth2/v3/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: options.clientId,
-        refresh_token: used,
-      }).toString(),
-      timeoutMs: options.timeoutMs,
-    });
+    const sent = await send(
+      options.dispatcher ?? getGlobalDispatcher(),
+      `${options.authUrl.replace(/\/$/, '')}/oauth2/v3/token`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: options.clientId,
+          refresh_token: used,
+        }).toString(),
+        timeoutMs: options.timeoutMs ?? 10_000,
+      },
+    );
     if ('failure' in sent)
       return { ok: false, failure: sent.failure, detail: `token refresh: ${sent.detail}`, retry: true };
     const { status, text } = sent.answer;
