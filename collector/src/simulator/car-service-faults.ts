@@ -297,6 +297,10 @@ export function teslaChargeState(state: SimCarState): Record<string, unknown> {
     conn_charge_cable: state.pluggedIn ? 'SAE' : '<invalid>',
     fast_charger_present: false,
     charge_enable_request: state.chargingState !== 'Stopped',
+    scheduled_charging_pending: state.scheduledChargingPending,
+    // Seconds since the epoch, as the car reports it.
+    scheduled_charging_start_time:
+      state.scheduledChargingStartMs === null ? null : Math.round(state.scheduledChargingStartMs / 1000),
     timestamp: Math.round(state.simMs),
   };
 }

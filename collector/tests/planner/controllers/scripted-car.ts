@@ -5,7 +5,13 @@
  * `not_charging`, `complete`), sleeps when told, and is online a fixed time
  * after a wake-up. Times are the servers' clock, real ms here.
  */
-import type { SimCarCommand, SimCarState, SimCommandResult, SimulatedCar } from '../../../src/simulator/sim-car.js';
+import type {
+  CarTruth,
+  SimCarCommand,
+  SimCarState,
+  SimCommandResult,
+  SimulatedCar,
+} from '../../../src/simulator/sim-car.js';
 
 export interface ScriptedCar extends SimulatedCar {
   /** Goes to sleep now; online again `wakeDelayMs` after a wake-up. */
@@ -27,8 +33,26 @@ export function createScriptedCar(options: { vin: string; wakeDelayMs?: number }
 
   const isOnline = (simMs: number) => online || simMs >= onlineAtMs;
 
+  const identity = {
+    vin: options.vin,
+    displayName: 'Test car',
+    model: 'Model 3 Long Range',
+    usableCapacityKwh: 75,
+    chargeLimitPct: 80,
+    efficiency: 0.9,
+    initialSocPct: 55,
+  };
+
   return {
     vin: options.vin,
+    identity,
+    online: isOnline,
+    truth(): CarTruth {
+      return { ...identity, commands: [], runs: [], sessions: [] };
+    },
+    appCommand(command, simMs) {
+      return this.command(command, simMs);
+    },
     state(simMs) {
       const charging = chargingState === 'Charging';
       return {
@@ -48,6 +72,9 @@ export function createScriptedCar(options: { vin: string; wakeDelayMs?: number }
         minutesToFullCharge: charging ? 95 : 0,
         pluggedIn,
         simMs,
+        batteryLevelExactPct: batteryLevelPct,
+        scheduledChargingPending: false,
+        scheduledChargingStartMs: null,
       };
     },
     wake(simMs) {
