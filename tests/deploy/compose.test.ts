@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +9,7 @@ import { loadPricePollerConfig, POLLER_SETTINGS } from '@twc/collector/comed-pol
 import { parseTariffEnv, type TariffSettings } from '@twc/core/prices/tariff';
 import { INFLUXDB_VERSION } from '@twc/testenv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   type ComposeConfig,
   type ComposeService,
@@ -18,6 +19,7 @@ import {
   namedVolumeMounts,
   publishedPorts,
   REPO_ROOT,
+  run,
   runSetup,
   serviceEnv,
 } from './stack.js';
@@ -152,6 +154,46 @@ describe('docker-compose.yml', () => {
       const mib = memoryBytes(service.mem_limit) / 1024 ** 2;
       expect(setupDoc, `docs/SETUP.md states ${name}'s limit`).toMatch(new RegExp(`\\| ${name} +\\| ${mib} MiB`));
     }
+  });
+
+  it("runs Tesla's vehicle-command proxy from its own file: pinned, internal only, keys mounted read-only, in the Pi budget", async () => {
+    // Apart from docker-compose.yml: Tesla's image is distroless (no shell, no HTTP client), so it
+    // cannot have the healthcheck every service there has; what it can be held to is checked here.
+    copyFileSync(join(REPO_ROOT, 'docker-compose.tesla-proxy.yml'), join(installDir, 'docker-compose.tesla-proxy.yml'));
+    const files = ['-f', 'docker-compose.yml', '-f', 'docker-compose.tesla-proxy.yml'];
+    const profiles = ALL_PROFILES.flatMap((profile) => ['--profile', profile]);
+    const result = await run('docker-compose', [...files, ...profiles, 'config'], {
+      cwd: installDir,
+      env: { PATH: process.env.PATH, HOME: installDir },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const withProxy = parseYaml(result.stdout) as ComposeConfig;
+    expect(Object.keys(withProfiles.services)).not.toContain('tesla-proxy');
+    const proxy = withProxy.services['tesla-proxy'] as ComposeService;
+    expect(proxy.image).toMatch(/^tesla\/vehicle-command:\d+\.\d+\.\d+$/);
+    expect(proxy.restart).toBe('unless-stopped');
+    expect(publishedPorts(proxy)).toEqual([]);
+    const networks = Array.isArray(proxy.networks) ? proxy.networks : Object.keys(proxy.networks ?? {});
+    expect(networks).toEqual(['twc']);
+    expect(serviceEnv(proxy)).toMatchObject({
+      TESLA_HTTP_PROXY_TLS_CERT: '/config/tls-cert.pem',
+      TESLA_HTTP_PROXY_TLS_KEY: '/config/tls-key.pem',
+      TESLA_KEY_FILE: '/config/fleet-key.pem',
+      TESLA_HTTP_PROXY_HOST: '0.0.0.0',
+      TESLA_HTTP_PROXY_PORT: '4443',
+    });
+    const mounts = (proxy.volumes ?? []).map((mount) =>
+      typeof mount === 'string'
+        ? mount
+        : `${mount.target}:${(mount as { read_only?: boolean }).read_only ? 'ro' : 'rw'}`,
+    );
+    expect(mounts.some((mount) => /\/config:ro$/.test(mount))).toBe(true);
+    const total = Object.values(withProxy.services).reduce((sum, s) => sum + memoryBytes(s.mem_limit), 0);
+    expect(total).toBeLessThanOrEqual(PI_STACK_BUDGET_BYTES);
+    const mib = memoryBytes(proxy.mem_limit) / 1024 ** 2;
+    expect(readFileSync(join(REPO_ROOT, 'docs/SETUP.md'), 'utf8')).toMatch(
+      new RegExp(`\\| tesla-proxy +\\| ${mib} MiB`),
+    );
   });
 
   it('waits for each dependency to be healthy', () => {
