@@ -18,6 +18,12 @@ import {
   withFileSecrets,
 } from '@twc/runtime/env';
 import { z } from 'zod';
+import {
+  CAR_CONTROL_SECRETS,
+  carControlConfigOf,
+  carControlSettings,
+  checkCarControlSettings,
+} from './controller-config.js';
 
 const schema = z.object({
   PLANNER_STEP_S: seconds(30),
@@ -43,15 +49,20 @@ const schema = z.object({
   ...simClockSettings,
   ...healthPortSetting(8084),
   ...logSettings,
+  ...carControlSettings,
 });
 
-/** Every setting the planner reads (the car-control settings are read by controller-config.ts). */
+/** Every setting the planner reads. */
 export const PLANNER_SETTINGS = Object.keys(schema.shape);
 
 export type PlannerConfig = ReturnType<typeof loadPlannerConfig>;
 
 export function loadPlannerConfig(env: NodeJS.ProcessEnv) {
-  const raw = parseEnv(schema, withFileSecrets(env, ['INFLUXDB_TOKEN']), 'planner');
+  const raw = parseEnv(
+    schema.superRefine(checkCarControlSettings),
+    withFileSecrets(env, ['INFLUXDB_TOKEN', ...CAR_CONTROL_SECRETS]),
+    'planner',
+  );
   return {
     stepMs: raw.PLANNER_STEP_S * 1000,
     replanMs: raw.PLANNER_REPLAN_S * 1000,
@@ -71,5 +82,6 @@ export function loadPlannerConfig(env: NodeJS.ProcessEnv) {
     simClock: simClockFrom(raw),
     healthPort: raw.HEALTH_PORT,
     logLevel: raw.LOG_LEVEL,
+    carControl: carControlConfigOf(raw),
   };
 }

@@ -24,7 +24,7 @@ import { createSpool } from '@twc/runtime/spool';
 import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PlannerConfig } from '../../src/planner/config.js';
+import { loadPlannerConfig, type PlannerConfig } from '../../src/planner/config.js';
 import type { CarChargeState, ChargeController, ControlOutcome } from '../../src/planner/controller.js';
 import { createPlanStore } from '../../src/planner/plan-store.js';
 import { createPlannerService, type PlannerService } from '../../src/planner/service.js';
@@ -145,26 +145,19 @@ async function harness(carOptions = { batteryPct: 40, limitPct: 80 }) {
   });
   const clock = { now: PLUG_IN_MS };
   const theCar = car(carOptions);
-  const config: PlannerConfig = {
-    stepMs: 3_600_000,
-    replanMs: 300_000,
-    carReadMs: 15 * 60_000,
-    defaultPowerKw: 11.5,
-    capacityKwh: 75,
-    efficiency: 0.9,
-    vitalsStaleMs: 120_000,
-    forecastStaleMs: 90 * 60_000,
-    maxFailures: 4,
-    stateDir: join(dir, 'state'),
-    timeZone: ZONE,
-    tariff: {} as PlannerConfig['tariff'],
-    influx: { url: influx.url, token: influx.token, org: influx.org, sessionsBucket: bucket },
-    redis: { url: redisEndpoint.url, keyPrefix: prefix },
-    spool: { dir: join(dir, 'spool'), maxBytes: 1_000_000 },
-    simClock: undefined,
-    healthPort: 0,
-    logLevel: 'silent',
-  };
+  const config: PlannerConfig = loadPlannerConfig({
+    INFLUXDB_URL: influx.url,
+    INFLUXDB_TOKEN: influx.token,
+    INFLUXDB_ORG: influx.org,
+    INFLUXDB_BUCKET_SESSIONS: bucket,
+    REDIS_URL: redisEndpoint.url,
+    REDIS_KEY_PREFIX: prefix,
+    PLANNER_STATE_DIR: join(dir, 'state'),
+    // Stepped by the test; the timer never fires.
+    PLANNER_STEP_S: '3600',
+    HEALTH_PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
   const writer = createInfluxWriter({
     url: influx.url,
     token: influx.token,
