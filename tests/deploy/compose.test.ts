@@ -6,6 +6,7 @@ import { API_SETTINGS } from '@twc/api/config';
 import { HOMEASSISTANT_SETTINGS } from '@twc/api/homeassistant/config';
 import { COLLECTOR_SETTINGS, loadCollectorConfig } from '@twc/collector/collector/config';
 import { loadPricePollerConfig, POLLER_SETTINGS } from '@twc/collector/comed-poller/config';
+import { loadPlannerConfig, PLANNER_SETTINGS } from '@twc/collector/planner/config';
 import { parseTariffEnv, type TariffSettings } from '@twc/core/prices/tariff';
 import { INFLUXDB_VERSION } from '@twc/testenv';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +134,7 @@ describe('docker-compose.yml', () => {
         'homeassistant-bridge',
         'influxdb',
         'mosquitto',
+        'planner',
         'redis',
         'simulator',
         'telegraf',
@@ -249,6 +251,8 @@ describe('docker-compose.yml', () => {
     expect(mounts('collector').get('/var/lib/twc')).toBe('collector-spool');
     expect(mounts('comed-poller').get('/var/lib/twc')).toBe('poller-data');
     expect(mounts('api').get('/var/lib/twc')).toBe('api-data');
+    // The user's smart-charging settings, the Tesla tokens Tesla rotates on every refresh.
+    expect(mounts('planner').get('/var/lib/twc')).toBe('planner-data');
   });
 
   it('hands the token files init.sh writes to the services that read them, read-only', () => {
@@ -269,6 +273,8 @@ describe('docker-compose.yml', () => {
       ['api', 'api'],
       // The bridge reads the raw bucket: the api's read-only token serves.
       ['homeassistant-bridge', 'api'],
+      // The planner writes the sessions bucket, as the collector does.
+      ['planner', 'collector'],
     ] as const) {
       const service = config.services[name] as ComposeService;
       expect(serviceEnv(service).INFLUXDB_TOKEN_FILE, name).toBe(`/twc-tokens/${consumer}.token`);
@@ -381,11 +387,12 @@ describe('docker-compose.yml', () => {
     const wired: [string, string[]][] = [
       ['collector', COLLECTOR_SETTINGS],
       ['comed-poller', POLLER_SETTINGS],
+      ['planner', PLANNER_SETTINGS],
       ['api', API_SETTINGS],
       ['homeassistant-bridge', HOMEASSISTANT_SETTINGS],
     ];
     const apiImage = (await apiLoaders()).map((loader) => loader.service);
-    expect(wired.map(([name]) => name)).toEqual(['collector', 'comed-poller', ...apiImage]);
+    expect(wired.map(([name]) => name)).toEqual(['collector', 'comed-poller', 'planner', ...apiImage]);
     for (const [name, keys] of wired) {
       expect(keys.length, name).toBeGreaterThan(5);
       const environment = serviceEnv(config.services[name] as ComposeService);
@@ -394,7 +401,7 @@ describe('docker-compose.yml', () => {
         expect(passed, `${name} reads ${key}; docker-compose.yml does not pass it`).toBe(true);
       }
     }
-    // The services of the api image get nothing they do not read (the api no longer runs the bridge).
+    // The planner and the services of the api image get nothing they do not read.
     for (const [name, keys] of wired.slice(2)) {
       const read = new Set(keys.flatMap((key) => [key, `${key}_FILE`]));
       const unread = Object.keys(serviceEnv(config.services[name] as ComposeService)).filter((key) => !read.has(key));
@@ -427,6 +434,7 @@ describe('docker-compose.yml', () => {
     expect(load(explicit, 'comed-poller', loadPricePollerConfig)).toEqual(
       load(implicit, 'comed-poller', loadPricePollerConfig),
     );
+    expect(load(explicit, 'planner', loadPlannerConfig)).toEqual(load(implicit, 'planner', loadPlannerConfig));
     for (const { service, name, load: loader } of await apiLoaders()) {
       expect(load(explicit, service, loader), name).toEqual(load(implicit, service, loader));
     }
