@@ -18,6 +18,15 @@ export interface SimulationOptions {
   seed?: number;
   /** Where the simulated clock starts (`twc simulate --start`); now when absent. */
   startMs?: number;
+  /** Tessie's stand-in in front of the simulated cars (`--tessie-port`), for the planner to command them. */
+  carServices?: boolean;
+}
+
+/** What `twc simulate --tessie-port` prints of its Tessie stand-in. */
+export interface SimCarService {
+  url: string;
+  token: string;
+  vins: string[];
 }
 
 export interface SimCharger {
@@ -34,9 +43,9 @@ export function simulatorProcess(
   dir: string,
   env: NodeJS.ProcessEnv,
   options: SimulationOptions,
-): { handle: ProcessHandle; chargers(): SimCharger[] } {
+): { handle: ProcessHandle; chargers(): SimCharger[]; tessie(): SimCarService | undefined } {
   const logFile = join(dir, 'logs', 'simulator.log');
-  let printed: { chargers: SimCharger[] } | undefined;
+  let printed: { chargers: SimCharger[]; tessie?: SimCarService } | undefined;
   const handle = nodeProcess({
     name: 'simulator',
     logFile,
@@ -46,14 +55,15 @@ export function simulatorProcess(
       ...['--chargers', String(options.chargers), '--scenario', options.scenario, '--speed', String(options.speed)],
       ...['--seed', String(options.seed ?? 1), '--port', '0'],
       ...(options.startMs === undefined ? [] : ['--start', new Date(options.startMs).toISOString()]),
+      ...(options.carServices ? ['--tessie-port', '0'] : []),
     ],
     env,
     ready: async (offset) => {
-      printed = jsonLineWith<{ chargers: SimCharger[] }>(logFile, 'chargers', offset);
+      printed = jsonLineWith<{ chargers: SimCharger[]; tessie?: SimCarService }>(logFile, 'chargers', offset);
       return printed !== undefined;
     },
   });
-  return { handle, chargers: () => printed?.chargers ?? [] };
+  return { handle, chargers: () => printed?.chargers ?? [], tessie: () => printed?.tessie };
 }
 
 /** The simulator's clock, as its chargers serve it. */
