@@ -38,7 +38,8 @@ beforeEach(async () => {
   });
   urls = await server.start();
   dir = await mkdtemp(join(tmpdir(), 'tesla-tokens-'));
-  tokenFile = join(dir, 'tesla-tokens.json');
+  // In a folder that does not exist yet: the first refresh creates it.
+  tokenFile = join(dir, 'state', 'tesla-tokens.json');
   firstRefreshToken = server.issueRefreshToken();
   sleeps = [];
 });
