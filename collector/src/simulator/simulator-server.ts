@@ -18,7 +18,6 @@ import {
 } from './faults.js';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from './payloads.js';
 import type { ScenarioName } from './scenario.js';
-import type { SimulatedCar } from './sim-car.js';
 import { type SimClock, simulatedTimeMs } from './sim-clock.js';
 
 /**
@@ -86,8 +85,6 @@ export interface Simulator {
   truth(): SimulatorTruth[];
   truth(index: number): SimulatorTruth;
   stats(index: number): SimulatorStats;
-  /** The car behind each charger, in charger order (for the car-control stand-ins). */
-  cars(): SimulatedCar[];
 }
 
 /** Which numeric field a bare `nan` replaces, per endpoint (the firmware prints NaN floats as `nan`). */
@@ -441,8 +438,6 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     },
 
     truth,
-
-    cars: () => runtimes.map((rt) => rt.model.car),
 
     stats(index) {
       const stats = runtime(index).stats;
