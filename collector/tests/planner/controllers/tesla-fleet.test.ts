@@ -314,3 +314,42 @@ describe('Tesla Fleet controller against the Fleet API and proxy stand-ins', () 
     expect(outcome.failure).toBe('bad_response');
   });
 });
+
+describe("Tesla Fleet controller and the proxy's own certificate", () => {
+  const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+  it('trusts the proxy by the certificate it is given, and refuses it otherwise', async () => {
+    const tlsCar = createScriptedCar({ vin: VIN });
+    const tlsServer = createTeslaFleetServer({
+      car: (vin) => (vin === VIN ? tlsCar : undefined),
+      cars: () => [tlsCar],
+      proxyTls: { cert: await fixture('proxy-cert.pem'), key: await fixture('proxy-key.pem') },
+    });
+    const tlsUrls = await tlsServer.start();
+    try {
+      expect(tlsUrls.proxyUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const tokens = createTeslaTokenSource({
+        authUrl: tlsUrls.authUrl,
+        clientId: CLIENT_ID,
+        refreshToken: tlsServer.issueRefreshToken(),
+        tokenFile,
+      });
+      const untrusting = controller({ apiUrl: tlsUrls.apiUrl, proxyUrl: tlsUrls.proxyUrl }, tokens);
+      const refused = await untrusting.startCharging();
+      expect(refused).toMatchObject({ ok: false, failure: 'unreachable' });
+      expect(refused.detail).toMatch(/SELF_SIGNED|certificate/i);
+      expect(tlsCar.commands()).toEqual([]);
+
+      const trusting = controller(
+        { apiUrl: tlsUrls.apiUrl, proxyUrl: tlsUrls.proxyUrl, proxyCaPem: await fixture('proxy-cert.pem') },
+        tokens,
+      );
+      expect((await trusting.startCharging()).ok).toBe(true);
+      expect(tlsCar.state(Date.now()).chargingState).toBe('Charging');
+    } finally {
+      await Promise.all(controllers.map((created) => created.close()));
+      controllers = [];
+      await tlsServer.stop();
+    }
+  });
+});
