@@ -285,6 +285,23 @@ describe('Tesla Fleet controller against the Fleet API and proxy stand-ins', () 
     expect((await stale.readChargeState()).outcome.failure).toBe('unauthorized');
   });
 
+  it('refreshes before the access token expires, without waiting for a 401', async () => {
+    let clockMs = Date.now();
+    const tokens = createTeslaTokenSource({
+      authUrl: urls.authUrl,
+      clientId: CLIENT_ID,
+      refreshToken: firstRefreshToken,
+      tokenFile,
+      now: () => clockMs,
+    });
+    const fleet = controller({}, tokens);
+    expect((await fleet.readChargeState()).outcome.ok).toBe(true);
+    // Tesla's tokens live 8 hours; 7 h 56 min later is within the refresh margin.
+    clockMs += (8 * 60 - 4) * 60_000;
+    expect((await fleet.stopCharging()).ok).toBe(true);
+    expect(server.calls()).toEqual({ token: 2, vehicle: 2, vehicle_data: 1, charge_stop: 1 });
+  });
+
   it('answers unauthorized, without throwing, when the refresh token is revoked, and does not retry it', async () => {
     const fleet = controller();
     expect((await fleet.readChargeState()).outcome.ok).toBe(true);
