@@ -88,6 +88,9 @@ export const carControlSettings = {
   CAR_WAKE_TIMEOUT_S: z.coerce.number().positive().default(60),
 };
 
+/** Every setting the car control reads (for the compose wiring checks). */
+export const CAR_CONTROL_SETTINGS = Object.keys(carControlSettings);
+
 /** The settings that may come from NAME_FILE. */
 export const CAR_CONTROL_SECRETS = ['TESLA_REFRESH_TOKEN', 'TESSIE_TOKEN'] as const;
 

@@ -199,7 +199,7 @@ export function bearerToken(request: IncomingMessage, query?: URLSearchParams): 
   return match?.[1] ?? query?.get('access_token') ?? undefined;
 }
 
-export async function listenOn(server: Server, port: number, host: string): Promise<string> {
+export async function listenOn(server: Server, port: number, host: string, scheme = 'http'): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -209,7 +209,7 @@ export async function listenOn(server: Server, port: number, host: string): Prom
   });
   const address = server.address() as AddressInfo;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  return `http://${hostInUrl}:${address.port}`;
+  return `${scheme}://${hostInUrl}:${address.port}`;
 }
 
 export async function closeServer(server: Server | undefined): Promise<void> {

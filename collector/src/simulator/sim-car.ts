@@ -10,6 +10,7 @@
  * at, so the car stays a function of its seed and the commands it was given.
  */
 
+import { z } from 'zod';
 import type { SimCarIdentity } from './car-profile.js';
 
 export type { SimCarIdentity };
@@ -51,6 +52,21 @@ export type SimCarCommand =
   | { name: 'charge_stop' }
   | { name: 'set_charging_amps'; amps: number }
   | { name: 'set_charge_limit'; percent: number };
+
+/** A command as JSON (the simulator's POST /sim/car/app body). */
+export const simCarCommandSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('charge_start') }),
+  z.object({ name: z.literal('charge_stop') }),
+  z.object({ name: z.literal('set_charging_amps'), amps: z.number().finite() }),
+  z.object({ name: z.literal('set_charge_limit'), percent: z.number().finite() }),
+]);
+
+/** Validates a command; throws an Error whose message names the offending field. */
+export function parseSimCarCommand(input: unknown): SimCarCommand {
+  const result = simCarCommandSchema.safeParse(input);
+  if (!result.success) throw new Error(`invalid car command: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
 
 /**
  * Tesla's command answer: `result` false with a reason such as `is_charging`,

@@ -27,9 +27,8 @@
  * vehicle is offline or asleep`; the Fleet API's own errors (401, 429) with
  * its status and body but none of its headers, so no Retry-After; no token
  * 403 `client did not provide an OAuth token`. The real proxy listens on
- * HTTPS only, with a certificate of your own; this stand-in speaks plain
- * HTTP on loopback, which is what a test needs (the controller's TLS
- * settings are covered by undici, not by us).
+ * HTTPS only, with a certificate of your own: so does this one when given
+ * `proxyTls`; without, it speaks plain HTTP (the demo, most tests).
  *
  * Faults (car-service-faults.ts) are set with `POST /sim/fault` on either
  * listener or `setFault`; calls are counted by endpoint (`GET /sim/calls`).
@@ -37,6 +36,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import {
   bearerToken,
   CarPresence,
@@ -68,6 +68,8 @@ export interface TeslaFleetServerOptions {
   /** Ports; 0 (default) picks a free one. */
   apiPort?: number;
   proxyPort?: number;
+  /** PEM certificate and key: the proxy answers HTTPS, as Tesla's does. */
+  proxyTls?: { cert: string; key: string };
 }
 
 export interface TeslaFleetServerUrls {
@@ -440,10 +442,10 @@ export function createTeslaFleetServer(options: TeslaFleetServerOptions): TeslaF
     async start() {
       if (api) throw new Error('Tesla Fleet stand-in already started');
       api = createServer(handler(false));
-      proxy = createServer(handler(true));
+      proxy = options.proxyTls ? createHttpsServer(options.proxyTls, handler(true)) : createServer(handler(true));
       try {
         const apiUrl = await listenOn(api, options.apiPort ?? 0, host);
-        const proxyUrl = await listenOn(proxy, options.proxyPort ?? 0, host);
+        const proxyUrl = await listenOn(proxy, options.proxyPort ?? 0, host, options.proxyTls ? 'https' : 'http');
         return { apiUrl, authUrl: apiUrl, proxyUrl };
       } catch (error) {
         await this.stop();

@@ -143,7 +143,7 @@ export function createTessieServer(options: TessieServerOptions): TessieServer {
       return answer;
     };
     if (!waitForCompletion) {
-      sendJson(response, 200, { result: true, queued: true });
+      sendJson(response, 200, { result: true });
       await carryOut();
       return;
     }

@@ -160,7 +160,7 @@ interface CarServices {
 /** Starts the Tesla and Tessie stand-ins the settings ask for, serving the simulator's cars. */
 async function startCarServices(simulator: Simulator, settings: SimulateSettings): Promise<CarServices> {
   const lookup = {
-    car: (vin: string) => simulator.cars().find((car) => car.vin === vin),
+    car: (vin: string) => simulator.carByVin(vin),
     cars: () => simulator.cars(),
     simNow: () => simulator.simTimeMs(),
     host: settings.listenHost,
@@ -294,7 +294,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     carServices = await startCarServices(simulator, settings);
     process.stdout.write(
       `${JSON.stringify({
-        chargers: chargers.map(({ name, serial, host }) => ({ name, serial, host })),
+        chargers: chargers.map(({ name, serial, host, vin }) => ({ name, serial, host, vin })),
         ...carServices.printed,
       })}\n`,
     );

@@ -9,12 +9,15 @@
  * crash leaves the old file or the new one, never half of one) before they
  * are used: a restart starts from the newest refresh token.
  *
+ * One process owns the token file: two processes refreshing from it would
+ * spend each other's refresh tokens.
+ *
  * A refresh token Tesla refuses cannot be repaired here: the source answers
  * 'unauthorized' with what to do, and tries again only when the token file
  * holds a different refresh token (the owner signed in again).
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { z } from 'zod';
@@ -89,6 +92,7 @@ async function readStored(file: string): Promise<Held | undefined> {
 
 /** Writes the file whole or not at all, readable by its owner only. */
 export async function writeFileAtomically(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const temporary = join(dirname(file), `.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temporary, 'wx', 0o600);
   try {

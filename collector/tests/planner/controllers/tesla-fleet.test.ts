@@ -38,7 +38,8 @@ beforeEach(async () => {
   });
   urls = await server.start();
   dir = await mkdtemp(join(tmpdir(), 'tesla-tokens-'));
-  tokenFile = join(dir, 'tesla-tokens.json');
+  // In a folder that does not exist yet: the first refresh creates it.
+  tokenFile = join(dir, 'state', 'tesla-tokens.json');
   firstRefreshToken = server.issueRefreshToken();
   sleeps = [];
 });
@@ -284,6 +285,23 @@ describe('Tesla Fleet controller against the Fleet API and proxy stand-ins', () 
     expect((await stale.readChargeState()).outcome.failure).toBe('unauthorized');
   });
 
+  it('refreshes before the access token expires, without waiting for a 401', async () => {
+    let clockMs = Date.now();
+    const tokens = createTeslaTokenSource({
+      authUrl: urls.authUrl,
+      clientId: CLIENT_ID,
+      refreshToken: firstRefreshToken,
+      tokenFile,
+      now: () => clockMs,
+    });
+    const fleet = controller({}, tokens);
+    expect((await fleet.readChargeState()).outcome.ok).toBe(true);
+    // Tesla's tokens live 8 hours; 7 h 56 min later is within the refresh margin.
+    clockMs += (8 * 60 - 4) * 60_000;
+    expect((await fleet.stopCharging()).ok).toBe(true);
+    expect(server.calls()).toEqual({ token: 2, vehicle: 2, vehicle_data: 1, charge_stop: 1 });
+  });
+
   it('answers unauthorized, without throwing, when the refresh token is revoked, and does not retry it', async () => {
     const fleet = controller();
     expect((await fleet.readChargeState()).outcome.ok).toBe(true);
@@ -311,5 +329,44 @@ describe('Tesla Fleet controller against the Fleet API and proxy stand-ins', () 
     const fleet = controller({ apiUrl: `${urls.apiUrl}/sim/calls?` });
     const { outcome } = await fleet.readChargeState();
     expect(outcome.failure).toBe('bad_response');
+  });
+});
+
+describe("Tesla Fleet controller and the proxy's own certificate", () => {
+  const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+  it('trusts the proxy by the certificate it is given, and refuses it otherwise', async () => {
+    const tlsCar = createScriptedCar({ vin: VIN });
+    const tlsServer = createTeslaFleetServer({
+      car: (vin) => (vin === VIN ? tlsCar : undefined),
+      cars: () => [tlsCar],
+      proxyTls: { cert: await fixture('proxy-cert.pem'), key: await fixture('proxy-key.pem') },
+    });
+    const tlsUrls = await tlsServer.start();
+    try {
+      expect(tlsUrls.proxyUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const tokens = createTeslaTokenSource({
+        authUrl: tlsUrls.authUrl,
+        clientId: CLIENT_ID,
+        refreshToken: tlsServer.issueRefreshToken(),
+        tokenFile,
+      });
+      const untrusting = controller({ apiUrl: tlsUrls.apiUrl, proxyUrl: tlsUrls.proxyUrl }, tokens);
+      const refused = await untrusting.startCharging();
+      expect(refused).toMatchObject({ ok: false, failure: 'unreachable' });
+      expect(refused.detail).toMatch(/SELF_SIGNED|certificate/i);
+      expect(tlsCar.commands()).toEqual([]);
+
+      const trusting = controller(
+        { apiUrl: tlsUrls.apiUrl, proxyUrl: tlsUrls.proxyUrl, proxyCaPem: await fixture('proxy-cert.pem') },
+        tokens,
+      );
+      expect((await trusting.startCharging()).ok).toBe(true);
+      expect(tlsCar.state(Date.now()).chargingState).toBe('Charging');
+    } finally {
+      await Promise.all(controllers.map((created) => created.close()));
+      controllers = [];
+      await tlsServer.stop();
+    }
   });
 });
