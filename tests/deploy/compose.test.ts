@@ -190,6 +190,20 @@ describe('docker-compose.yml', () => {
         : `${mount.target}:${(mount as { read_only?: boolean }).read_only ? 'ro' : 'rw'}`,
     );
     expect(mounts.some((mount) => /\/config:ro$/.test(mount))).toBe(true);
+    // The planner is pointed at it and trusts its certificate, mounted read-only.
+    const planner = withProxy.services.planner as ComposeService;
+    expect(serviceEnv(planner)).toMatchObject({
+      TESLA_PROXY_URL: 'https://tesla-proxy:4443',
+      TESLA_PROXY_CA_FILE: '/etc/twc-tesla-proxy/tls-cert.pem',
+    });
+    const plannerMounts = (planner.volumes ?? []).map((mount) =>
+      typeof mount === 'string'
+        ? mount
+        : `${mount.target}:${(mount as { read_only?: boolean }).read_only ? 'ro' : 'rw'}`,
+    );
+    expect(
+      plannerMounts.some((mount) => mount.endsWith('/tesla-proxy/tls-cert.pem:/etc/twc-tesla-proxy/tls-cert.pem:ro')),
+    ).toBe(true);
     const total = Object.values(withProxy.services).reduce((sum, s) => sum + memoryBytes(s.mem_limit), 0);
     expect(total).toBeLessThanOrEqual(PI_STACK_BUDGET_BYTES);
     const mib = memoryBytes(proxy.mem_limit) / 1024 ** 2;
