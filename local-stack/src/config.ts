@@ -25,7 +25,7 @@ const schema = z.object({
   BRIDGE_HEALTH_PORT: port(8083),
   PLANNER_HEALTH_PORT: port(8084),
   SIM_CHARGERS: z.coerce.number().int().min(1).max(1000).default(2),
-  SIM_SCENARIO: z.enum(['session', 'day', 'idle']).default('session'),
+  SIM_SCENARIO: z.enum(['session', 'day', 'idle', 'night']).default('session'),
   SIM_SPEED: z.coerce.number().positive().default(1),
   INFLUXDB_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),

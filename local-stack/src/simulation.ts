@@ -11,7 +11,7 @@ import { jsonLineWith, nodeProcess, type ProcessHandle } from './processes.js';
 export interface SimulationOptions {
   chargers: number;
   /** `twc simulate --scenario`. */
-  scenario: 'session' | 'day' | 'idle';
+  scenario: 'session' | 'day' | 'idle' | 'night';
   /** Simulated seconds per real second. */
   speed: number;
   /** Of the chargers and the prices alike. Default 1. */

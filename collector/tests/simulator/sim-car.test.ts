@@ -397,3 +397,26 @@ function scheduledSession() {
   }
   throw new Error('no scheduled session in the first days of seed 11');
 }
+
+describe('the night scenario', () => {
+  it('plugs in at 18:00 local wanting 40 kWh, charges at once unless told otherwise, and leaves at 07:00', () => {
+    // Tuesday 2026-01-13 12:00 Chicago (UTC-6).
+    const start = Date.UTC(2026, 0, 13, 18, 0);
+    const model = createChargerModel({ index: 0, seed: 3, startTimeMs: start, scenario: 'night' });
+    const plugIn = Date.UTC(2026, 0, 14, 0, 0); // 18:00 local
+    const leave = Date.UTC(2026, 0, 14, 13, 0); // 07:00 local
+    expect(model.stateAt(plugIn - 60_000).vehicleConnected).toBe(false);
+    expect(model.stateAt(plugIn + 60_000).vehicleConnected).toBe(true);
+    expect(model.stateAt(plugIn + 60_000).contactorClosed).toBe(true);
+    const { efficiency, usableCapacityKwh } = model.car.identity;
+    const car = model.car.state(plugIn + 60_000);
+    // The state of charge the car arrives with leaves room for 40 kWh from the wall, to the percent it shows.
+    const roomKwh = (((car.chargeLimitPct - car.batteryLevelPct) / 100) * usableCapacityKwh) / efficiency;
+    expect(Math.abs(roomKwh - 40)).toBeLessThan((0.5 / 100) * (usableCapacityKwh / efficiency) + 0.01);
+    expect(model.stateAt(leave - 60_000).vehicleConnected).toBe(true);
+    expect(model.stateAt(leave + 60_000).vehicleConnected).toBe(false);
+    const session = model.truth(leave + 60_000).sessions.at(-1);
+    expect(session?.plugInMs).toBe(plugIn);
+    expect((session?.energyWh ?? 0) / 1000).toBeCloseTo(40, 0);
+  });
+});

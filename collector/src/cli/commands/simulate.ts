@@ -21,7 +21,7 @@ import { createTessieServer, type TessieServer } from '../../simulator/tessie-se
 import { type Command, integerOption, UsageError, usageError } from '../command.js';
 
 const USAGE = [
-  'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle] [--speed X]',
+  'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle|night] [--speed X]',
   '             [--seed S] [--start ISO-TIME] [--firmware old|new|mixed] [--faults kind,kind,...]',
   '             [--tesla-port P] [--tessie-port P]',
   '',
@@ -29,7 +29,8 @@ const USAGE = [
   '  --port P       first port, the others follow consecutively (default 0: any free port)',
   '  --listen HOST  interface to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
   '  --three-phase  230 V three-phase units instead of North American split-phase',
-  '  --scenario     session: one charge; day: a typical day at home (default); idle: no car',
+  '  --scenario     session: one charge; day: a typical day at home (default); idle: no car;',
+  '                 night: plugged in at 18:00 wanting 40 kWh, gone at 07:00, every day',
   '  --speed X      simulated seconds per real second (default 1)',
   '  --seed S       integer seed; the same seed gives the same run (default 1)',
   '  --start T      the simulated time to begin at, with its offset, e.g. 2026-06-01T05:00:00-05:00 (default: now)',
