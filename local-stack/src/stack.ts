@@ -26,6 +26,7 @@ import {
   comedStandInProcess,
   type SimCarService,
   type SimCharger,
+  type SimTeslaService,
   type SimulationOptions,
   simulatorClock,
   simulatorProcess,
@@ -53,7 +54,7 @@ export interface LocalStackOptions {
    * that has car services it commands the simulated cars through Tessie's
    * stand-in. Its /health port; 0: a free one. Absent: none.
    */
-  planner?: { port: number; env?: NodeJS.ProcessEnv };
+  planner?: { port: number; env?: NodeJS.ProcessEnv | ((simulation: Simulation | undefined) => NodeJS.ProcessEnv) };
   /** The servers' data is removed at stop() unless kept. */
   keepServerData?: boolean;
   /** Told of each process started, e.g. to print it. */
@@ -70,8 +71,9 @@ export interface Simulation {
   comedControlUrl: string;
   simulator: ProcessHandle;
   comedServer: ProcessHandle;
-  /** Tessie's stand-in, with car services on. */
+  /** Tessie's and Tesla's stand-ins, with car services on. */
   tessie: SimCarService | undefined;
+  tesla: SimTeslaService | undefined;
 }
 
 export interface LocalStack {
@@ -151,6 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         simulator: simulator.handle,
         comedServer: comed.handle,
         tessie: simulator.tessie(),
+        tesla: simulator.tesla(),
       };
       // The services date what they record by the simulator's clock.
       const clockEnv = {
@@ -207,7 +210,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       planner = plannerProcess({
         dir,
         servers,
-        env: { ...env, ...plannerEnv, ...options.planner.env },
+        env: {
+          ...env,
+          ...plannerEnv,
+          ...(typeof options.planner.env === 'function' ? options.planner.env(simulation) : options.planner.env),
+        },
         port: plannerPort,
       });
       await start(planner);
