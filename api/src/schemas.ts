@@ -79,6 +79,11 @@ export const sessionSchema = z
     cheapest_window_cost_usd: z.number().nullable(),
     saving_vs_flat_usd: z.number().nullable(),
     saving_vs_cheapest_usd: z.number().nullable(),
+    plug_in_cost_usd: z.number().nullable().meta({ description: 'the same charge started at plug-in' }),
+    saving_vs_plug_in_usd: z
+      .number()
+      .nullable()
+      .meta({ description: 'what waiting for cheaper hours saved against charging at plug-in (smart charging)' }),
     end_reason: z.string().nullable(),
   })
   .meta({ id: 'Session' });

@@ -109,6 +109,9 @@ export const SCHEMA = {
       cheapest_window_cost: 'float',
       saving_vs_flat: 'float',
       saving_vs_cheapest: 'float',
+      /** The same charge started at plug-in, and what waiting saved against it (smart charging's saving). */
+      plug_in_cost: 'float',
+      saving_vs_plug_in: 'float',
       unpriced_energy_wh: 'float',
       /** JSON {"start": [[stampMs, Wh], ...]} (sessions/session-points.ts): what the cost is computed from, so it can be recomputed later. */
       energy_by_interval: 'string',

@@ -153,7 +153,7 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
           .publish(planKeys.settingsChannel(prefix), chargerId)
           .exec(),
       );
-      return done !== undefined && done !== null && done.every(([error]) => error === null);
+      return done?.every(([error]) => error === null) === true;
     },
     async connect() {
       await connection.ready(2000);
