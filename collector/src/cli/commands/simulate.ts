@@ -226,7 +226,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
   try {
     const chargers = await simulator.start();
     process.stdout.write(
-      `${JSON.stringify({ chargers: chargers.map(({ name, serial, host }) => ({ name, serial, host })) })}\n`,
+      `${JSON.stringify({ chargers: chargers.map(({ name, serial, host, vin }) => ({ name, serial, host, vin })) })}\n`,
     );
     if (settings.faults.length > 0) stopFaults = injectRandomFaults(simulator, settings, logger);
     const reason = await stopped;
