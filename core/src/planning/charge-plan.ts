@@ -280,15 +280,19 @@ function trimEdges(
   }
 }
 
-/** Where in its hour a cell's energy is drawn: against a used neighbour, so a run stays one run. */
+/**
+ * Where in its hour a cell's energy is drawn: against a used neighbour, so a
+ * run stays one run; a partial hour on its own at its end. ComEd bills the
+ * hour at its average whenever in it the energy is drawn, so starting late
+ * costs nothing and lets the re-plans see more of the hour's 5-minute prices
+ * before the car starts.
+ */
 function slotSpan(energy: readonly number[], cells: readonly HourCell[], index: number, powerKw: number) {
   const cell = cells[index] as HourCell;
   const kwh = energy[index] as number;
   const lengthMs = Math.min(cell.toMs - cell.fromMs, (kwh / powerKw) * HOUR_MS);
   const previousUsed = index > 0 && isUsed(energy, index - 1) && (cells[index - 1] as HourCell).toMs === cell.fromMs;
-  const nextUsed =
-    index + 1 < cells.length && isUsed(energy, index + 1) && (cells[index + 1] as HourCell).fromMs === cell.toMs;
-  if (nextUsed && !previousUsed) return { startMs: Math.round(cell.toMs - lengthMs), endMs: cell.toMs };
+  if (!previousUsed) return { startMs: Math.round(cell.toMs - lengthMs), endMs: cell.toMs };
   return { startMs: cell.fromMs, endMs: Math.round(cell.fromMs + lengthMs) };
 }
 

@@ -67,6 +67,15 @@ describe('planCharge', () => {
     expect(plan.runs).toEqual([{ startMs: NOW + 5.5 * HOUR_MS, endMs: NOW + 7 * HOUR_MS }]);
   });
 
+  it('draws a partial hour on its own at its end, so the re-plans see its prices first', () => {
+    // 5 kWh at 10 kW: half of the cheapest hour, its second half; in the running hour too.
+    const later = planCharge(input({ energyKwh: 5 }));
+    expect(later.runs).toEqual([{ startMs: NOW + 6.5 * HOUR_MS, endMs: NOW + 7 * HOUR_MS }]);
+    const running = planCharge(input({ energyKwh: 5, prices: [1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9] }));
+    expect(running.runs).toEqual([{ startMs: NOW + 0.5 * HOUR_MS, endMs: NOW + HOUR_MS }]);
+    expect(running.chargeNow).toBe(false);
+  });
+
   it('charges at once when waiting would miss the buffer, and says what the departure lacks', () => {
     const late = planCharge(
       input({ nowMs: DEPARTURE - 3 * HOUR_MS, energyKwh: 28, rules: { ...DEFAULT_PLAN_RULES, bufferMs: 30 * 60_000 } }),
