@@ -35,7 +35,20 @@ export interface PlanRules {
    * the user's price rules win over fewer stops.
    */
   maxRuns: number;
+  /**
+   * With `PlanInput.charging` known: the running hour's price must be this
+   * much better (cents per kWh) than the alternative before a re-plan starts
+   * or stops the car in it. Default SWITCH_MARGIN_CENTS.
+   */
+  switchMarginCents?: number;
 }
+
+/**
+ * A re-plan every 5 minutes sees the running hour's price move with each new
+ * 5-minute price; without a margin an hour priced near the night's cut-off
+ * would start and stop the car again and again for fractions of a cent.
+ */
+export const SWITCH_MARGIN_CENTS = 0.25;
 
 export const DEFAULT_PLAN_RULES: PlanRules = {
   alwaysBelowCents: null,
@@ -55,6 +68,8 @@ export interface PlanInput {
   estimates: readonly HourEstimate[];
   tariff: Tariff;
   rules: PlanRules;
+  /** Whether the car is charging now under the last plan (the loop knows); undefined: no plan yet. */
+  charging?: boolean | undefined;
 }
 
 export type SlotReason = 'cheapest' | 'always_below' | 'needed' | 'smoothing' | 'deadline';
@@ -412,9 +427,16 @@ export function planCharge(input: PlanInput): ChargePlan {
     mark('always_below', before);
   }
   // The cheapest priced hours under the ceiling, the earliest among equals.
+  // Ranked by price, the running hour held to what the car is doing unless another hour beats it by the margin.
+  const margin = input.charging === undefined ? 0 : (rules.switchMarginCents ?? SWITCH_MARGIN_CENTS);
+  const rankOf = (index: number) => {
+    const cell = cells[index] as HourCell;
+    const held = index === 0 && cell.fromMs === input.nowMs ? (input.charging ? -margin : margin) : 0;
+    return (cell.price as number) + held;
+  };
   const byPrice = chronological
     .filter((index) => (cells[index] as HourCell).price !== null)
-    .sort((a, b) => ((cells[a] as HourCell).price as number) - ((cells[b] as HourCell).price as number) || a - b);
+    .sort((a, b) => rankOf(a) - rankOf(b) || a - b);
   const ceiling = rules.neverAboveCents;
   remaining = fill(
     energy,

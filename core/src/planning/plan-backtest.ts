@@ -246,6 +246,7 @@ export function replayCase(
       ),
       tariff,
       rules,
+      charging: steps.length === 0 ? undefined : (steps.at(-1) as ReplayStep).kwh > 0,
     });
     let stepKwh = 0;
     for (const slot of plan.slots) {
