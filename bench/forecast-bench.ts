@@ -7,14 +7,19 @@
  * (the comed-poller runs one over four weeks every day). Pure computation:
  * no servers. Rewrites the forecast-bench section of docs/PERFORMANCE.md.
  *
- *   pnpm bench:forecast             # about a minute
+ *   pnpm bench:forecast             # a few minutes
  *   pnpm bench:forecast --no-write  # prints only
+ *   pnpm bench:forecast --loss      # instead: where the smart charging's missed saving goes
  */
 import { cpus, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
+import {
+  generatedDayAheadCents,
+  generatedPriceCents,
+  windyNightOffsetCents,
+} from '@twc/collector/simulator/comed-prices';
 import { DEFAULT_PLAN_RULES } from '@twc/core/planning/charge-plan';
 import { backtestPlans, commuterCases, type PlanBacktestResult } from '@twc/core/planning/plan-backtest';
 import { HOUR_MS } from '@twc/core/prices/comed-clock';
@@ -69,6 +74,70 @@ function history(seed: number) {
     dayAhead.set(hourEndingMs, generatedDayAheadCents(seed, hourEndingMs));
   }
   return { hourly, dayAhead, fiveMinute };
+}
+
+/** 5-minute prices of this much and more are spikes, for the loss analysis. */
+const SPIKE_CENTS = 20;
+
+/**
+ * The replay of the table with one thing changed, for each of them: day-ahead
+ * prices that foresaw the negative night hours (the stand-in's own offsets),
+ * or the spikes (each hour's excess over its prices without them), or both;
+ * no start/stop margin; and no limit on runs as well. Captured shares.
+ */
+function loss(seed: number): string {
+  const { hourly, dayAhead, fiveMinute } = history(seed);
+  const negatives = new Map<number, number>();
+  const spikes = new Map<number, number>();
+  for (const hourEndingMs of hourly.keys()) {
+    let windy = 0;
+    let calm = 0;
+    let calmCount = 0;
+    for (let k = 1; k <= 12; k++) {
+      const stampMs = hourEndingMs - k * 5 * 60_000;
+      windy += windyNightOffsetCents(seed, stampMs) / 12;
+      const cents = fiveMinute.get(stampMs) as number;
+      if (cents < SPIKE_CENTS) {
+        calm += cents;
+        calmCount++;
+      }
+    }
+    negatives.set(hourEndingMs, -windy);
+    spikes.set(hourEndingMs, calmCount > 0 ? (hourly.get(hourEndingMs) as number) - calm / calmCount : 0);
+  }
+  const shifted = (...by: ReadonlyMap<number, number>[]) =>
+    new Map(
+      [...dayAhead].map(([hourEndingMs, cents]) => [
+        hourEndingMs,
+        cents + by.reduce((sum, map) => sum + (map.get(hourEndingMs) ?? 0), 0),
+      ]),
+    );
+  const errors = measuredErrors(backtestForwardPrices({ hourly, dayAhead, fromMs: ERRORS_FROM, toMs: SCORED_FROM }));
+  const intervalSpreadCents = measuredIntervalSpread(fiveMinute, HISTORY_FROM, SCORED_FROM);
+  const cases = commuterCases(seed, SCORED_FROM, SCORED_TO);
+  const captured = (prices: ReadonlyMap<number, number>, rules = DEFAULT_PLAN_RULES) => {
+    const result = backtestPlans({
+      hourly,
+      dayAhead: prices,
+      fiveMinute,
+      errors,
+      intervalSpreadCents,
+      cases,
+      powerKw: 11.5,
+      tariff: TARIFF_DEFAULTS,
+      rules,
+    });
+    return `${((result.capturedShare ?? 0) * 100).toFixed(1)} % (missed ${result.missedDepartures}, ${result.runsPerCase.toFixed(2)} runs)`;
+  };
+  return [
+    `seed ${seed}`,
+    `  as in the table: ${captured(dayAhead)}`,
+    `  day-ahead that foresaw the negative hours: ${captured(shifted(negatives))}`,
+    `  day-ahead that foresaw the spikes: ${captured(shifted(spikes))}`,
+    `  both: ${captured(shifted(negatives, spikes))}`,
+    `  no start/stop margin: ${captured(dayAhead, { ...DEFAULT_PLAN_RULES, switchMarginCents: 0 })}`,
+    `  no margin, no limit on runs: ${captured(dayAhead, { ...DEFAULT_PLAN_RULES, switchMarginCents: 0, maxRuns: 48 })}`,
+  ].join('\n');
 }
 
 function run(seed: number): SeedRun {
@@ -161,8 +230,15 @@ function report(runs: SeedRun[]): string {
   return lines.join('\n');
 }
 
-const { values } = parseArgs({ options: { 'no-write': { type: 'boolean' } }, strict: true });
-const runs = SEEDS.map(run);
-const markdown = report(runs);
-process.stdout.write(`${markdown}\n`);
-if (!values['no-write']) writeDocSection(DOC, DOC_START, DOC_END, markdown);
+const { values } = parseArgs({
+  options: { 'no-write': { type: 'boolean' }, loss: { type: 'boolean' } },
+  strict: true,
+});
+if (values.loss) {
+  for (const seed of SEEDS) process.stdout.write(`${loss(seed)}\n`);
+} else {
+  const runs = SEEDS.map(run);
+  const markdown = report(runs);
+  process.stdout.write(`${markdown}\n`);
+  if (!values['no-write']) writeDocSection(DOC, DOC_START, DOC_END, markdown);
+}

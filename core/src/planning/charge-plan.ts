@@ -426,8 +426,8 @@ export function planCharge(input: PlanInput): ChargePlan {
     );
     mark('always_below', before);
   }
-  // The cheapest priced hours under the ceiling, the earliest among equals.
-  // Ranked by price, the running hour held to what the car is doing unless another hour beats it by the margin.
+  // The cheapest priced hours under the ceiling, the earliest among equals; the running hour is held
+  // to what the car is doing unless another hour beats it by the margin.
   const margin = input.charging === undefined ? 0 : (rules.switchMarginCents ?? SWITCH_MARGIN_CENTS);
   const rankOf = (index: number) => {
     const cell = cells[index] as HourCell;

@@ -47,6 +47,8 @@ const USAGE = [
   '  --max-runs N        at most N charging runs a night (default 3)',
   '  --always-below C    charge in every hour under C cents/kWh',
   '  --never-above C     never charge in an hour over C cents/kWh unless the departure needs it',
+  '  Each night is re-planned at plug-in and every 5 minutes, on the 5-minute prices of the file or',
+  '  of InfluxDB; the bands and the 5-minute spread are measured on the history before the first case.',
   '  The tariff (for the totals) is read from TARIFF_* as the collector reads it.',
 ].join('\n');
 
