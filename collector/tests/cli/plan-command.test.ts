@@ -63,7 +63,7 @@ async function run(argv: string[], env: Record<string, string | undefined> = {})
 }
 
 describe('twc plan backtest', () => {
-  it("replays a commuter's year on the stand-in's prices: no departure missed, most of the saving captured", async () => {
+  it("replays a commuter's year on the stand-in's prices: no departure missed, 90 % of the saving captured", async () => {
     const result = await run(['backtest', '--prices', pricesFile, '--dayahead', dayAheadFile]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -73,7 +73,8 @@ describe('twc plan backtest', () => {
     expect(output.missedDepartures).toBe(0);
     expect(output.savingUsd).toBeGreaterThan(0);
     expect(output.planned.energyKwh).toBeCloseTo(output.atPlugIn.energyKwh, 3);
-    expect(output.capturedShare).toBeGreaterThan(0.8);
+    // The goal: 90 % of the hindsight saving, re-planning every 5 minutes on what was known.
+    expect(output.capturedShare).toBeGreaterThan(0.9);
     expect(output.runsPerCase).toBeLessThanOrEqual(DEFAULT_PLAN_RULES.maxRuns);
 
     // What the files gave is what the stand-in generated: the same figures on the generator directly,

@@ -132,7 +132,7 @@ const add = (into: StrategyCost, cost: StrategyCost) => {
   into.energyKwh += cost.energyKwh;
 };
 
-/** The prices known at `nowMs` for planning up to `toMs`: the day-ahead prices published by then, the running hour's 5-minute prices stamped before then. */
+/** The day-ahead prices of the hours up to `toMs` that were published by `nowMs`. */
 function dayAheadKnownAt(inputs: PlanBacktestInputs, nowMs: number, toMs: number): Map<number, number> {
   const dayAhead = new Map<number, number>();
   for (let hourEndingMs = hourEndingOf(nowMs); hourEndingMs <= toMs + HOUR_MS; hourEndingMs += HOUR_MS) {

@@ -180,6 +180,26 @@ describe('replayCase', () => {
     expect(charged).toBeCloseTo((NIGHTS[0] as ChargeCase).energyKwh, 4);
   });
 
+  it('tells the planner whether the car is charging, so a price near the cut-off does not toggle it', () => {
+    const prices = noisyPrices(2);
+    const replays = (switchMarginCents: number) =>
+      NIGHTS.map((chargeCase) =>
+        replayCase(
+          {
+            ...prices,
+            cases: NIGHTS,
+            powerKw: 11.5,
+            tariff: TARIFF,
+            rules: { ...DEFAULT_PLAN_RULES, switchMarginCents },
+          },
+          chargeCase,
+        ),
+      );
+    const starts = (margin: number) => replays(margin).reduce((sum, replay) => sum + replay.runs, 0);
+    expect(starts(0.5)).toBeLessThan(starts(0));
+    for (const replay of replays(0.5)) expect(replay.remainingKwh).toBeLessThan(0.01);
+  });
+
   it('never uses a price that was not known at the decision: changing every later actual changes no earlier decision', () => {
     let laterDecisionsChanged = 0;
     // The nights, and an afternoon plug-in that sees the next day's day-ahead prices come out at 16:30.
