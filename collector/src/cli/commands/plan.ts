@@ -229,15 +229,13 @@ export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise
     if (cases.length === 0) throw new UsageError('no charging case in the range: give a longer history', false);
     // Measured on the history before the first case, so no case is judged with bands that saw it.
     const firstCaseMs = Math.min(...cases.map((c) => c.plugInMs));
-    const historyFromMs = Math.min(...hourly.keys());
-    const errors = measuredErrors(
-      backtestForwardPrices({
-        hourly,
-        dayAhead,
-        fromMs: historyFromMs + 7 * 24 * HOUR_MS,
-        toMs: firstCaseMs - 24 * HOUR_MS,
-      }),
-    );
+    const historyFromMs = hourly.size > 0 ? Math.min(...hourly.keys()) : firstCaseMs;
+    const measureFromMs = historyFromMs + 7 * 24 * HOUR_MS;
+    const measureToMs = firstCaseMs - 24 * HOUR_MS;
+    const errors =
+      measureFromMs < measureToMs
+        ? measuredErrors(backtestForwardPrices({ hourly, dayAhead, fromMs: measureFromMs, toMs: measureToMs }))
+        : undefined;
     const fiveMinute = new Map(fiveMinutePrices.map((price) => [price.timeMs, price.priceCentsPerKwh]));
     const intervalSpreadCents = measuredIntervalSpread(fiveMinute, historyFromMs - HOUR_MS, firstCaseMs - HOUR_MS);
     const result = backtestPlans({
