@@ -23,7 +23,8 @@ import {
 import { type ChargePlan, planCharge } from '@twc/core/planning/charge-plan';
 import { nextDeparture } from '@twc/core/planning/departure';
 import { type CarBattery, energyNeeded, planPayload, rulesOf, scheduleOf } from '@twc/core/planning/plan-settings';
-import type { HourEstimate } from '@twc/core/prices/forecast';
+import { FIVE_MINUTES_MS, HOUR_MS } from '@twc/core/prices/comed-clock';
+import { expectedHourAverage, type HourEstimate } from '@twc/core/prices/forecast';
 import type { Tariff } from '@twc/core/prices/pricing';
 import type { CarChargeState, ChargeController, ControlOutcome } from './controller.js';
 
@@ -98,14 +99,39 @@ function controlStateOf(restored: PlanState | undefined): ControlState {
   };
 }
 
+/**
+ * The forecast's hours as the planner takes them. The running hour is priced
+ * at what it is expected to be billed, not at its prices so far: those so far
+ * (as many as the feed's newest stamp says), the rest at its day-ahead price
+ * moved toward what the prices so far show (forecast.ts expectedHourAverage).
+ */
 export function estimatesOf(forecast: PriceForecast): HourEstimate[] {
-  return forecast.hours.map((hour) => ({
-    hourEndingMs: Date.parse(hour.hour_ending),
-    priceCentsPerKwh: hour.price_cents_kwh,
-    source: hour.source,
-    lowCents: hour.low_cents_kwh,
-    highCents: hour.high_cents_kwh,
-  }));
+  const feedMs = forecast.feed_time === null ? undefined : Date.parse(forecast.feed_time);
+  return forecast.hours.map((hour) => {
+    const hourEndingMs = Date.parse(hour.hour_ending);
+    let price = hour.price_cents_kwh;
+    if (
+      hour.source === 'running' &&
+      feedMs !== undefined &&
+      feedMs >= hourEndingMs - HOUR_MS &&
+      feedMs < hourEndingMs
+    ) {
+      const count = Math.floor((feedMs - (hourEndingMs - HOUR_MS)) / FIVE_MINUTES_MS) + 1;
+      price = expectedHourAverage(
+        { priceCentsPerKwh: hour.price_cents_kwh, count },
+        hour.day_ahead_cents_kwh,
+        forecast.errors.day_ahead,
+      );
+    }
+    const shift = price - hour.price_cents_kwh;
+    return {
+      hourEndingMs,
+      priceCentsPerKwh: price,
+      source: hour.source,
+      lowCents: hour.low_cents_kwh + shift,
+      highCents: hour.high_cents_kwh + shift,
+    };
+  });
 }
 
 export function createChargerLoop(options: ChargerLoopOptions): ChargerLoop {
@@ -259,6 +285,8 @@ export function createChargerLoop(options: ChargerLoopOptions): ChargerLoop {
             estimates: estimatesOf(forecast),
             tariff: options.tariff,
             rules: rulesOf(settings),
+            // A re-plan starts or stops a car only for a worthwhile difference (the switch margin).
+            charging: vitals.vitals.charging,
           });
           planKey = key;
           replanned = plan;

@@ -24,6 +24,7 @@ import { createSpool } from '@twc/runtime/spool';
 import { createTestBucket, servers, uniqueKeyPrefix } from '@twc/testenv/vitest';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { estimatesOf } from '../../src/planner/charger-loop.js';
 import { loadPlannerConfig, type PlannerConfig } from '../../src/planner/config.js';
 import type { CarChargeState, ChargeController, ControlOutcome } from '../../src/planner/controller.js';
 import { createPlanStore } from '../../src/planner/plan-store.js';
@@ -104,13 +105,14 @@ function car(options: { batteryPct: number; limitPct: number }) {
   };
 }
 
-/** 48 hours from the hour holding `nowMs`: 12 cents in the evening, 2 cents from 01:00 to 05:00 local, 5 otherwise. */
+/** 48 hours from the hour holding `nowMs`: 12 cents in the evening, 1.5 from 01:00, 2 from 02:00 to 05:00 local, 5 otherwise. */
 function forecastAt(nowMs: number): PriceForecast {
   const first = hourEndingOf(nowMs);
   const hours = Array.from({ length: 48 }, (_, i) => {
     const hourEnding = first + i * HOUR_MS;
     const localHour = wallClockAt(hourEnding - HOUR_MS, ZONE).hour;
-    const price = localHour >= 1 && localHour < 5 ? 2 : localHour >= 17 && localHour < 22 ? 12 : 5;
+    const price =
+      localHour === 1 ? 1.5 : localHour >= 2 && localHour < 5 ? 2 : localHour >= 17 && localHour < 22 ? 12 : 5;
     return {
       hour_ending: new Date(hourEnding).toISOString(),
       price_cents_kwh: price,
@@ -311,10 +313,11 @@ describe('the planner service', () => {
     expect(state.control.last_command).toMatchObject({ command: 'stop', ok: true });
     const runs = state.plan?.runs ?? [];
     expect(runs.length).toBeGreaterThan(0);
-    // Every planned hour is a 2-cent hour, between 01:00 and 05:00 local.
+    // Every planned hour is one of the cheap night hours, between 01:00 and 05:00 local, the cheapest first.
     for (const slot of state.plan?.slots ?? []) {
-      if (slot.energy_kwh > 0) expect(slot.price_cents_kwh).toBe(2);
+      if (slot.energy_kwh > 0) expect(slot.price_cents_kwh).toBeLessThanOrEqual(2);
     }
+    expect(runs[0]?.start).toBe(new Date(Date.UTC(2026, 0, 13, 7, 0)).toISOString());
     expect(state.departure).toBe(new Date(Date.UTC(2026, 0, 13, 13, 0)).toISOString()); // Tuesday 07:00 CST
     expect(state.plan?.saving_usd).toBeGreaterThan(0);
 
@@ -435,5 +438,25 @@ describe('the planner service', () => {
     await h.at(PLUG_IN_MS + 5 * MINUTE);
     const restored = parseRedisPayload(planSettingsSchema, await h.redis.get(planKeys.settings(h.prefix, CHARGER)));
     expect(restored).toMatchObject({ never_above_cents_kwh: 9, buffer_min: 45 });
+  });
+});
+
+describe('the estimates the planner takes', () => {
+  it('prices the running hour at its expected bill, not at its prices so far, and leaves the others as they are', () => {
+    const forecast = forecastAt(PLUG_IN_MS + 10 * MINUTE);
+    const running = forecast.hours[0];
+    if (!running) throw new Error('no running hour');
+    // Three prices so far averaging 20 cents in an hour ComEd's day-ahead put at 4.
+    running.price_cents_kwh = 20;
+    running.day_ahead_cents_kwh = 4;
+    forecast.feed_time = new Date(PLUG_IN_MS + 10 * MINUTE).toISOString();
+    const estimates = estimatesOf(forecast);
+    const first = estimates[0]?.priceCentsPerKwh as number;
+    // Three twelfths are known at 20; the rest sits between the day-ahead 4 and what the prices show.
+    expect(first).toBeLessThan(20);
+    expect(first).toBeGreaterThan(4 + (3 / 12) * 16);
+    expect(estimates.slice(1).map((e) => e.priceCentsPerKwh)).toEqual(
+      forecast.hours.slice(1).map((h) => h.price_cents_kwh),
+    );
   });
 });
