@@ -226,8 +226,9 @@ export function createChargerLoop(options: ChargerLoopOptions): ChargerLoop {
         plugged = true;
         carReadDue = true;
       }
+      // The most this plug-in has drawn: a sample in the ramp after a start or the wind-down of a stop is not the car's power.
       if (connected && vitals.vitals.charging && vitals.vitals.power_w > 1000) {
-        measuredPowerKw = vitals.vitals.power_w / 1000;
+        measuredPowerKw = Math.max(measuredPowerKw ?? 0, vitals.vitals.power_w / 1000);
       }
       if (connected && (carReadDue || (vitals.vitals.charging && nowMs - carReadAtMs >= options.carReadMs))) {
         const outcome = await readCar(nowMs, sessionKwh);
