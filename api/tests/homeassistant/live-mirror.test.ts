@@ -118,7 +118,8 @@ describe('what Home Assistant should see', () => {
       'homeassistant/sensor/twc_comed_price_cheapest_window_end/config',
       'homeassistant/sensor/twc_comed_price_tonight_average_price/config',
     ]);
-    expect(configs).toHaveLength(7 + 10);
+    // The price device's 7, the charger's 10 readings (no InfluxDB) and its 13 smart-charging entities.
+    expect(configs).toHaveLength(7 + 10 + 13);
     expect(
       messages.slice(configs.length).map((message) => `${message.kind} ${message.topic}=${message.payload}`),
     ).toEqual([
@@ -136,6 +137,13 @@ describe('what Home Assistant should see', () => {
       'state twc/S1/current=30.8',
       'state twc/S1/vehicle_connected=ON',
       'state twc/S1/charging=ON',
+      // No planner state yet: its entities are unavailable; the controls show the default settings.
+      'availability twc/S1/plan/availability=offline',
+      'state twc/S1/smart_charging=ON',
+      'state twc/S1/charge_target=30',
+      'state twc/S1/target_unit=kWh',
+      'state twc/S1/ready_by_weekdays=07:00',
+      'state twc/S1/ready_by_weekends=off',
     ]);
   });
 
@@ -146,6 +154,12 @@ describe('what Home Assistant should see', () => {
       'availability twc/price/forecast/availability=offline',
       'availability twc/S1/availability=online',
       'state twc/S1/online=ON',
+      'availability twc/S1/plan/availability=offline',
+      'state twc/S1/smart_charging=ON',
+      'state twc/S1/charge_target=30',
+      'state twc/S1/target_unit=kWh',
+      'state twc/S1/ready_by_weekdays=07:00',
+      'state twc/S1/ready_by_weekends=off',
     ]);
     expect(priceMessages(EMPTY_MIRROR, view, T0.getTime())).toEqual([
       { kind: 'availability', topic: 'twc/price/availability', payload: 'offline' },
