@@ -19,5 +19,5 @@ export async function savePlanSettings(
     .set(planKeys.settings(prefix, chargerId), JSON.stringify(settings))
     .publish(planKeys.settingsChannel(prefix), chargerId)
     .exec();
-  return done !== null && done.every(([error]) => error === null);
+  return done?.every(([error]) => error === null) ?? false;
 }
