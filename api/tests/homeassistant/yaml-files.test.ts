@@ -141,3 +141,37 @@ describe('homeassistant/rest_sensors.yaml', () => {
     );
   });
 });
+
+describe('homeassistant/smart_charging_automation.yaml', () => {
+  const [automation] = parse(read('smart_charging_automation.yaml')) as Array<{
+    triggers: Array<{ trigger: string; entity_id: string; to: string; id: string }>;
+    actions: Array<{
+      choose: Array<{
+        conditions: Array<{ id: string[] | string }>;
+        sequence: Array<{ action: string; target: object }>;
+      }>;
+    }>;
+  }>;
+  const allowed = discoveryEntities().get(`twc_${SERIAL}_charging_allowed`);
+
+  it("follows the bridge's Charging allowed now, by the entity id Home Assistant derives from its name", () => {
+    expect(allowed?.name).toBe('Charging allowed now');
+    const entityId = 'binary_sensor.CHARGER_NAME_charging_allowed_now';
+    expect(automation?.triggers.map((trigger) => [trigger.entity_id, trigger.to])).toEqual([
+      [entityId, 'on'],
+      [entityId, 'off'],
+      [entityId, 'unavailable'],
+    ]);
+  });
+
+  it('turns charging on when allowed or when the planner is away, off when told to wait', () => {
+    const branches = automation?.actions[0]?.choose.map((branch) => [
+      [branch.conditions[0]?.id].flat(),
+      branch.sequence.map((step) => step.action),
+    ]);
+    expect(branches).toEqual([
+      [['allowed', 'planner_away'], ['switch.turn_on']],
+      [['wait'], ['switch.turn_off']],
+    ]);
+  });
+});
