@@ -165,11 +165,15 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     wakeTimers.set(topic, timer);
   }
 
-  /** Publishes what changed among `messages` (states throttled). */
-  async function publishSome(messages: (current: BridgeView) => DesiredMessage[]): Promise<void> {
+  /**
+   * Publishes what changed among `messages` (states throttled), or all of them
+   * at once when `force`: the answer to a command, which Home Assistant's
+   * control waits for to show the new value.
+   */
+  async function publishSome(messages: (current: BridgeView) => DesiredMessage[], force = false): Promise<void> {
     if (!view || !published || !mqtt.connected()) return;
     const plan = planPublish(published, messages(view), {
-      force: false,
+      force,
       nowMs: now(),
       minIntervalMs: config.stateMinIntervalMs,
     });
@@ -275,7 +279,7 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       'smart-charging setting changed from Home Assistant',
     );
     mirror = withPlanSettings(mirror, target.chargerId, next);
-    await publishSome((current) => planMessages(mirror, current, target.chargerId, now()));
+    await publishSome((current) => planMessages(mirror, current, target.chargerId, now()), true);
   }
 
   async function refreshReadings(): Promise<void> {

@@ -56,9 +56,14 @@ let stateDir: string;
 let recorder: MqttRecorder;
 let bridge: HomeAssistantBridgeService;
 
-function startBridge(): HomeAssistantBridgeService {
+function startBridge(env: Record<string, string> = {}): HomeAssistantBridgeService {
   return createHomeAssistantBridgeService(
-    bridgeConfig({ REDIS_KEY_PREFIX: keyPrefix, HA_DISCOVERY_PREFIX: discoveryPrefix, HA_TOPIC_ROOT: topicRoot }),
+    bridgeConfig({
+      REDIS_KEY_PREFIX: keyPrefix,
+      HA_DISCOVERY_PREFIX: discoveryPrefix,
+      HA_TOPIC_ROOT: topicRoot,
+      ...env,
+    }),
     logger,
     { now: () => nowMs, refreshMs: 200, reconnectMs: 200 },
   );
@@ -312,6 +317,21 @@ describe('smart charging in Home Assistant', () => {
       expect(bridge.stats().commandsApplied).toBe(0);
     } finally {
       await recorder.client.publishAsync(command('charge_now'), '', { qos: 1, retain: true });
+    }
+  });
+
+  it('answers each command at once, whatever the state rate limit', async () => {
+    await bridge.stop();
+    bridge = startBridge({ HA_STATE_MIN_INTERVAL_S: '60' });
+    await bridge.start();
+    await recorder.waitFor(() => bridge.stats().connected, 5000, 'connected');
+    recorder.clear();
+    for (const payload of ['OFF', 'ON', 'OFF']) {
+      nowMs += 1000;
+      await recorder.publish(command('smart_charging'), payload);
+      // Within the minute a reading would wait: the control shows what it was set to.
+      await recorder.waitForPayload(state('smart_charging'), payload, 3000);
+      recorder.clear();
     }
   });
 });
