@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHomeAssistantBridgeService, type HomeAssistantBridgeService } from '../../src/homeassistant/service.js';
 import { bridgeConfig, expectedPlanConfigs, FORECAST_NOW_MS, planState, status } from './fixtures.js';
 import { eventually, MqttRecorder } from './mqtt-recorder.js';
+import { TcpProxy } from './tcp-proxy.js';
 
 const GARAGE = 'PGT22130001';
 const MINUTE = 60_000;
@@ -332,6 +333,43 @@ describe('smart charging in Home Assistant', () => {
       // Within the minute a reading would wait: the control shows what it was set to.
       await recorder.waitForPayload(state('smart_charging'), payload, 3000);
       recorder.clear();
+    }
+  });
+});
+
+describe('a command while Redis is unreachable', () => {
+  it('is counted as failed and dropped, and the bridge stays up', async () => {
+    const target = new URL(servers().redis.url);
+    const proxy = await TcpProxy.start(target.hostname, Number(target.port));
+    const prefix = uniqueKeyPrefix('ha-plan-down');
+    const root = uniqueTopicRoot('ha-plan-down');
+    const live = createRedisLiveState({ url: servers().redis.url, keyPrefix: prefix, logger: quiet });
+    expect(await live.ready(5000)).toBe(true);
+    live.publishStatus(status(GARAGE, 'garage'));
+    await eventually(async () => (await redis.hget(`${prefix}chargers`, GARAGE)) !== null);
+    const down = createHomeAssistantBridgeService(
+      bridgeConfig({
+        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        REDIS_KEY_PREFIX: prefix,
+        HA_TOPIC_ROOT: root,
+        HA_DISCOVERY: 'false',
+      }),
+      quiet,
+      { now: () => nowMs, refreshMs: 200, reconnectMs: 200 },
+    );
+    try {
+      await down.start();
+      await recorder.client.subscribeAsync(`${root}/#`, { qos: 1 });
+      await recorder.waitForPayload(`${root}/${GARAGE}/smart_charging`, 'ON');
+      await proxy.stop();
+      await recorder.publish(`${root}/${GARAGE}/smart_charging/set`, 'OFF');
+      await eventually(async () => down.stats().commandsFailed === 1);
+      expect(down.stats()).toMatchObject({ connected: true, commandsApplied: 0, commandsFailed: 1 });
+      expect(await redis.get(planKeys.settings(prefix, GARAGE))).toBeNull();
+    } finally {
+      await down.stop();
+      await live.stop();
+      await recorder.client.unsubscribeAsync(`${root}/#`);
     }
   });
 });
