@@ -15,6 +15,10 @@
  *   instance came up (an upgrade, a rolling restart). So while the bridge
  *   runs, an `offline` it did not say itself is answered with `online`
  *   (after `availabilityDebounceMs`, once for a burst).
+ * - the command topics (`commandFilter`), where Home Assistant's controls
+ *   publish. A command delivered as a retained message is left alone: it was
+ *   sent before this connection, perhaps long ago, and pressing "Charge now"
+ *   again at every reconnection is not what anyone asked for.
  *
  * The factory only stores its options; the connection starts in `start()`.
  */
@@ -36,6 +40,8 @@ export interface BridgeMqttOptions {
   birthDebounceMs?: number;
   /** How long after an `offline` on the availability topic `online` is said again. */
   availabilityDebounceMs?: number;
+  /** The command topics to listen to, one MQTT filter (`+` wildcards only). */
+  commandFilter?: string;
 }
 
 export interface BridgeMqttEvents {
@@ -43,6 +49,8 @@ export interface BridgeMqttEvents {
   connected(): void;
   /** Home Assistant announced itself (once per burst): publish everything. */
   homeAssistantOnline(): void;
+  /** A message on a command topic, published while the bridge was connected. */
+  command?(topic: string, payload: string): void;
 }
 
 export interface BridgeMqttStats {
@@ -53,6 +61,8 @@ export interface BridgeMqttStats {
   birthAnnouncements: number;
   /** Times `online` was said again after another instance's `offline` or a late last will. */
   availabilityRepublishes: number;
+  /** Retained messages on command topics, left alone. */
+  retainedCommands: number;
   mqttErrors: number;
 }
 
@@ -68,11 +78,18 @@ export interface BridgeMqttClient {
 
 const QOS = 1 as const;
 
+/** Whether `topic` matches an MQTT filter with `+` (one level) wildcards. */
+export function matchesFilter(filter: string, topic: string): boolean {
+  const wanted = filter.split('/');
+  const levels = topic.split('/');
+  return wanted.length === levels.length && wanted.every((level, index) => level === '+' || level === levels[index]);
+}
+
 export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttClient {
   const log = options.logger.child({ module: 'mqtt-client' });
   const birthDebounceMs = options.birthDebounceMs ?? 1000;
   const availabilityDebounceMs = options.availabilityDebounceMs ?? 250;
-  const stats = { connects: 0, birthAnnouncements: 0, availabilityRepublishes: 0, mqttErrors: 0 };
+  const stats = { connects: 0, birthAnnouncements: 0, availabilityRepublishes: 0, retainedCommands: 0, mqttErrors: 0 };
   let client: MqttClient | undefined;
   let events: BridgeMqttEvents | undefined;
   let running = false;
@@ -96,7 +113,9 @@ export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttCl
     down = false;
     sayOnline();
     // After `online`: the retained message delivered on subscribing is then ours, unless someone said otherwise since.
-    client?.subscribe([options.birthTopic, options.availabilityTopic], { qos: QOS }, (error) => {
+    const topics = [options.birthTopic, options.availabilityTopic];
+    if (options.commandFilter !== undefined) topics.push(options.commandFilter);
+    client?.subscribe(topics, { qos: QOS }, (error) => {
       if (error) stats.mqttErrors++;
     });
     events?.connected();
@@ -124,10 +143,14 @@ export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttCl
     }, availabilityDebounceMs);
   }
 
-  function onMessage(topic: string, payload: Buffer): void {
+  function onMessage(topic: string, payload: Buffer, packet: { retain: boolean }): void {
     if (!running) return;
     if (topic === options.birthTopic && payload.toString() === ONLINE) onBirth();
     else if (topic === options.availabilityTopic) onAvailability(payload.toString());
+    else if (options.commandFilter !== undefined && matchesFilter(options.commandFilter, topic)) {
+      if (packet.retain) stats.retainedCommands++;
+      else events?.command?.(topic, payload.toString());
+    }
   }
 
   function onTroubled(error?: Error): void {

@@ -1,14 +1,16 @@
 import { type PlanSettings, planSettingsSchema, planStateSchema } from '@twc/core/contracts/redis';
-import { changedSettings, defaultPlanSettings, planSettingsChangeSchema } from '@twc/core/planning/plan-settings';
+import {
+  changedSettings,
+  defaultPlanSettings,
+  isPlanStale,
+  planSettingsChangeSchema,
+} from '@twc/core/planning/plan-settings';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { chargerInInflux } from '../data/chargers.js';
 import { ApiError, notFound, unavailable } from '../errors.js';
 import { chargerIdParams, errorSchema } from '../schemas.js';
-
-/** The planner rewrites its state at least every minute or so; older than this, it is not running. */
-const PLAN_STALE_S = 180;
 
 const planResponse = z
   .object({
@@ -57,7 +59,7 @@ export async function planRoutes(app: FastifyInstance): Promise<void> {
       settings_source: settings ? ('saved' as const) : ('default' as const),
       plan: state ?? null,
       age_s: ageS,
-      stale: ageS === null || ageS > PLAN_STALE_S,
+      stale: isPlanStale(state, nowMs),
     };
   }
 

@@ -2,7 +2,7 @@ import { silentLogger } from '@twc/runtime/logger';
 import { servers, uniqueTopicRoot } from '@twc/testenv/vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BridgeMqttClient, createBridgeMqttClient } from '../../src/homeassistant/mqtt-client.js';
+import { type BridgeMqttClient, createBridgeMqttClient, matchesFilter } from '../../src/homeassistant/mqtt-client.js';
 import { MqttRecorder } from './mqtt-recorder.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -149,5 +149,15 @@ describe('the bridge MQTT client', () => {
     await sleep(800);
     expect(events.homeAssistantOnline).toBe(2);
     expect(client.stats().birthAnnouncements).toBe(301);
+  });
+});
+
+describe('command topic filter', () => {
+  it('matches one level per +, and nothing longer or shorter', () => {
+    expect(matchesFilter('twc/+/+/set', 'twc/PGT1/charge_now/set')).toBe(true);
+    expect(matchesFilter('t/a/b/+/+/set', 't/a/b/PGT1/smart_charging/set')).toBe(true);
+    expect(matchesFilter('twc/+/+/set', 'twc/PGT1/charge_now')).toBe(false);
+    expect(matchesFilter('twc/+/+/set', 'twc/PGT1/x/charge_now/set')).toBe(false);
+    expect(matchesFilter('twc/+/+/set', 'other/PGT1/charge_now/set')).toBe(false);
   });
 });

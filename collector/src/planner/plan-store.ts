@@ -30,6 +30,7 @@ import {
 } from '@twc/core/contracts/redis';
 import { defaultPlanSettings } from '@twc/core/planning/plan-settings';
 import type { Logger } from '@twc/runtime/logger';
+import { savePlanSettings } from '@twc/runtime/plan-settings-write';
 import { createRedisClient, createRedisConnection } from '@twc/runtime/redis-connection';
 import { z } from 'zod';
 import type { LoopInputs } from './charger-loop.js';
@@ -149,13 +150,7 @@ export function createPlanStore(options: {
     },
     async writeSettings(chargerId, settings) {
       writeDisk(chargerId, settings);
-      await connection.run((redis) =>
-        redis
-          .multi()
-          .set(planKeys.settings(prefix, chargerId), JSON.stringify(settings))
-          .publish(planKeys.settingsChannel(prefix), chargerId)
-          .exec(),
-      );
+      await connection.run((redis) => savePlanSettings(redis, prefix, chargerId, settings));
     },
     async publishEvent(event) {
       await connection.run((redis) => redis.publish(planKeys.eventChannel(prefix), JSON.stringify(event)));

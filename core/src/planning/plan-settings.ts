@@ -134,3 +134,13 @@ export function planPayload(plan: ChargePlan): NonNullable<PlanState['plan']> {
     shortfall_kwh: round(plan.shortfallKwh, 3),
   };
 }
+
+/** The planner rewrites each charger's state at least every minute or so; older than this, it is not running. */
+export const PLAN_STALE_MS = 180_000;
+
+/** Whether a planner state is too old to stand, judged by the reader's clock (a missing one is stale). */
+export function isPlanStale(state: Pick<PlanState, 'updated'> | undefined, nowMs: number): boolean {
+  if (!state) return true;
+  const updatedMs = Date.parse(state.updated);
+  return !Number.isFinite(updatedMs) || nowMs - updatedMs > PLAN_STALE_MS;
+}

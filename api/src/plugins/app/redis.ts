@@ -20,6 +20,7 @@ import {
   sessionKeys,
 } from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
+import { savePlanSettings } from '@twc/runtime/plan-settings-write';
 import { createRedisConnection } from '@twc/runtime/redis-connection';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -146,14 +147,7 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       };
     },
     async writePlanSettings(chargerId, settings) {
-      const done = await connection.run((redis) =>
-        redis
-          .multi()
-          .set(planKeys.settings(prefix, chargerId), JSON.stringify(settings))
-          .publish(planKeys.settingsChannel(prefix), chargerId)
-          .exec(),
-      );
-      return done?.every(([error]) => error === null) === true;
+      return (await connection.run((redis) => savePlanSettings(redis, prefix, chargerId, settings))) === true;
     },
     async connect() {
       await connection.ready(2000);
