@@ -35,14 +35,29 @@ function rulesBlock(flux: string): string {
   return match[1];
 }
 
-/** `name = ["a", "b", ...]` lists of the rules block. */
+/**
+ * The rules of the block: `name = (r) => <predicate>`, each predicate a
+ * disjunction of `r._measurement == "m" and (r._field == "f" or ...)`, read
+ * as the `m.f` keys it selects. Anything else in a predicate (a contains(), a
+ * concatenation, another column) would keep InfluxDB from filtering in
+ * storage, and fails here.
+ */
 function ruleLists(block: string): Map<string, string[]> {
   const lists = new Map<string, string[]>();
-  for (const match of block.matchAll(/^(\w+) = \[([^\]]*)\]/gm)) {
-    lists.set(
-      match[1] as string,
-      [...(match[2] as string).matchAll(/"([^"]+)"/g)].map((item) => item[1] as string),
-    );
+  const code = block.replace(/^\s*\/\/.*$/gm, '');
+  for (const match of code.matchAll(/^(\w+) = \(r\) =>\n([\s\S]*?)(?=^\w+ = |(?![\s\S]))/gm)) {
+    const name = match[1] as string;
+    const body = match[2] as string;
+    const rest = body.replace(/r\._measurement == "\w+"|r\._field == "\w+"/g, '').replace(/\b(and|or)\b|[()\s]/g, '');
+    if (rest !== '') throw new Error(`rule ${name} is not made of == comparisons joined by and/or: ${rest}`);
+    const keys: string[] = [];
+    let measurement: string | undefined;
+    for (const token of body.matchAll(/r\._(measurement|field) == "(\w+)"/g)) {
+      if (token[1] === 'measurement') measurement = token[2];
+      else if (measurement === undefined) throw new Error(`rule ${name}: a field before any measurement`);
+      else keys.push(`${measurement}.${token[2]}`);
+    }
+    lists.set(name, keys);
   }
   return lists;
 }
