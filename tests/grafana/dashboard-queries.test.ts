@@ -25,9 +25,11 @@ import {
   durationMs,
   type FluxQuery,
   fluxQueries,
+  grafanaIntervalMs,
   interpolate,
   loadDashboards,
   type Panel,
+  panelMaxDataPoints,
   panelRange,
 } from './dashboards.js';
 import { renderProvisioning, rulesOf } from './provisioning.js';
@@ -74,6 +76,8 @@ function variables(overrides: Record<string, string> = {}): Record<string, strin
 interface QueryAt {
   nowMs?: number;
   prices?: string;
+  /** v.windowPeriod; otherwise about a thousandth of the range. */
+  windowMs?: number;
 }
 
 async function run(
@@ -86,6 +90,7 @@ async function run(
   const flux = interpolate(query.flux, {
     fromMs,
     toMs,
+    windowMs: at.windowMs,
     defaultBucket: bucketMap[PRODUCTION_BUCKETS.raw] as string,
     organization: servers().influx.org,
     variables: variables(overrides),
@@ -324,6 +329,164 @@ describe('what the panels show', () => {
       }
     }
   });
+});
+
+describe('over 30 days and a year', () => {
+  let yearOfPrices: string;
+  beforeAll(async () => {
+    // A year of 5-minute prices and their hourly averages: the charger data covers the seeded days only, the
+    // prices the whole range, so a panel that draws every price shows it here.
+    yearOfPrices = await createTestBucket('gf-prices-year');
+    const prices = [];
+    for (let stampMs = END_MS - 366 * DAY_MS; stampMs < END_MS; stampMs += FIVE_MINUTES_MS) {
+      prices.push({ timeMs: stampMs, priceCentsPerKwh: generatedPriceCents(SEED, stampMs) });
+    }
+    await writePoints(servers().influx, yearOfPrices, pricePoints(prices, END_MS));
+  }, 120_000);
+
+  /**
+   * Grafana's Flux data source refuses a series of more than 10 × maxDataPoints points
+   * (pkg/tsdb/influxdb/flux: maxPointsEnforceFactor) and shows an error instead of the
+   * panel. Every series must stay within maxDataPoints itself (panelMaxDataPoints: the
+   * panel's own, or its width at the rule of dashboards.ts), or within the windows of
+   * v.windowPeriod that fit the range where Grafana rounded that period down
+   * (grafanaIntervalMs): what a query aggregated to v.windowPeriod returns.
+   */
+  it.each([
+    ['30 days', 30 * DAY_MS],
+    ['a year', 365 * DAY_MS],
+  ])(
+    'keeps every series of every panel within its maxDataPoints over %s',
+    async (_label, spanMs) => {
+      const over: string[] = [];
+      let largest = 0;
+      for (const file of files) {
+        for (const query of fluxQueries(file)) {
+          const panel = query.panel;
+          if (!panel) continue;
+          const range = panelRange(query.timeFrom, { fromMs: END_MS - spanMs, toMs: END_MS });
+          const rangeMs = range.toMs - range.fromMs;
+          const maxDataPoints = panelMaxDataPoints(panel);
+          const windowMs = grafanaIntervalMs(
+            rangeMs,
+            maxDataPoints,
+            panel.interval ? durationMs(panel.interval) : undefined,
+          );
+          const rows = await run(query, range, {}, { prices: yearOfPrices, windowMs });
+          const series = new Map<string, number>();
+          for (const row of rows) {
+            const key = `${row.result} ${row.table}`;
+            series.set(key, (series.get(key) ?? 0) + 1);
+          }
+          const limit = Math.max(maxDataPoints, Math.ceil(rangeMs / windowMs) + 1);
+          for (const count of series.values()) {
+            largest = Math.max(largest, count);
+            if (count > limit)
+              over.push(`${file.dashboard.title} / ${query.source}: ${count} points, at most ${limit}`);
+          }
+        }
+      }
+      expect(over).toEqual([]);
+      // The year of prices reaches the panels: some series is long, just within its limit.
+      expect(largest).toBeGreaterThan(300);
+    },
+    300_000,
+  );
+
+  const timeOf = (row: Row) => Date.parse(String(row._time));
+  const pricesIn = (fromMs: number, toMs: number) => {
+    const prices: { timeMs: number; cents: number }[] = [];
+    for (
+      let stampMs = Math.ceil(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
+      stampMs < toMs;
+      stampMs += FIVE_MINUTES_MS
+    ) {
+      prices.push({ timeMs: stampMs, cents: generatedPriceCents(SEED, stampMs) });
+    }
+    return prices;
+  };
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const windowOf = (uid: string, title: string, rangeMs: number) => {
+    const panel = allPanels(files.find((file) => file.dashboard.uid === uid)?.dashboard as Dashboard).find(
+      (candidate) => candidate.title === title,
+    ) as Panel;
+    return grafanaIntervalMs(rangeMs, panelMaxDataPoints(panel));
+  };
+
+  it('counts every 5-minute price of the range once, in its half-cent bin', async () => {
+    const range = { fromMs: END_MS - 30 * DAY_MS, toMs: END_MS };
+    const rows = await run(
+      queryByTitle('twc-price-analysis', 'Distribution of 5-minute prices'),
+      range,
+      {},
+      {
+        prices: yearOfPrices,
+      },
+    );
+    // The histogram panel takes rows as bins only when their first columns are xMin and xMax.
+    expect(Object.keys(rows[0] ?? {}).filter((key) => key !== 'result' && key !== 'table')).toEqual([
+      'xMin',
+      'xMax',
+      'Prices',
+    ]);
+    const expected = new Map<number, number>();
+    for (const price of pricesIn(range.fromMs, range.toMs)) {
+      // Bins are (xMin, xMax]: a price on a bound counts in the bin below it.
+      const xMax = Math.ceil(price.cents * 2) / 2;
+      expected.set(xMax, (expected.get(xMax) ?? 0) + 1);
+    }
+    expect(rows.map((row) => [row.xMin, row.xMax, row.Prices])).toEqual(
+      [...expected].sort(([a], [b]) => a - b).map(([xMax, count]) => [xMax - 0.5, xMax, count]),
+    );
+  });
+
+  it("draws a 5-minute window's mean from its start and an hourly window's mean up to its end", async () => {
+    // 30 days: 30-minute windows of 5-minute prices, each the mean of the six prices stamped in it.
+    const month = { fromMs: END_MS - 30 * DAY_MS, toMs: END_MS };
+    const monthWindowMs = windowOf('twc-price-analysis', '5-minute and hourly prices', 30 * DAY_MS);
+    expect(monthWindowMs).toBe(30 * 60_000);
+    const fiveMinute = await run(
+      queryByTitle('twc-price-analysis', '5-minute and hourly prices', 'A'),
+      month,
+      {},
+      {
+        prices: yearOfPrices,
+        windowMs: monthWindowMs,
+      },
+    );
+    const byStart = new Map<number, number[]>();
+    for (const price of pricesIn(month.fromMs, month.toMs)) {
+      const startMs = Math.floor(price.timeMs / monthWindowMs) * monthWindowMs;
+      byStart.set(startMs, [...(byStart.get(startMs) ?? []), price.cents]);
+    }
+    expect(fiveMinute.map(timeOf)).toEqual([...byStart.keys()]);
+    for (const row of fiveMinute) expect(Number(row['5-minute'])).toBeCloseTo(mean(byStart.get(timeOf(row)) ?? []), 9);
+
+    // A year: 6-hour windows of hourly averages, each stamped with the end of its last hour.
+    const year = { fromMs: END_MS - 365 * DAY_MS, toMs: END_MS };
+    const yearWindowMs = windowOf('twc-price-analysis', '5-minute and hourly prices', 365 * DAY_MS);
+    expect(yearWindowMs).toBe(6 * HOUR_MS);
+    const hourly = await run(
+      queryByTitle('twc-price-analysis', '5-minute and hourly prices', 'B'),
+      year,
+      {},
+      {
+        prices: yearOfPrices,
+        windowMs: yearWindowMs,
+      },
+    );
+    const byEnd = new Map<number, number[]>();
+    for (let hourEndingMs = year.fromMs; hourEndingMs < year.toMs; hourEndingMs += HOUR_MS) {
+      const average = mean(pricesIn(hourEndingMs - HOUR_MS, hourEndingMs).map((price) => price.cents));
+      const endMs = Math.min(
+        Math.floor((hourEndingMs - HOUR_MS) / yearWindowMs) * yearWindowMs + yearWindowMs,
+        year.toMs - HOUR_MS,
+      );
+      byEnd.set(endMs, [...(byEnd.get(endMs) ?? []), average]);
+    }
+    expect(hourly.map(timeOf)).toEqual([...byEnd.keys()]);
+    for (const row of hourly) expect(Number(row['Hourly average'])).toBeCloseTo(mean(byEnd.get(timeOf(row)) ?? []), 9);
+  }, 120_000);
 });
 
 describe('forward prices', () => {
