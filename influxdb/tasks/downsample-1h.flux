@@ -120,6 +120,23 @@ lastFields = (r) =>
 // burst of failed polls must stay visible after the charger answered again.
 maxFields = (r) =>
     (r._measurement == "twc_health" and r._field == "consecutive_failures")
+
+// Gauges whose extremes matter more than their mean (a hot handle, a slow poll,
+// a voltage sag): also their highest value in the window, as <field>_max, and
+// for the grid voltage its lowest, as <field>_min, beside the mean.
+peakFields = (r) =>
+    (r._measurement == "twc_vitals"
+        and (
+            r._field == "handle_temp_c"
+            or r._field == "pcba_temp_c"
+            or r._field == "mcu_temp_c"
+            or r._field == "power_w"
+            or r._field == "grid_v"
+        ))
+    or (r._measurement == "twc_health" and r._field == "poll_ms")
+
+lowFields = (r) =>
+    (r._measurement == "twc_vitals" and r._field == "grid_v")
 // --- end of aggregate rules ---
 
 stop = date.truncate(t: now(), unit: window)
@@ -140,6 +157,19 @@ union(
             |> map(fn: (r) => ({r with _value: int(v: math.round(x: r._value))})),
         downsample(fields: lastFields, fn: last),
         downsample(fields: maxFields, fn: max),
+    ],
+)
+    |> to(bucket: destination, org: "@ORG@")
+
+// The extremes under their own names, written apart: union() gives all its
+// streams one type, and a stream map() gave an integer _value (above) cannot
+// share it with one whose _value map() passed on as a float.
+union(
+    tables: [
+        downsample(fields: peakFields, fn: max)
+            |> map(fn: (r) => ({r with _field: r._field + "_max"})),
+        downsample(fields: lowFields, fn: min)
+            |> map(fn: (r) => ({r with _field: r._field + "_min"})),
     ],
 )
     |> to(bucket: destination, org: "@ORG@")

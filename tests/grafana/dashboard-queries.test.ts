@@ -313,6 +313,49 @@ describe('what the panels show', () => {
     expect(Number(match?._value)).toBeCloseTo((Number(first._value) * 9) / 5 + 32, 6);
   });
 
+  it('shows the hottest handle and the slowest poll of any range, not the highest of the means', async () => {
+    const rawMax = async (measurement: string, field: string) => {
+      const rows = await queryApi.collectRows<Row>(`from(bucket: "${seed.buckets.raw}")
+        |> range(start: ${new Date(seed.fromMs).toISOString()}, stop: ${new Date(END_MS).toISOString()})
+        |> filter(fn: (r) => r._measurement == "${measurement}" and r._field == "${field}")
+        |> max()`);
+      return Number(rows[0]?._value);
+    };
+    const hottest = await rawMax('twc_vitals', 'handle_temp_c');
+    const slowest = await rawMax('twc_health', 'poll_ms');
+    expect(slowest).toBe(480);
+    // What the panels showed before: the highest hourly mean, well below the hottest sample.
+    const [hourlyMean] = await queryApi.collectRows<Row>(`from(bucket: "${seed.buckets.h1}")
+      |> range(start: 0)
+      |> filter(fn: (r) => r._measurement == "twc_vitals" and r._field == "handle_temp_c")
+      |> max()`);
+    expect(Number(hourlyMean?._value)).toBeLessThan(hottest - 0.5);
+    // The raw bucket (three hours), the 1-minute, 5-minute and 1-hour tiers.
+    const ranges = [
+      { fromMs: END_MS - 3 * HOUR_MS, toMs: END_MS },
+      seededRange(),
+      { fromMs: END_MS - 20 * DAY_MS, toMs: END_MS },
+      { fromMs: END_MS - 400 * DAY_MS, toMs: END_MS },
+    ];
+    const temperature = queryByTitle('twc-system-health', 'Highest handle temperature');
+    const polling = queryByTitle('twc-system-health', 'Polling');
+    for (const range of ranges.slice(1)) {
+      const days = `${(range.toMs - range.fromMs) / DAY_MS} d`;
+      const [row] = await run(temperature, range);
+      expect(Number(row?._value), days).toBeCloseTo(hottest, 9);
+      expect(row?.sensor).toBe('handle °C');
+      const polls = (await run(polling, range)).filter((entry) => entry._field === 'poll_ms');
+      expect(Math.max(...polls.map((entry) => Number(entry._value))), days).toBe(480);
+    }
+    // Three hours of raw data: the hottest of those hours, and the slow polls among them.
+    const [recent] = await run(temperature, ranges[0] as { fromMs: number; toMs: number });
+    expect(Number(recent?._value)).toBeLessThanOrEqual(hottest);
+    const recentPolls = (await run(polling, ranges[0] as { fromMs: number; toMs: number })).filter(
+      (entry) => entry._field === 'poll_ms',
+    );
+    expect(Math.max(...recentPolls.map((entry) => Number(entry._value)))).toBe(480);
+  });
+
   it('finds the cheapest contiguous overnight window of the chosen length', async () => {
     const query = queryByTitle('twc-price-analysis', 'Cheapest window tonight');
     for (const hours of [1, 3, 6]) {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FieldType, SCHEMA } from '@twc/core/contracts/influx-schema';
+import { type FieldType, SCHEMA, TIER_EXTREMES } from '@twc/core/contracts/influx-schema';
 import { describe, expect, it } from 'vitest';
 import { RAW_MEASUREMENTS, TASKS_DIR } from './init-script.js';
 
@@ -26,6 +26,9 @@ const ALLOWED_TYPES: Record<string, readonly FieldType[]> = {
   lastFields: ['float', 'int', 'bool', 'string'],
   maxFields: ['float', 'int'],
 };
+
+/** The extremes kept beside a mean, and the suffix of the field they are kept as. */
+const EXTREME_RULES: Record<string, string> = { peakFields: '_max', lowFields: '_min' };
 
 const TASK_FILES = readdirSync(TASKS_DIR).filter((name) => name.startsWith('downsample-') && name.endsWith('.flux'));
 
@@ -78,9 +81,10 @@ describe('downsampling aggregate rules', () => {
 
   it('gives every raw field exactly one aggregate that suits its type, and nothing else', () => {
     const lists = rulesOf('downsample-1m.flux');
-    expect([...lists.keys()].sort()).toEqual(Object.keys(ALLOWED_TYPES).sort());
+    expect([...lists.keys()].sort()).toEqual([...Object.keys(ALLOWED_TYPES), ...Object.keys(EXTREME_RULES)].sort());
     const ruleOf = new Map<string, string[]>();
     for (const [list, keys] of lists) {
+      if (list in EXTREME_RULES) continue;
       for (const key of keys) ruleOf.set(key, [...(ruleOf.get(key) ?? []), list]);
     }
     const problems: string[] = [];
@@ -97,6 +101,27 @@ describe('downsampling aggregate rules', () => {
     }
     for (const key of ruleOf.keys()) problems.push(`${key} has a rule but is not a raw field of the schema`);
     expect(problems).toEqual([]);
+  });
+
+  it('keeps the extremes of gauges beside their mean, as the fields the schema names for the tiers', () => {
+    const lists = rulesOf('downsample-1m.flux');
+    const means = new Set(lists.get('meanFields'));
+    const kept: string[] = [];
+    for (const [list, suffix] of Object.entries(EXTREME_RULES)) {
+      for (const key of lists.get(list) ?? []) {
+        expect(means.has(key), `${key} of ${list} is not averaged`).toBe(true);
+        kept.push(`${key}${suffix}`);
+      }
+    }
+    const declared = Object.entries(TIER_EXTREMES).flatMap(([measurement, fields]) =>
+      Object.keys(fields).map((field) => `${measurement}.${field}`),
+    );
+    expect(kept.sort()).toEqual(declared.sort());
+    // None of them is a raw field: the collector never writes them.
+    for (const key of declared) {
+      const [measurement, field] = key.split('.') as [keyof typeof SCHEMA, string];
+      expect(Object.keys(SCHEMA[measurement].fields), key).not.toContain(field);
+    }
   });
 
   it('uses the same rules in every tier', () => {

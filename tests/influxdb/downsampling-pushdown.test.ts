@@ -2,7 +2,8 @@
  * The downsampling tasks filter fields with == comparisons that InfluxDB
  * evaluates in storage; before, they used contains() over a list, which it
  * cannot. Both forms run here on the same raw data (two simulated chargers,
- * every raw field, six hours) and must write the same points: same series,
+ * every raw field, six hours) and must write the same points (the extremes
+ * the tasks now keep beside them aside): same series,
  * times, types and values. A mean computed in storage adds its samples in
  * another order than Flux does, so floats agree to 12 significant digits
  * (they differ in the 15th); everything else is equal.
@@ -10,7 +11,7 @@
 import { createChargerModel } from '@twc/collector/simulator/charger-model';
 import { buildVersion } from '@twc/collector/simulator/payloads';
 import { versionSchema } from '@twc/core/charger/models';
-import type { PointData } from '@twc/core/contracts/influx-schema';
+import { type PointData, TIER_EXTREMES } from '@twc/core/contracts/influx-schema';
 import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rawSample, writePoints } from '../grafana/seed.js';
@@ -79,6 +80,12 @@ describe.each(TIERS)('the %s task', (tier) => {
     const actual = await read(rewritten);
     // Every window of the look-back, two chargers, every raw field: thousands of points, not a handful.
     expect(expected.size).toBeGreaterThan({ '1m': 2000, '5m': 1000, '1h': 500 }[tier]);
+    // Beside them, only the extremes the tasks keep now (checked in downsampling.test.ts).
+    const extremes = [...actual.values()].filter((row) => /_(max|min)$/.test(row.field));
+    expect(new Set(extremes.map((row) => `${row.measurement}.${row.field}`))).toEqual(
+      new Set(Object.entries(TIER_EXTREMES).flatMap(([m, fields]) => Object.keys(fields).map((f) => `${m}.${f}`))),
+    );
+    for (const row of extremes) actual.delete(key(row));
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     const differing = [...expected].filter(([name, row]) => {
       const other = actual.get(name);

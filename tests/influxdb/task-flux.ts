@@ -41,7 +41,7 @@ export function withLookback(flux: string, lookbackMs: number): string {
 /**
  * Runs a task's Flux as a query with now() at `nowMs`, as a run scheduled
  * then would, and returns how long InfluxDB took to answer. What the task
- * writes is not sent back (the result is limited to no rows after `to`).
+ * writes is not sent back (each result is limited to no rows after `to`).
  */
 export async function runTaskFlux(
   influx: { url: string; token: string; org: string },
@@ -52,7 +52,13 @@ export async function runTaskFlux(
     org: influx.org,
     now: () => new Date(nowMs).toISOString(),
   });
+  // A query, unlike a task, needs each of several results named apart.
+  let results = 0;
+  const silent = flux.replace(
+    /\|> to\([^)]*\)/g,
+    (write) => `${write}\n    |> limit(n: 0)\n    |> yield(name: "written_${++results}")`,
+  );
   const started = performance.now();
-  await api.collectLines(`${flux.trimEnd()}\n    |> limit(n: 0)\n`);
+  await api.collectLines(silent);
   return performance.now() - started;
 }
