@@ -8,6 +8,7 @@
  */
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
 import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
+import type { PointData } from '@twc/core/contracts/influx-schema';
 import { checkDayAheadLabels } from '@twc/core/prices/day-ahead';
 import { forecastPoints, isForecastStale } from '@twc/core/prices/forecast-snapshot';
 import { pricePoints } from '@twc/core/prices/price-plan';
@@ -15,7 +16,7 @@ import { createComedProvider } from '@twc/core/prices/pricing';
 import { PUBLISHED_MISMATCH_ALERT_SHARE } from '@twc/core/prices/published-check';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
 import { costSession } from '@twc/core/sessions/cost';
-import { wallClockAt } from '@twc/core/time/wall-clock';
+import { utcInstantsForWallClock, wallClockAt } from '@twc/core/time/wall-clock';
 import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -78,6 +79,7 @@ interface QueryAt {
   prices?: string;
   /** v.windowPeriod; otherwise about a thousandth of the range. */
   windowMs?: number;
+  sessions?: string;
 }
 
 async function run(
@@ -94,7 +96,11 @@ async function run(
     defaultBucket: bucketMap[PRODUCTION_BUCKETS.raw] as string,
     organization: servers().influx.org,
     variables: variables(overrides),
-    buckets: at.prices ? { ...bucketMap, [PRODUCTION_BUCKETS.prices]: at.prices } : bucketMap,
+    buckets: {
+      ...bucketMap,
+      ...(at.prices ? { [PRODUCTION_BUCKETS.prices]: at.prices } : {}),
+      ...(at.sessions ? { [PRODUCTION_BUCKETS.sessions]: at.sessions } : {}),
+    },
   });
   if (at.nowMs === undefined) return queryApi.collectRows<Row>(flux);
   const { influx } = servers();
@@ -530,6 +536,121 @@ describe('over 30 days and a year', () => {
     expect(hourly.map(timeOf)).toEqual([...byEnd.keys()]);
     for (const row of hourly) expect(Number(row['Hourly average'])).toBeCloseTo(mean(byEnd.get(timeOf(row)) ?? []), 9);
   }, 120_000);
+});
+
+describe('across the 2025 daylight-saving changes in Chicago', () => {
+  const TIME_ZONE = 'America/Chicago';
+  const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  // Sunday 9 March 2025 has 23 hours (02:00 does not exist), Sunday 2 November 2025 has 25 (01:00 twice).
+  const DAYS = [
+    { label: '9 March 2025', date: { year: 2025, month: 3, day: 9 }, hours: 23 },
+    { label: '2 November 2025', date: { year: 2025, month: 11, day: 2 }, hours: 25 },
+  ];
+  const midnight = (date: { year: number; month: number; day: number }) =>
+    utcInstantsForWallClock({ ...date, hour: 0, minute: 0 }, TIME_ZONE)[0] as number;
+  const dayRange = (date: { year: number; month: number; day: number }) => ({
+    fromMs: midnight(date),
+    toMs: midnight({ ...date, day: date.day + 1 }),
+  });
+  let prices: string;
+  let sessions: string;
+  /** Energy and cost of each charger's session hour, by the hour's start: a different amount every hour. */
+  const sessionHours: { charger: string; timeMs: number; energyWh: number; costUsd: number }[] = [];
+
+  beforeAll(async () => {
+    prices = await createTestBucket('gf-prices-dst');
+    sessions = await createTestBucket('gf-sessions-dst');
+    const stamps: { timeMs: number; priceCentsPerKwh: number }[] = [];
+    const points: PointData[] = [];
+    for (const { date } of DAYS) {
+      const { fromMs, toMs } = dayRange(date);
+      for (let stampMs = fromMs - 2 * HOUR_MS; stampMs < toMs + HOUR_MS; stampMs += FIVE_MINUTES_MS) {
+        stamps.push({ timeMs: stampMs, priceCentsPerKwh: generatedPriceCents(SEED, stampMs) });
+      }
+      for (let hourMs = fromMs; hourMs < toMs; hourMs += HOUR_MS) {
+        const k = (hourMs - fromMs) / HOUR_MS;
+        for (const [index, charger] of ['garage', 'carport'].entries()) {
+          // The carport's sessions start ten minutes into the hour: its first hour is stamped with the start.
+          const entry = {
+            charger,
+            timeMs: hourMs + index * 600_000,
+            energyWh: 1000 + ((k * 377 + index * 211) % 5000),
+            costUsd: 0,
+          };
+          entry.costUsd = (entry.energyWh / 1000) * (0.05 + (k % 5) * 0.01);
+          sessionHours.push(entry);
+          points.push({
+            measurement: 'twc_session_hour',
+            tags: { charger_id: `PGT-${charger}`, charger_name: charger },
+            fields: {
+              session_id: `${charger}-${date.month}`,
+              hour_ending: new Date(hourMs + HOUR_MS).toISOString(),
+              energy_wh: entry.energyWh,
+              total_cost: entry.costUsd,
+            },
+            timeMs: entry.timeMs,
+          });
+        }
+      }
+    }
+    await writePoints(servers().influx, prices, pricePoints(stamps, Date.UTC(2026, 0, 1)));
+    await writePoints(servers().influx, sessions, points);
+  });
+
+  it.each(DAYS)("averages each hour's price under its local hour and weekday on $label", async ({ date, hours }) => {
+    const range = dayRange(date);
+    expect(range.toMs - range.fromMs).toBe(hours * HOUR_MS);
+    const rows = await run(
+      queryByTitle('twc-price-analysis', 'Heat map: average price by hour and weekday'),
+      range,
+      {},
+      { prices },
+    );
+    const cells = new Map<string, number[]>();
+    // The hourly averages stamped in the range, each under the local hour it starts at.
+    for (let hourEndingMs = range.fromMs; hourEndingMs < range.toMs; hourEndingMs += HOUR_MS) {
+      const local = wallClockAt(hourEndingMs - HOUR_MS, TIME_ZONE);
+      const key = `${String(local.hour).padStart(2, '0')}:00 ${WEEKDAYS[local.weekday]}`;
+      let sum = 0;
+      for (let k = 12; k >= 1; k--) sum += generatedPriceCents(SEED, hourEndingMs - k * FIVE_MINUTES_MS);
+      cells.set(key, [...(cells.get(key) ?? []), sum / 12]);
+    }
+    const actual = new Map<string, number>();
+    for (const row of rows) {
+      for (const day of WEEKDAYS) {
+        if (typeof row[day] === 'number') actual.set(`${row.hour} ${day}`, row[day] as number);
+      }
+    }
+    expect([...actual.keys()].sort()).toEqual([...cells.keys()].sort());
+    for (const [key, values] of cells) {
+      expect(actual.get(key), key).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
+    }
+    const sunday = [...cells.keys()].filter((key) => key.endsWith('Sun'));
+    if (hours === 23) expect(sunday).not.toContain('02:00 Sun');
+    if (hours === 25) expect(cells.get('01:00 Sun')).toHaveLength(2);
+  });
+
+  it.each(DAYS)('adds up energy and cost by local hour over the chargers on $label', async ({ date }) => {
+    const range = dayRange(date);
+    const rows = await run(
+      queryByTitle('twc-daily-analysis', 'Top charging hours'),
+      range,
+      { charger: '.*' },
+      { sessions },
+    );
+    const byHour = new Map<number, { energy: number; cost: number }>();
+    for (const entry of sessionHours.filter((e) => e.timeMs >= range.fromMs && e.timeMs < range.toMs)) {
+      const { hour } = wallClockAt(entry.timeMs, TIME_ZONE);
+      const total = byHour.get(hour) ?? { energy: 0, cost: 0 };
+      byHour.set(hour, { energy: total.energy + entry.energyWh, cost: total.cost + entry.costUsd });
+    }
+    const top = [...byHour].sort(([, a], [, b]) => b.energy - a.energy).slice(0, 6);
+    expect(rows.map((row) => row.Hour)).toEqual(top.map(([hour]) => `${String(hour).padStart(2, '0')}:00`));
+    for (const [index, [, total]] of top.entries()) {
+      expect(Number(rows[index]?.Energy)).toBeCloseTo(total.energy / 1000, 9);
+      expect(Number(rows[index]?.Cost)).toBeCloseTo(total.cost, 9);
+    }
+  });
 });
 
 describe('forward prices', () => {
