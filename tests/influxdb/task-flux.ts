@@ -62,3 +62,18 @@ export async function runTaskFlux(
   await api.collectLines(silent);
   return performance.now() - started;
 }
+
+/** Runs a query with now() at `nowMs`, reading its whole result, and returns how long it took. */
+export async function timeFluxQuery(
+  influx: { url: string; token: string; org: string },
+  flux: string,
+  nowMs: number,
+): Promise<number> {
+  const api = new InfluxDB({ url: influx.url, token: influx.token, timeout: 600_000 }).getQueryApi({
+    org: influx.org,
+    now: () => new Date(nowMs).toISOString(),
+  });
+  const started = performance.now();
+  await api.collectLines(flux);
+  return performance.now() - started;
+}
