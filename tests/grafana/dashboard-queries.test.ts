@@ -193,6 +193,7 @@ describe.each(files.map((file) => [file.dashboard.title, file] as const))('%s', 
 });
 
 describe('what the panels show', () => {
+  const timeOf = (row: Row) => Date.parse(String(row._time));
   it('picks the bucket whose resolution fits the range and whose retention still holds it', async () => {
     const source = queryByTitle('twc-live-overview', 'Power').flux;
     const rule = /span = [\s\S]*?else "twc_1h"/.exec(source)?.[0];
@@ -305,6 +306,26 @@ describe('what the panels show', () => {
       const local = wallClockAt(Date.parse(String(row._time)), 'America/Chicago');
       expect([local.hour, local.minute]).toEqual([0, 0]);
     }
+  });
+
+  it('draws an hour of no charging as a zero bar, also over a day without any session', async () => {
+    const energy = queryByTitle('twc-daily-analysis', 'Energy and cost per hour', 'A');
+    const cost = queryByTitle('twc-daily-analysis', 'Energy and cost per hour', 'B');
+    // A day a month before the seeded data: no session, yet a bar for each of its 24 hours.
+    const quiet = { fromMs: END_MS - 40 * DAY_MS, toMs: END_MS - 39 * DAY_MS };
+    for (const [query, column] of [
+      [energy, 'Energy'],
+      [cost, 'Cost'],
+    ] as const) {
+      const rows = await run(query, quiet);
+      expect(rows.map((row) => [timeOf(row), row[column]])).toEqual(
+        Array.from({ length: 24 }, (_, index) => [quiet.fromMs + index * HOUR_MS, 0]),
+      );
+    }
+    // Over the seeded days the bars add up to the closed sessions' energy: the zero added is no energy.
+    const rows = await run(energy, seededRange());
+    const total = rows.reduce((sum, row) => sum + Number(row.Energy), 0);
+    expect(total).toBeCloseTo(seed.sessions.reduce((sum, session) => sum + session.energyWh, 0) / 1000, 6);
   });
 
   it('converts temperatures to °F when asked', async () => {
