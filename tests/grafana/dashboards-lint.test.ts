@@ -1,4 +1,4 @@
-import { SCHEMA } from '@twc/core/contracts/influx-schema';
+import { SCHEMA, TIER_EXTREMES } from '@twc/core/contracts/influx-schema';
 import { describe, expect, it } from 'vitest';
 import { allPanels, DATASOURCE_UID, fluxQueries, loadDashboards } from './dashboards.js';
 import { PRODUCTION_BUCKETS } from './seed.js';
@@ -29,8 +29,11 @@ function bucketsFor(measurement: string): string[] {
 
 const files = loadDashboards();
 const queries = files.flatMap((file) => fluxQueries(file));
-const fieldsOf = (measurement: string): Record<string, string> =>
-  (SCHEMA as Record<string, { fields: Record<string, string> }>)[measurement]?.fields ?? {};
+/** A measurement's fields: the schema's, and for a downsampled one the extremes its tiers keep too. */
+const fieldsOf = (measurement: string): Record<string, string> => ({
+  ...((SCHEMA as Record<string, { fields: Record<string, string> }>)[measurement]?.fields ?? {}),
+  ...((TIER_EXTREMES as Record<string, Record<string, string>>)[measurement] ?? {}),
+});
 
 /** Every string appearing as `r.<name> == "<value>"` in a query. */
 function comparisons(flux: string, column: string): string[] {

@@ -246,6 +246,24 @@ export const SCHEMA = {
   },
 } as const satisfies Record<string, MeasurementSchema>;
 
+/**
+ * Fields only the downsampled tiers hold: beside a gauge's mean, the tasks
+ * (influxdb/tasks/) keep its highest or lowest value in the window where an
+ * extreme matters more than the mean: a hot handle, a slow poll, a voltage
+ * sag. A mean over an hour hides them (44.1 °C at the handle read 41.7 °C).
+ */
+export const TIER_EXTREMES = {
+  twc_vitals: {
+    handle_temp_c_max: 'float',
+    pcba_temp_c_max: 'float',
+    mcu_temp_c_max: 'float',
+    power_w_max: 'float',
+    grid_v_min: 'float',
+    grid_v_max: 'float',
+  },
+  twc_health: { poll_ms_max: 'float' },
+} as const satisfies Partial<Record<keyof typeof SCHEMA, Record<string, FieldType>>>;
+
 export type Measurement = keyof typeof SCHEMA;
 export type FieldValue = number | boolean | string | null | undefined;
 
