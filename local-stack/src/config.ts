@@ -116,7 +116,13 @@ export function loadRunLocalConfig(
     tempParent: raw.TMPDIR ?? tmpdir(),
     servers,
     simulation: demo
-      ? { chargers: raw.SIM_CHARGERS, scenario: raw.SIM_SCENARIO, speed: raw.SIM_SPEED, carServices: true }
+      ? {
+          chargers: raw.SIM_CHARGERS,
+          scenario: raw.SIM_SCENARIO,
+          speed: raw.SIM_SPEED,
+          carServices: true,
+          owners: true,
+        }
       : undefined,
     ports: { collector: raw.HEALTH_PORT, 'comed-poller': raw.POLLER_HEALTH_PORT, api: raw.API_PORT },
     bridge: { port: raw.BRIDGE_HEALTH_PORT },
@@ -133,7 +139,12 @@ export function loadRunLocalConfig(
             }
           : {}),
       },
-      api: { API_HOST: raw.API_HOST ?? (demo ? '127.0.0.1' : undefined) },
+      api: {
+        API_HOST: raw.API_HOST ?? (demo ? '127.0.0.1' : undefined),
+        // On loopback (the demo's default) its simulated owners, and you on the status page, steer the
+        // simulated cars without a credential; published further (API_HOST), the rule holds: auth first.
+        ...(demo && (raw.API_HOST ?? '127.0.0.1') === '127.0.0.1' ? { CONTROL_WITHOUT_AUTH: 'true' } : {}),
+      },
     },
     keepServerData: raw.TWC_KEEP_TEST_DATA,
   };

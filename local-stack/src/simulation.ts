@@ -24,6 +24,8 @@ export interface SimulationOptions {
    * command them.
    */
   carServices?: boolean;
+  /** Simulated owners tell the planner when each car leaves (owner.ts); needs the API's CONTROL_WITHOUT_AUTH. */
+  owners?: boolean;
 }
 
 /** What `twc simulate --tesla-port` prints of its Fleet API, token endpoint and proxy stand-ins. */

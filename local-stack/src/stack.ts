@@ -19,6 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SimClock, simulatedTimeMs } from '@twc/collector/simulator/sim-clock';
 import { freePort } from '@twc/testenv';
+import { type SimulatedOwners, startSimulatedOwners } from './owner.js';
 import type { ProcessHandle } from './processes.js';
 import { type LocalServers, SERVICES, type Service, type StackServers, startLocalServers } from './servers.js';
 import { bridgeProcess, plannerProcess, serviceProcess } from './services.js';
@@ -107,9 +108,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const processes: ProcessHandle[] = [];
   let local: LocalServers | undefined;
   let stopped = false;
+  let stopOwners = () => {};
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    stopOwners();
     for (const handle of processes.toReversed()) {
       if (local && Object.values(local.handles).includes(handle)) continue;
       await handle.stop().catch(() => undefined);
@@ -168,8 +171,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       };
       serviceEnv['comed-poller'] = { ...serviceEnv['comed-poller'], ...clockEnv, COMED_API_URL: simulation.comedUrl };
       const tessie = simulation.tessie;
+      const speed = options.simulation.speed;
       plannerEnv = {
         ...clockEnv,
+        // Its steps and its trust in the vitals are in real time: at an accelerated clock, as often and as
+        // patient in simulated time as at the real one (every 30 s; vitals 2 minutes old), or as near as works.
+        PLANNER_STEP_S: String(Math.max(0.25, 30 / speed)),
+        VITALS_STALE_S: String(Math.max(120, 20 * speed)),
         ...(tessie
           ? {
               // Each simulated charger's car, by the charger's name, through Tessie's stand-in.
@@ -203,6 +211,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     } else if (options.bridge) {
       log('MQTT_URL is not set: no Home Assistant bridge');
     }
+    let owners: SimulatedOwners | undefined;
     let planner: ProcessHandle | undefined;
     let plannerPort: number | undefined;
     if (options.planner) {
@@ -218,7 +227,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         port: plannerPort,
       });
       await start(planner);
+      if (simulation && options.simulation?.owners) {
+        owners = startSimulatedOwners({ chargers: simulation.chargers, apiUrl: `http://127.0.0.1:${ports.api}`, log });
+      }
     }
+    if (owners) stopOwners = () => owners.stop();
     // An abort during the last start is seen here, not at a next step.
     signal?.throwIfAborted();
 

@@ -272,11 +272,14 @@ describe('scripts/run-local.sh --demo', () => {
       const answer = await until(`a plan for ${charger.name}`, 60_000, async () => {
         const body = await getJson<{
           stale: boolean;
+          settings: { departure_override: string | null };
           plan: { controller: string; usage: { calls: Record<string, number> } } | null;
         }>(`/api/v1/chargers/${charger.id}/plan`);
         return body.plan && !body.stale ? body : undefined;
       });
       expect(answer.plan?.controller, charger.name).toBe('tessie');
+      // The demo's simulated owner told the planner when the car leaves, through the API.
+      expect(answer.settings.departure_override, charger.name).not.toBeNull();
     }
   });
 

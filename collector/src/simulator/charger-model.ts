@@ -174,6 +174,12 @@ export interface ChargerModel {
   /** Records a fault at `atMs`; a reboot or a session-energy reset also changes state from then on. */
   injectFault(fault: ParsedSimFault, atMs: number, untilMs?: number): void;
   truth(asOfMs: number): ChargerTruth;
+  /**
+   * The session plugged in at `simMs`, as its owner plans it: when it plugged
+   * in and when the car will leave. What a real owner knows and tells the
+   * planner (a one-off departure); undefined while nothing is plugged in.
+   */
+  ownerPlanAt(simMs: number): { plugInMs: number; unplugMs: number } | undefined;
   /** The car plugged into this charger (the same car every session). */
   readonly car: SimulatedCar;
 }
@@ -1188,7 +1194,14 @@ export function createChargerModel(input: ChargerModelOptions): ChargerModel {
     truth: carTruth,
   };
 
-  return { options, identity, stateAt, wifiAt, injectFault, truth, car };
+  function ownerPlanAt(simMs: number): { plugInMs: number; unplugMs: number } | undefined {
+    const sessions = sessionsThrough(simMs);
+    const session = sessions[sessionIndexAt(sessions, simMs)];
+    if (!session || simMs >= session.plan.unplugMs) return undefined;
+    return { plugInMs: session.plan.plugInMs, unplugMs: session.plan.unplugMs };
+  }
+
+  return { options, identity, stateAt, wifiAt, injectFault, truth, ownerPlanAt, car };
 }
 
 /** The last of the sorted times at or before `simMs`, by bisection. */

@@ -265,7 +265,16 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     }
     if (path === '/sim/car' && req.method === 'GET') {
       const car = rt.model.car;
-      return json(200, { ...car.identity, state: car.state(Math.round(simTimeMs())) });
+      const nowMs = Math.round(simTimeMs());
+      // The owner's plan for this plug-in: when the car leaves (what an owner tells a planner).
+      const plan = rt.model.ownerPlanAt(nowMs);
+      return json(200, {
+        ...car.identity,
+        state: car.state(nowMs),
+        owner: plan
+          ? { plug_in: new Date(plan.plugInMs).toISOString(), leaves: new Date(plan.unplugMs).toISOString() }
+          : null,
+      });
     }
     if (path === '/sim/car/app' && req.method === 'POST') {
       // The owner in the Tesla app: the command reaches the car whether it slept or not.
