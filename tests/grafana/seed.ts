@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planPoints } from '@twc/collector/planner/plan-points';
+import { controlPoint, planPoints } from '@twc/collector/planner/plan-points';
 import { type ChargerModel, createChargerModel } from '@twc/collector/simulator/charger-model';
 import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from '@twc/collector/simulator/payloads';
@@ -238,7 +238,30 @@ function seedPlan(
     tariff: TARIFF_DEFAULTS,
     rules: { ...DEFAULT_PLAN_RULES, bufferMs: 0 },
   });
-  return planPoints(charger, plan, undefined);
+  // The commands the plan took: the car stopped at plug-in, started at its first planned hour.
+  const events = plan.runs.slice(0, 1).flatMap((run) => [
+    { atMs: charge.startMs + 60_000, command: 'charge_stop' as const, reason: 'plan_stop' },
+    { atMs: run.startMs, command: 'charge_start' as const, reason: 'plan_start' },
+  ]);
+  const commands = events.map((event) =>
+    controlPoint(
+      {
+        charger_id: charger.id,
+        time: new Date(event.atMs).toISOString(),
+        command: event.command,
+        ok: true,
+        failure: null,
+        detail: '',
+        reason: event.reason,
+        calls: 1,
+        woke: false,
+        duration_ms: 800,
+      },
+      charger.name,
+      'tessie',
+    ),
+  );
+  return [...planPoints(charger, plan, undefined), ...commands];
 }
 
 /** The day-ahead prices stored by `atMs`, by hour ending, as the comed-poller reads them back. */
