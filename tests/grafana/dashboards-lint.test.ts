@@ -23,7 +23,9 @@ function bucketsFor(measurement: string): string[] {
   if (TIERED.has(measurement)) {
     return [PRODUCTION_BUCKETS.raw, PRODUCTION_BUCKETS.m1, PRODUCTION_BUCKETS.m5, PRODUCTION_BUCKETS.h1];
   }
-  if (measurement === 'twc_session' || measurement === 'twc_session_hour') return [PRODUCTION_BUCKETS.sessions];
+  if (['twc_session', 'twc_session_hour', 'charge_plan', 'charge_control'].includes(measurement)) {
+    return [PRODUCTION_BUCKETS.sessions];
+  }
   return [PRODUCTION_BUCKETS.prices];
 }
 

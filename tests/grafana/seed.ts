@@ -12,6 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { controlPoint, planPoints } from '@twc/collector/planner/plan-points';
 import { type ChargerModel, createChargerModel } from '@twc/collector/simulator/charger-model';
 import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from '@twc/collector/simulator/payloads';
@@ -19,6 +20,7 @@ import { lifetimeSchema, versionSchema, vitalsSchema, wifiStatusSchema } from '@
 import { normalizeVitals } from '@twc/core/charger/normalize';
 import type { PointData } from '@twc/core/contracts/influx-schema';
 import type { PriceForecast } from '@twc/core/contracts/redis';
+import { DEFAULT_PLAN_RULES, planCharge } from '@twc/core/planning/charge-plan';
 import {
   dayAheadHourEndings,
   FIVE_MINUTES_MS,
@@ -27,6 +29,7 @@ import {
   PRICES_PER_HOUR,
 } from '@twc/core/prices/comed-clock';
 import type { PricePoint, PublishedHour } from '@twc/core/prices/comed-parse';
+import type { HourEstimate } from '@twc/core/prices/forecast';
 import {
   accuracyPoint,
   type BacktestResult,
@@ -207,6 +210,58 @@ function seedDayAhead(seed: number, fromMs: number, endMs: number): PublishedHou
     }
   }
   return hours;
+}
+
+/**
+ * The planner's plan for a charge from `startMs`, as it would have made it
+ * then on the day-ahead prices published by then: what the dashboards show
+ * as "planned" beside what happened.
+ */
+function seedPlan(
+  dayAhead: readonly PublishedHour[],
+  charger: { id: string; name: string },
+  charge: { startMs: number; departureMs: number; energyKwh: number },
+): PointData[] {
+  const estimates: HourEstimate[] = [...dayAheadKnownAt(dayAhead, charge.startMs)].map(([hourEndingMs, price]) => ({
+    hourEndingMs,
+    priceCentsPerKwh: price,
+    source: 'day_ahead',
+    lowCents: price - 1,
+    highCents: price + 1,
+  }));
+  const plan = planCharge({
+    nowMs: charge.startMs,
+    energyKwh: charge.energyKwh,
+    powerKw: 11.5,
+    departureMs: charge.departureMs,
+    estimates,
+    tariff: TARIFF_DEFAULTS,
+    rules: { ...DEFAULT_PLAN_RULES, bufferMs: 0 },
+  });
+  // The commands the plan took: the car stopped at plug-in, started at its first planned hour.
+  const events = plan.runs.slice(0, 1).flatMap((run) => [
+    { atMs: charge.startMs + 60_000, command: 'charge_stop' as const, reason: 'plan_stop' },
+    { atMs: run.startMs, command: 'charge_start' as const, reason: 'plan_start' },
+  ]);
+  const commands = events.map((event) =>
+    controlPoint(
+      {
+        charger_id: charger.id,
+        time: new Date(event.atMs).toISOString(),
+        command: event.command,
+        ok: true,
+        failure: null,
+        detail: '',
+        reason: event.reason,
+        calls: 1,
+        woke: false,
+        duration_ms: 800,
+      },
+      charger.name,
+      'tessie',
+    ),
+  );
+  return [...planPoints(charger, plan, undefined), ...commands];
 }
 
 /** The day-ahead prices stored by `atMs`, by hour ending, as the comed-poller reads them back. */
@@ -461,9 +516,39 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
         const cost = costSession(event.session.energyByInterval, provider, TARIFF_DEFAULTS);
         const result = whatIf(event.session, provider, TARIFF_DEFAULTS);
         writer.write(buckets.sessions, 'durable', sessionPoints(event.session, chargerName, cost, result));
+        writer.write(
+          buckets.sessions,
+          'durable',
+          seedPlan(
+            dayAhead,
+            { id: chargerId, name: chargerName },
+            {
+              startMs: event.session.startTimeMs,
+              departureMs: event.session.endTimeMs ?? event.session.lastSampleMs,
+              energyKwh: event.session.energyWh / 1000,
+            },
+          ),
+        );
         sessions.push(event.session);
       }
       if (timeMs % HOUR_MS === 0) await writer.flush();
+    }
+    // The car still plugged in at the end: the plan as the planner last made it, at the end, ready by 13 hours after it arrived.
+    const open = sessionState.session;
+    if (open) {
+      writer.write(
+        buckets.sessions,
+        'durable',
+        seedPlan(
+          dayAhead,
+          { id: chargerId, name: chargerName },
+          {
+            startMs: endMs,
+            departureMs: open.startTimeMs + 13 * HOUR_MS,
+            energyKwh: 20,
+          },
+        ),
+      );
     }
     await writer.close();
     const stats = writer.stats();

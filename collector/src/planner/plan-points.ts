@@ -12,7 +12,12 @@ import { HOUR_MS } from '@twc/core/prices/comed-clock';
  * A plan's hours, each stamped with its price hour's start; hours of the
  * previous plan still ahead that this one leaves out are written as 0 kWh.
  */
-export function planPoints(chargerId: string, plan: ChargePlan, previous: ChargePlan | undefined): PointData[] {
+export function planPoints(
+  charger: { id: string; name: string },
+  plan: ChargePlan,
+  previous: ChargePlan | undefined,
+): PointData[] {
+  const tags = { charger_id: charger.id, charger_name: charger.name };
   const points: PointData[] = [];
   const planned = new Set<number>();
   for (const slot of plan.slots) {
@@ -20,7 +25,7 @@ export function planPoints(chargerId: string, plan: ChargePlan, previous: Charge
     planned.add(slot.hourEndingMs);
     points.push({
       measurement: 'charge_plan',
-      tags: { charger_id: chargerId },
+      tags,
       fields: {
         energy_kwh: slot.energyKwh,
         price_cents_kwh: slot.priceCentsPerKwh,
@@ -37,7 +42,7 @@ export function planPoints(chargerId: string, plan: ChargePlan, previous: Charge
     planned.add(slot.hourEndingMs);
     points.push({
       measurement: 'charge_plan',
-      tags: { charger_id: chargerId },
+      tags,
       fields: {
         energy_kwh: 0,
         price_cents_kwh: slot.priceCentsPerKwh,
@@ -52,10 +57,10 @@ export function planPoints(chargerId: string, plan: ChargePlan, previous: Charge
   return points;
 }
 
-export function controlPoint(event: ControlEvent, controller: string): PointData {
+export function controlPoint(event: ControlEvent, chargerName: string, controller: string): PointData {
   return {
     measurement: 'charge_control',
-    tags: { charger_id: event.charger_id, command: event.command, controller },
+    tags: { charger_id: event.charger_id, charger_name: chargerName, command: event.command, controller },
     fields: {
       ok: event.ok,
       failure: event.failure ?? '',

@@ -33,6 +33,7 @@ export interface PlannerStats {
 }
 
 interface Entry {
+  name: string;
   loop: ChargerLoop;
   controller: ChargeController;
   lastPublished: string;
@@ -87,7 +88,7 @@ export function createPlannerService(options: {
         settleMs: 3 * 60_000,
       },
     });
-    const entry: Entry = { loop, controller, lastPublished: '', plan: undefined };
+    const entry: Entry = { name: chargerName, loop, controller, lastPublished: '', plan: undefined };
     entries.set(chargerId, entry);
     logger.info({ chargerId, chargerName, controller: controller.kind }, 'planning for charger');
     return entry;
@@ -114,11 +115,15 @@ export function createPlannerService(options: {
         { chargerId, command: outcome.command, reason, failure: outcome.failure, detail: outcome.detail },
         'car command',
       );
-      writer.write(config.influx.sessionsBucket, 'durable', [controlPoint(event, entry.controller.kind)]);
+      writer.write(config.influx.sessionsBucket, 'durable', [controlPoint(event, entry.name, entry.controller.kind)]);
       void store.publishEvent(event);
     }
     if (step.replanned) {
-      writer.write(config.influx.sessionsBucket, 'durable', planPoints(chargerId, step.replanned, entry.plan));
+      writer.write(
+        config.influx.sessionsBucket,
+        'durable',
+        planPoints({ id: chargerId, name: entry.name }, step.replanned, entry.plan),
+      );
       entry.plan = step.replanned;
     }
   }

@@ -217,7 +217,7 @@ export const SCHEMA = {
    * happened". `start_ms`/`end_ms`: the charging inside the hour.
    */
   charge_plan: {
-    tags: ['charger_id'],
+    tags: ['charger_id', 'charger_name'],
     fields: {
       energy_kwh: 'float',
       price_cents_kwh: 'float',
@@ -229,7 +229,7 @@ export const SCHEMA = {
   },
   /** One command to a car and its answer (planner): what the status page and the alerts show. */
   charge_control: {
-    tags: ['charger_id', 'command', 'controller'],
+    tags: ['charger_id', 'charger_name', 'command', 'controller'],
     fields: {
       ok: 'bool',
       failure: 'string',
