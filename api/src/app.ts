@@ -5,6 +5,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import type { ApiConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { createLiveHub } from './live/live-hub.js';
+import { createControlAlerts } from './notify/control-alerts.js';
 import { createNotifier } from './notify/notifiers.js';
 import { createInfluxReader, type InfluxReader, registerInflux } from './plugins/app/influx.js';
 import { createLiveStore, type LiveStore, registerLiveStore } from './plugins/app/redis.js';
@@ -138,6 +139,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(liveRoutes);
   await app.register(statusPageRoutes);
 
+  const notifier = createNotifier(config.notify, child('notify'));
+  // A failed command to a car goes to the alert channels (once per charger per half hour, whichever replica).
+  const controlAlerts = createControlAlerts({
+    redisUrl: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    redis: live.client,
+    notifier,
+    chargerName: async (id) => (await live.chargerStatus(id))?.charger_name,
+    logger: child('control-alerts'),
+  });
+  app.addHook('onReady', async () => controlAlerts.start());
+  app.addHook('preClose', async () => controlAlerts.stop());
   const scheduler = createReportScheduler({
     dir: config.reports.dir,
     timeZone: config.timeZone,
@@ -148,7 +161,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       notifyHour: config.reports.notifyHour,
     },
     influx: app.influx,
-    notifier: createNotifier(config.notify, child('notify')),
+    notifier,
     redis: live.client,
     keyPrefix: config.redis.keyPrefix,
     logger: child('report-scheduler'),

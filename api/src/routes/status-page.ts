@@ -49,6 +49,10 @@ function showPlan(node, answer) {
   const runs = plan ? plan.runs : [];
   set(node, 'plan', runs.length === 0 ? '–' : runs.map((run) => clock(run.start) + '–' + clock(run.end)).join(', ') + ', ' + fmt.usd(plan.expected.total_usd) + (plan.saving_usd > 0.005 ? ' (saves ' + fmt.usd(plan.saving_usd) + ')' : ''));
   node.querySelector('[data-action="charge-now"]').hidden = !state || !['planned', 'deadline', 'off'].includes(state.status);
+  const event = state && state.last_event;
+  set(node, 'car-command', !event ? '–' : clock(event.time) + ' ' + event.command.replace('charge_', '') + ': ' + (event.ok ? 'ok' : 'failed (' + event.failure + ')'));
+  const calls = state ? Object.values(state.usage.calls).reduce((sum, n) => sum + n, 0) : 0;
+  set(node, 'car-calls', state && state.controller !== 'none' && state.controller !== 'mqtt' ? String(calls) + ' (' + state.controller + ')' : '–');
 }
 async function chargeNow(node) {
   const response = await fetch('/api/v1/chargers/' + encodeURIComponent(node.dataset.charger) + '/charge-now', {
@@ -244,6 +248,8 @@ export function statusPageHtml(grafanaUrl: string, timeZone: string): string {
 <dt>link</dt><dd data-field="online">–</dd>
 <dt>smart charging</dt><dd data-field="plan-status">–</dd>
 <dt>plan</dt><dd data-field="plan">–</dd>
+<dt>last car command</dt><dd data-field="car-command">–</dd>
+<dt>car service calls</dt><dd data-field="car-calls">–</dd>
 </dl><p><button type="button" data-action="charge-now" hidden>Charge now</button> <span data-field="control-message"></span></p></section></template>
 <script>${SCRIPT}</script>
 </body>

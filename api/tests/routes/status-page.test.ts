@@ -167,8 +167,19 @@ describe('status page', () => {
         shortfall_kwh: 0,
       },
       control: { last_command: null, failures: 0, stopped_by_us: true, user_override: false, fail_safe: false },
-      usage: { calls: {}, failures: 0 },
-      last_event: null,
+      usage: { calls: { vehicle_data: 2, charge_stop: 1 }, failures: 0 },
+      last_event: {
+        charger_id: CHARGER_ID,
+        time: new Date(nowMs - 60_000).toISOString(),
+        command: 'charge_stop',
+        ok: false,
+        failure: 'asleep',
+        detail: 'vehicle unavailable',
+        reason: 'plan_stop',
+        calls: 1,
+        woke: false,
+        duration_ms: 900,
+      },
       updated: new Date(nowMs).toISOString(),
     };
     stack.live.publishStatus(chargerStatus());
@@ -189,6 +200,11 @@ describe('status page', () => {
       .filter({ hasText: `${time(hour(6))}–${time(hour(8.6))}, $1.23 (saves $2.27)` })
       .waitFor({ timeout: 10_000 });
     await expect(card.locator('[data-field="plan-status"]').textContent()).resolves.toBe('following the plan');
+    // What the planner last told the car, and how many calls the car service has been billed for.
+    await expect(card.locator('[data-field="car-command"]').textContent()).resolves.toBe(
+      `${time(new Date(nowMs - 60_000).toISOString())} stop: failed (asleep)`,
+    );
+    await expect(card.locator('[data-field="car-calls"]').textContent()).resolves.toBe('3 (tesla-fleet)');
     await page.locator('#connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
 
     await card.locator('[data-action="charge-now"]').click();
