@@ -5,6 +5,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import type { ApiConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { createLiveHub } from './live/live-hub.js';
+import { serializeRequest } from './logging/request-log.js';
 import { createNotifier } from './notify/notifiers.js';
 import { createInfluxReader, type InfluxReader, registerInflux } from './plugins/app/influx.js';
 import { createLiveStore, type LiveStore, registerLiveStore } from './plugins/app/redis.js';
@@ -55,7 +56,9 @@ function fieldOf(instancePath: string, context: string | undefined): string {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.logger
+      ? { loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }) }
+      : { logger: false }),
     // Behind the reverse proxy of a typical install, the client address is in X-Forwarded-For.
     trustProxy: true,
   }) as unknown as FastifyInstance;
