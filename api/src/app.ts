@@ -9,6 +9,7 @@ import { serializeRequest } from './logging/request-log.js';
 import { createNotifier } from './notify/notifiers.js';
 import { createInfluxReader, type InfluxReader, registerInflux } from './plugins/app/influx.js';
 import { createLiveStore, type LiveStore, registerLiveStore } from './plugins/app/redis.js';
+import { registerRequestGuard } from './plugins/app/request-guard.js';
 import { registerAuth } from './plugins/external/auth.js';
 import { registerCors } from './plugins/external/cors.js';
 import { registerRateLimit } from './plugins/external/rate-limit.js';
@@ -110,6 +111,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerRateLimit(app, config.rateLimit, live.client, config.redis.keyPrefix);
   await registerAuth(app, config.auth);
   await registerSwagger(app);
+  registerRequestGuard(app);
 
   const hub = createLiveHub({
     redisUrl: config.redis.url,
