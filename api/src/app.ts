@@ -60,8 +60,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.logger
       ? { loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }) }
       : { logger: false }),
-    // Behind the reverse proxy of a typical install, the client address is in X-Forwarded-For.
-    trustProxy: true,
+    // X-Forwarded-For names the client only when the request comes from a proxy we were told of
+    // (TRUST_PROXY): the default stack publishes the API directly, and a client could name itself
+    // anyone to walk around the rate limit.
+    trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy.join(',') : false,
+    // The whole request (headers and body) must arrive within requestTimeout, and a socket idle
+    // for connectionTimeout is closed: slow clients cannot hold connections for good. Node checks
+    // requestTimeout every connectionsCheckingInterval (30 s by default).
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.http.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.min(Math.max(config.http.requestTimeoutMs / 4, 250), 30_000),
+    },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -108,8 +119,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Before auth and rate limit: its onRequest hook marks upgrade requests, so a
   // refused upgrade's socket is closed after the answer.
   await registerWebsocket(app);
-  await registerRateLimit(app, config.rateLimit, live.client, config.redis.keyPrefix);
+  // Auth first: the rate limiter counts by the client auth verified.
   await registerAuth(app, config.auth);
+  await registerRateLimit(app, config.rateLimit, live.client, config.redis.keyPrefix);
   await registerSwagger(app);
   registerRequestGuard(app);
 

@@ -8,7 +8,7 @@ import { createTestStack } from '../seed.js';
 describe('docs/API.md', () => {
   it('matches the OpenAPI document (regenerate: pnpm exec tsx --conditions twc-source api/src/docs/write-api-doc.ts)', async () => {
     const stack = await createTestStack('api-doc');
-    const app = await buildApp({ config: stack.config({ AUTH_MODE: 'apikey', API_KEYS: 'k' }) });
+    const app = await buildApp({ config: stack.config({ AUTH_MODE: 'apikey', API_KEYS: 'api-doc-key-0123456789' }) });
     try {
       await app.ready();
       const expected = apiMarkdown(app.swagger());

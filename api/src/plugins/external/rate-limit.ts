@@ -1,15 +1,15 @@
-import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from '../../config.js';
-import { credentialOf } from './auth.js';
 
 /**
  * Requests per client and window, counted in Redis so every API replica
- * shares the count. A client is its credential when it sends one (several
- * people behind one NAT are not one client), its address otherwise. While
- * Redis is down requests are let through rather than refused.
+ * shares the count. A client is its credential once auth verified it
+ * (several people behind one NAT are not one client), its address
+ * otherwise: a made-up credential must not buy a fresh count. Registered
+ * after auth, whose hook sets the verified client. While Redis is down
+ * requests are let through rather than refused.
  */
 export async function registerRateLimit(
   app: FastifyInstance,
@@ -25,11 +25,6 @@ export async function registerRateLimit(
     redis,
     nameSpace: `${keyPrefix}ratelimit:`,
     skipOnError: true,
-    keyGenerator: (request) => {
-      const credential = credentialOf(request);
-      return credential === undefined
-        ? `ip:${request.ip}`
-        : `key:${createHash('sha256').update(credential).digest('hex').slice(0, 32)}`;
-    },
+    keyGenerator: (request) => request.verifiedClient ?? `ip:${request.ip}`,
   });
 }

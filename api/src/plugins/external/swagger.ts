@@ -11,6 +11,21 @@ export const API_DESCRIPTION = [
   '/health and /ready needs a bearer token (a JWT signed HS256 with JWT_SECRET, or one of',
   'API_KEYS), sent as `Authorization: Bearer <token>`, `X-API-Key: <key>` or the `token`',
   'query parameter (for the WebSocket and links).',
+  '',
+  'A JWT must carry `exp`, and live at most JWT_MAX_AGE_S (a year by default), counted from',
+  '`iat` or, without one, from now. To mint one valid for 90 days with JWT_SECRET in the',
+  'environment:',
+  '',
+  '```sh',
+  'node -e \'const c=require("node:crypto"),b=(o)=>Buffer.from(JSON.stringify(o)).toString("base64url"),',
+  'now=Math.floor(Date.now()/1000),t=b({alg:"HS256",typ:"JWT"})+"."+b({sub:"home-assistant",iat:now,exp:now+90*86400});',
+  'console.log(t+"."+c.createHmac("sha256",process.env.JWT_SECRET).update(t).digest("base64url"))\'',
+  '```',
+  '',
+  'A client address that fails authentication 10 times within a minute is answered 429 (with',
+  '`Retry-After`) until the minute is over, and each failure is answered a little later than the',
+  'one before. Requests are limited per client (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_S, 429 past',
+  'it): per verified credential, otherwise per address.',
 ].join('\n');
 
 /** OpenAPI 3 generated from the routes' zod schemas, served at /api/v1/openapi.json, and the interactive docs at /docs. */
