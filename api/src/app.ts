@@ -103,14 +103,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const logger = options.logger;
   const child = (module: string) => (logger ? logger.child({ module }) : (app.log as unknown as Logger));
+  // Requests read with the short timeout; the report scheduler, which no one waits for, with the long one.
   registerInflux(
     app,
     options.influx ??
-      createInfluxReader({
-        ...config.influx,
-        logger: child('influx'),
-      }),
+      createInfluxReader({ ...config.influx, timeoutMs: config.influx.queryTimeoutMs, logger: child('influx') }),
   );
+  const reportInflux = options.influx ?? createInfluxReader({ ...config.influx, logger: child('influx-reports') });
   const live = options.live ?? createLiveStore({ ...config.redis, logger: child('redis') });
   registerLiveStore(app, live);
   await live.connect();
@@ -121,7 +120,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerWebsocket(app);
   // Auth first: the rate limiter counts by the client auth verified.
   await registerAuth(app, config.auth);
-  await registerRateLimit(app, config.rateLimit, live.client, config.redis.keyPrefix);
+  await registerRateLimit(app, config.rateLimit, live);
   await registerSwagger(app);
   registerRequestGuard(app);
 
@@ -162,7 +161,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       weekly: config.reports.weekly,
       notifyHour: config.reports.notifyHour,
     },
-    influx: app.influx,
+    influx: reportInflux,
     notifier: createNotifier(config.notify, child('notify')),
     redis: live.client,
     keyPrefix: config.redis.keyPrefix,

@@ -94,6 +94,9 @@ const schema = z
     ...influxSettings,
     ...bucketSettings,
     INFLUXDB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    // A request gives up on InfluxDB well before a browser or Home Assistant gives up on us;
+    // the scheduled reports keep INFLUXDB_TIMEOUT_MS.
+    INFLUXDB_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
     ...redisSettings,
     TIMEZONE: z
       .string()
@@ -227,6 +230,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
     influx: {
       ...influxOf(raw),
       timeoutMs: raw.INFLUXDB_TIMEOUT_MS,
+      queryTimeoutMs: raw.INFLUXDB_QUERY_TIMEOUT_MS,
       buckets: {
         raw: raw.INFLUXDB_BUCKET_RAW,
         sessions: raw.INFLUXDB_BUCKET_SESSIONS,

@@ -15,7 +15,7 @@ import {
 } from '../core/periods.js';
 import { periodTotals } from '../data/cost-totals.js';
 import { findSession, parseSessionId, sessionFromLive, sessionHours } from '../data/sessions.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound, unavailable } from '../errors.js';
 import { errorSchema, isoTime, sessionHourSchema, sessionSchema, totalsSchema } from '../schemas.js';
 
 const periodSchema = z.object({
@@ -67,6 +67,10 @@ export async function costRoutes(app: FastifyInstance): Promise<void> {
       if (!session) {
         // An open session is in Redis until the collector closes and stores it.
         const live = await app.live.session(parsed.chargerId);
+        // Not stored and Redis cannot say: it may be the open session; unknown is not absent.
+        if (live === undefined && !app.live.available()) {
+          throw unavailable(`session ${id} is not stored, and the open sessions (Redis) cannot be read now`);
+        }
         if (live?.session.id !== id) throw notFound(`session ${id} is unknown`);
         session = sessionFromLive(live);
       }
