@@ -12,6 +12,7 @@ import { createLiveStore, type LiveStore, registerLiveStore } from './plugins/ap
 import { registerRequestGuard } from './plugins/app/request-guard.js';
 import { registerAuth } from './plugins/external/auth.js';
 import { registerCors } from './plugins/external/cors.js';
+import { registerOriginCheck } from './plugins/external/origin-check.js';
 import { registerRateLimit } from './plugins/external/rate-limit.js';
 import { registerSwagger } from './plugins/external/swagger.js';
 import { registerWebsocket } from './plugins/external/websocket.js';
@@ -118,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Before auth and rate limit: its onRequest hook marks upgrade requests, so a
   // refused upgrade's socket is closed after the answer.
   await registerWebsocket(app);
+  registerOriginCheck(app, { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
   // Auth first: the rate limiter counts by the client auth verified.
   await registerAuth(app, config.auth);
   await registerRateLimit(app, config.rateLimit, live);

@@ -132,6 +132,7 @@ const schema = z
     RATE_LIMIT_MAX: z.coerce.number().int().positive().default(300),
     RATE_LIMIT_WINDOW_S: z.coerce.number().positive().default(60),
     CORS_ORIGINS: commaList,
+    API_ALLOWED_HOSTS: commaList,
     GRAFANA_URL: z.url().default('http://localhost:3000'),
     WS_HEARTBEAT_S: z.coerce.number().positive().default(30),
     WS_MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
@@ -247,6 +248,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
     },
     rateLimit: { enabled: raw.RATE_LIMIT_ENABLED, max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_S * 1000 },
     corsOrigins: raw.CORS_ORIGINS ?? [],
+    /** Host names besides local ones (addresses, localhost, single labels, .local, .lan...) the API answers for. */
+    allowedHosts: raw.API_ALLOWED_HOSTS ?? [],
     grafanaUrl: raw.GRAFANA_URL,
     websocket: { heartbeatMs: raw.WS_HEARTBEAT_S * 1000, maxBufferedBytes: raw.WS_MAX_BUFFERED_KB * 1024 },
     reports: {
