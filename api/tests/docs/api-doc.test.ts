@@ -24,6 +24,30 @@ describe('docs/API.md', () => {
     }
   });
 
+  it('declares the credentials, and the 401 and 429 answers every protected route may give', async () => {
+    const stack = await createTestStack('api-doc-auth');
+    const app = await buildApp({ config: stack.config() });
+    try {
+      await app.ready();
+      const document = app.swagger() as {
+        paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+        components: { securitySchemes: Record<string, unknown> };
+        security: unknown[];
+      };
+      expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
+      expect(document.security).toContainEqual({ bearer: [] });
+      for (const [path, item] of Object.entries(document.paths)) {
+        const codes = Object.keys(item.get.responses);
+        const probe = path === '/health' || path === '/ready';
+        expect(codes.includes('401'), `${path} 401`).toBe(!probe);
+        expect(codes.includes('429'), `${path} 429`).toBe(!probe);
+      }
+    } finally {
+      await app.close();
+      await stack.close();
+    }
+  });
+
   it('builds examples from schema examples, then from types', () => {
     const document = {
       info: { title: '', version: '' },

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { errorSchema } from '../../schemas.js';
 
 export const API_DESCRIPTION = [
   'REST, WebSocket and exports of the Tesla Wall Connector dashboard: live charger state, charging',
@@ -28,8 +29,26 @@ export const API_DESCRIPTION = [
   'it): per verified credential, otherwise per address.',
 ].join('\n');
 
+/**
+ * The answers every route may give besides its own: 401 when auth is on (not
+ * on public routes), 429 past the rate limit or after repeated failed
+ * authentication. Declared once here, for the routes registered after.
+ */
+function declareCommonAnswers(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    if (!schema?.response || schema.hide) return;
+    const config = route.config as { public?: boolean; rateLimit?: unknown } | undefined;
+    const common: Record<number, unknown> = {};
+    if (config?.public !== true) common[401] = errorSchema;
+    if (config?.rateLimit !== false) common[429] = errorSchema;
+    schema.response = { ...common, ...schema.response };
+  });
+}
+
 /** OpenAPI 3 generated from the routes' zod schemas, served at /api/v1/openapi.json, and the interactive docs at /docs. */
 export async function registerSwagger(app: FastifyInstance): Promise<void> {
+  declareCommonAnswers(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
