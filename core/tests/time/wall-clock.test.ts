@@ -111,7 +111,10 @@ describe('isValidTimeZone', () => {
     const Original = Intl.DateTimeFormat;
     const formatter = vi
       .spyOn(Intl, 'DateTimeFormat')
-      .mockImplementation((...args: ConstructorParameters<typeof Intl.DateTimeFormat>) => new Original(...args));
+      // biome-ignore lint/complexity/useArrowFunction: the spy is called with new, which an arrow cannot be
+      .mockImplementation(function (...args: ConstructorParameters<typeof Intl.DateTimeFormat>) {
+        return new Original(...args);
+      });
     try {
       expect(isValidTimeZone('Europe/Paris')).toBe(true);
       expect(formatter).not.toHaveBeenCalled();
