@@ -3,8 +3,14 @@
  * is generated from these, so the documentation cannot drift from the code.
  */
 import { z } from 'zod';
+import { isInfluxTime } from './core/flux.js';
 
 export const isoTime = z.iso.datetime({ offset: true });
+
+/** An instant a client asks about: ISO 8601, inside the range InfluxDB stores. */
+export const instantParam = isoTime.refine((text) => isInfluxTime(Date.parse(text)), {
+  message: 'must be between 1677-09-22 and 2262-04-11, the range of stored times',
+});
 
 export const errorSchema = z
   .object({

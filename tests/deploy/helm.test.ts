@@ -261,7 +261,7 @@ describe('the Helm chart', () => {
         TARIFF_FILE: '/etc/twc/tariff.yaml',
       },
       configFiles: { 'tariff.yaml': TARIFF_YAML },
-      secrets: { MQTT_PASSWORD: 'broker-secret', API_KEYS: 'key-one,key-two' },
+      secrets: { MQTT_PASSWORD: 'broker-secret', API_KEYS: 'key-one-0123456789,key-two-0123456789' },
       influxdb: { enabled: false },
       externalInfluxdb: { url: 'http://influxdb.monitoring.svc:8086' },
       redis: { enabled: false },
@@ -524,7 +524,7 @@ describe('the Helm chart', () => {
     for (const [key, value] of Object.entries(secret)) expect(value, key).toMatch(/^[A-Za-z0-9]{24,}$/);
     const given = external.secret(RELEASE);
     expect(given.MQTT_PASSWORD).toBe('broker-secret');
-    expect(given.API_KEYS).toBe('key-one,key-two');
+    expect(given.API_KEYS).toBe('key-one-0123456789,key-two-0123456789');
   });
 
   it('gives the collector and comed-poller a configuration their loaders accept, with the bundled servers', () => {
@@ -631,7 +631,7 @@ describe('the Helm chart', () => {
       influx: { url: 'http://influxdb.monitoring.svc:8086', token: 'tok-api' },
       redis: { url: 'redis://redis.cache.svc:6379' },
       timeZone: 'America/Denver',
-      auth: { mode: 'apikey', apiKeys: ['key-one', 'key-two'] },
+      auth: { mode: 'apikey', apiKeys: ['key-one-0123456789', 'key-two-0123456789'] },
     });
     const externalBridgeEnv = containerEnv(
       external.container('Deployment', 'homeassistant-bridge'),

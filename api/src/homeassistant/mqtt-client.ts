@@ -7,7 +7,8 @@
  *   when it (re)starts, and everything should be published again. Several
  *   announcements within `birthDebounceMs` make one re-publication: anyone
  *   allowed to publish on the broker could otherwise make the bridge send
- *   every config and state once per message.
+ *   every config and state once per message. And at most a few a minute:
+ *   announcements spaced past the debounce make one more at the minute's end.
  * - its own availability topic. Whichever instance of the bridge says
  *   `offline` last wins the retained message, and an instance going away
  *   says it on its way out (a clean disconnect fires no last will), or the
@@ -38,6 +39,12 @@ export interface BridgeMqttOptions {
   reconnectMs?: number;
   /** Announcements of Home Assistant within this window make one re-publication. */
   birthDebounceMs?: number;
+  /**
+   * At most `birthResyncsPerWindow` re-publications per `birthResyncWindowMs`
+   * (3 per minute); announcements past that make one more at the window's end.
+   */
+  birthResyncWindowMs?: number;
+  birthResyncsPerWindow?: number;
   /** How long after an `offline` on the availability topic `online` is said again. */
   availabilityDebounceMs?: number;
   /** The command topics to listen to, one MQTT filter (`+` wildcards only). */
@@ -88,6 +95,10 @@ export function matchesFilter(filter: string, topic: string): boolean {
 export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttClient {
   const log = options.logger.child({ module: 'mqtt-client' });
   const birthDebounceMs = options.birthDebounceMs ?? 1000;
+  const birthResyncWindowMs = options.birthResyncWindowMs ?? 60_000;
+  const birthResyncsPerWindow = options.birthResyncsPerWindow ?? 3;
+  /** When the re-publications of the current window were made. */
+  let resyncTimesMs: number[] = [];
   const availabilityDebounceMs = options.availabilityDebounceMs ?? 250;
   const stats = { connects: 0, birthAnnouncements: 0, availabilityRepublishes: 0, retainedCommands: 0, mqttErrors: 0 };
   let client: MqttClient | undefined;
@@ -121,13 +132,26 @@ export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttCl
     events?.connected();
   }
 
+  /**
+   * Each re-publication is about 55 messages per charger and price device: a
+   * client announcing `online` every couple of seconds, past the debounce,
+   * must not make the bridge flood the broker. A restarting Home Assistant
+   * announces itself once.
+   */
   function onBirth(): void {
     stats.birthAnnouncements++;
     if (birthTimer) return;
+    const nowMs = Date.now();
+    resyncTimesMs = resyncTimesMs.filter((atMs) => nowMs - atMs < birthResyncWindowMs);
+    const waitMs =
+      resyncTimesMs.length < birthResyncsPerWindow
+        ? birthDebounceMs
+        : Math.max(birthDebounceMs, (resyncTimesMs[0] as number) + birthResyncWindowMs - nowMs);
     birthTimer = setTimeout(() => {
       birthTimer = undefined;
+      resyncTimesMs.push(Date.now());
       if (running) events?.homeAssistantOnline();
-    }, birthDebounceMs);
+    }, waitMs);
   }
 
   function onAvailability(payload: string): void {

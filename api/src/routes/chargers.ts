@@ -11,11 +11,11 @@ import {
 } from '../data/chargers.js';
 import { listSessions, sessionFromLive } from '../data/sessions.js';
 import { badRequest, notFound } from '../errors.js';
-import { chargerIdParams, chargerSchema, errorSchema, isoTime, sessionSchema, statusSchema } from '../schemas.js';
+import { chargerIdParams, chargerSchema, errorSchema, instantParam, sessionSchema, statusSchema } from '../schemas.js';
 
 const sessionsQuery = z.object({
-  from: isoTime.optional().meta({ description: 'sessions that started at or after this instant' }),
-  to: isoTime.optional().meta({ description: 'sessions that started before this instant (default: now)' }),
+  from: instantParam.optional().meta({ description: 'sessions that started at or after this instant' }),
+  to: instantParam.optional().meta({ description: 'sessions that started before this instant (default: now)' }),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
   cursor: z

@@ -8,7 +8,7 @@ import { createTestStack } from '../seed.js';
 describe('docs/API.md', () => {
   it('matches the OpenAPI document (regenerate: pnpm exec tsx --conditions twc-source api/src/docs/write-api-doc.ts)', async () => {
     const stack = await createTestStack('api-doc');
-    const app = await buildApp({ config: stack.config({ AUTH_MODE: 'apikey', API_KEYS: 'k' }) });
+    const app = await buildApp({ config: stack.config({ AUTH_MODE: 'apikey', API_KEYS: 'api-doc-key-0123456789' }) });
     try {
       await app.ready();
       const expected = apiMarkdown(app.swagger());
@@ -18,6 +18,30 @@ describe('docs/API.md', () => {
         expect(actual).toContain(`## GET ${path}`);
       }
       expect(actual).toContain('## WS /ws/live');
+    } finally {
+      await app.close();
+      await stack.close();
+    }
+  });
+
+  it('declares the credentials, and the 401 and 429 answers every protected route may give', async () => {
+    const stack = await createTestStack('api-doc-auth');
+    const app = await buildApp({ config: stack.config() });
+    try {
+      await app.ready();
+      const document = app.swagger() as {
+        paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+        components: { securitySchemes: Record<string, unknown> };
+        security: unknown[];
+      };
+      expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
+      expect(document.security).toContainEqual({ bearer: [] });
+      for (const [path, item] of Object.entries(document.paths)) {
+        const codes = Object.keys(item.get.responses);
+        const probe = path === '/health' || path === '/ready';
+        expect(codes.includes('401'), `${path} 401`).toBe(!probe);
+        expect(codes.includes('429'), `${path} 429`).toBe(!probe);
+      }
     } finally {
       await app.close();
       await stack.close();

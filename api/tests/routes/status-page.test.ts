@@ -74,7 +74,7 @@ async function browser() {
 
 describe('status page', () => {
   it('is served without auth, with a Grafana link and a strict content security policy', async () => {
-    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key' });
+    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key-0123456789' });
     const response = await fetch(`${base}/`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toMatch(/script-src 'sha256-/);
@@ -238,12 +238,12 @@ describe('status page', () => {
 
   it('asks for a token when auth is on, then shows the data', async () => {
     stack.live.publishStatus(chargerStatus());
-    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key' });
+    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key-0123456789' });
     const context = await browser();
     const page = await context.newPage();
     await page.goto(`${base}/`);
     await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
-    await page.fill('#token', 'page-key');
+    await page.fill('#token', 'page-key-0123456789');
     await page.click('#login button');
     await page
       .locator(`[data-charger="${CHARGER_ID}"] [data-field="name"]`)

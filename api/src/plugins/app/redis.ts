@@ -55,8 +55,15 @@ export interface LiveStore {
   connect(): Promise<void>;
   ping(): Promise<boolean>;
   stats(): { failures: number; available: boolean };
+  /** Redis answers (connected and not stalled): an absent value is absent, not unknown. */
+  available(): boolean;
+  /** A command of the API's own (the rate limiter's count), with the same timeout and outage handling. */
+  run<T>(command: (redis: Redis) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
+
+/** How long a request waits for Redis before answering without it (from InfluxDB, degraded). */
+export const REDIS_COMMAND_TIMEOUT_MS = 500;
 
 export function createLiveStore(options: { url: string; keyPrefix: string; logger: Logger }): LiveStore {
   const { keyPrefix: prefix, logger } = options;
@@ -68,8 +75,9 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       down: 'Redis unavailable; serving from InfluxDB (degraded)',
       up: 'Redis reachable again; live data restored',
     },
-    // While Redis is down a read fails at once and the route falls back to InfluxDB.
-    client: { autoPipelining: true, connectTimeoutMs: 2000 },
+    // While Redis is down a read fails at once and the route falls back to InfluxDB; while it is
+    // stalled (paused, swapping) a read gives up after REDIS_COMMAND_TIMEOUT_MS and takes the same path.
+    client: { autoPipelining: true, connectTimeoutMs: 2000, commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS },
   });
   let unreadableLogged = false;
 
@@ -159,6 +167,8 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       const { failedCommands, connected } = connection.stats();
       return { failures: failedCommands, available: connected };
     },
+    available: () => connection.available(),
+    run: (command) => connection.run(command),
     close: () => connection.close(),
   };
 }
