@@ -14,8 +14,9 @@ describe('docs/API.md', () => {
       const expected = apiMarkdown(app.swagger());
       const actual = readFileSync(API_DOC_PATH, 'utf8');
       expect(actual === expected, 'docs/API.md is out of date with the OpenAPI document').toBe(true);
-      for (const path of Object.keys((app.swagger() as { paths: object }).paths)) {
-        expect(actual).toContain(`## GET ${path}`);
+      // A section for every operation: each method of each path.
+      for (const [path, item] of Object.entries((app.swagger() as { paths: Record<string, object> }).paths)) {
+        for (const method of Object.keys(item)) expect(actual).toContain(`## ${method.toUpperCase()} ${path}`);
       }
       expect(actual).toContain('## WS /ws/live');
     } finally {
@@ -30,17 +31,20 @@ describe('docs/API.md', () => {
     try {
       await app.ready();
       const document = app.swagger() as {
-        paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
         components: { securitySchemes: Record<string, unknown> };
         security: unknown[];
       };
       expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
       expect(document.security).toContainEqual({ bearer: [] });
+      // Every operation of every path, the POST-only steering routes among them.
       for (const [path, item] of Object.entries(document.paths)) {
-        const codes = Object.keys(item.get.responses);
-        const probe = path === '/health' || path === '/ready';
-        expect(codes.includes('401'), `${path} 401`).toBe(!probe);
-        expect(codes.includes('429'), `${path} 429`).toBe(!probe);
+        for (const [method, operation] of Object.entries(item)) {
+          const codes = Object.keys(operation.responses);
+          const probe = path === '/health' || path === '/ready';
+          expect(codes.includes('401'), `${method} ${path} 401`).toBe(!probe);
+          expect(codes.includes('429'), `${method} ${path} 429`).toBe(!probe);
+        }
       }
     } finally {
       await app.close();

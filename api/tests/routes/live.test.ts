@@ -144,7 +144,9 @@ describe('WS /ws/live', () => {
   });
 
   it('drops messages to a client that does not read, cuts it off, and keeps serving the others', async () => {
-    const { app, url } = await listen({ WS_MAX_BUFFERED_KB: '64', WS_HEARTBEAT_S: '0.5' });
+    // Heartbeats 2 s apart: on a loaded machine the slow client must still be sent to before a missed
+    // pong alone cuts it off, or nothing is ever dropped for it.
+    const { app, url } = await listen({ WS_MAX_BUFFERED_KB: '64', WS_HEARTBEAT_S: '2' });
     const fast = await connect(url);
     const slow = await connect(url);
     // The slow client stops reading: its socket buffers fill, and it answers no ping.
@@ -162,7 +164,7 @@ describe('WS /ws/live', () => {
     const publisher = stack.sessions;
     for (let i = 0; i < count; i++) await publisher.publish({ ...big, updated: String(i) } as never);
     await eventually(() => expect(fast.messages.filter((m) => m.type === 'session')).toHaveLength(count), 10_000);
-    await eventually(() => expect(app.hub.stats().terminated).toBeGreaterThanOrEqual(1), 5000);
+    await eventually(() => expect(app.hub.stats().terminated).toBeGreaterThanOrEqual(1), 10_000);
     expect(app.hub.stats().dropped).toBeGreaterThan(0);
     expect(fast.socket.readyState).toBe(WebSocket.OPEN);
     expect(app.hub.stats().clients).toBe(1);
