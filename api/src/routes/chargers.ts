@@ -25,16 +25,18 @@ const sessionsQuery = z.object({
     .meta({ description: 'next_cursor of the previous page: sessions started before it' }),
 });
 
+/** A charger known to Redis or InfluxDB; 404 otherwise. */
+export async function requireKnownCharger(app: FastifyInstance, id: string): Promise<void> {
+  const statuses = await app.live.chargers();
+  if (statuses?.some((status) => status.charger_id === id)) return;
+  if (await chargerInInflux(app.influx, id)) return;
+  throw notFound(`charger ${id} is unknown`);
+}
+
 export async function chargerRoutes(app: FastifyInstance): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  /** Known to Redis or InfluxDB; 404 otherwise. */
-  async function requireCharger(id: string): Promise<void> {
-    const statuses = await app.live.chargers();
-    if (statuses?.some((status) => status.charger_id === id)) return;
-    if (await chargerInInflux(app.influx, id)) return;
-    throw notFound(`charger ${id} is unknown`);
-  }
+  const requireCharger = (id: string) => requireKnownCharger(app, id);
 
   routes.get(
     '/chargers',

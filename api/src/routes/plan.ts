@@ -8,9 +8,9 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { chargerInInflux } from '../data/chargers.js';
-import { ApiError, notFound, unavailable } from '../errors.js';
+import { ApiError, unavailable } from '../errors.js';
 import { chargerIdParams, errorSchema } from '../schemas.js';
+import { requireKnownCharger } from './chargers.js';
 
 const planResponse = z
   .object({
@@ -36,12 +36,7 @@ const planResponse = z
 export async function planRoutes(app: FastifyInstance): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  async function requireCharger(id: string): Promise<void> {
-    const statuses = await app.live.chargers();
-    if (statuses?.some((status) => status.charger_id === id)) return;
-    if (await chargerInInflux(app.influx, id)) return;
-    throw notFound(`charger ${id} is unknown`);
-  }
+  const requireCharger = (id: string) => requireKnownCharger(app, id);
 
   async function current(id: string) {
     const read = await app.live.plan(id);

@@ -30,7 +30,7 @@ describe('docs/API.md', () => {
     const app = await buildApp({ config: stack.config() });
     try {
       await app.ready();
-      const document = app.swagger() as {
+      const document = app.swagger() as unknown as {
         paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
         components: { securitySchemes: Record<string, unknown> };
         security: unknown[];
