@@ -22,6 +22,7 @@
 #                             [~/.local/share/twc-dashboard; --demo: a new temporary directory]
 #   API_PORT [8000]  API_HOST [API's default; --demo: 127.0.0.1]  HEALTH_PORT [8081] (collector)
 #   POLLER_HEALTH_PORT [8082] (comed-poller)  BRIDGE_HEALTH_PORT [8083] (homeassistant-bridge)
+#   PLANNER_HEALTH_PORT [8084] (planner; with --demo it commands the simulated cars)
 # --demo only:
 #   SIM_CHARGERS [2]  SIM_SCENARIO [session]  SIM_SPEED [1] (simulated seconds per real second;
 #   the collector dates samples by the simulator's clock, read from its /sim/clock)

@@ -5,11 +5,15 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import type { ApiConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { createLiveHub } from './live/live-hub.js';
+import { serializeRequest } from './logging/request-log.js';
+import { createControlAlerts } from './notify/control-alerts.js';
 import { createNotifier } from './notify/notifiers.js';
 import { createInfluxReader, type InfluxReader, registerInflux } from './plugins/app/influx.js';
 import { createLiveStore, type LiveStore, registerLiveStore } from './plugins/app/redis.js';
+import { registerRequestGuard } from './plugins/app/request-guard.js';
 import { registerAuth } from './plugins/external/auth.js';
 import { registerCors } from './plugins/external/cors.js';
+import { registerOriginCheck } from './plugins/external/origin-check.js';
 import { registerRateLimit } from './plugins/external/rate-limit.js';
 import { registerSwagger } from './plugins/external/swagger.js';
 import { registerWebsocket } from './plugins/external/websocket.js';
@@ -19,6 +23,7 @@ import { costRoutes } from './routes/cost.js';
 import { exportRoutes } from './routes/export.js';
 import { healthRoutes } from './routes/health.js';
 import { liveRoutes } from './routes/live.js';
+import { planRoutes } from './routes/plan.js';
 import { priceRoutes } from './routes/price.js';
 import { reportRoutes } from './routes/reports.js';
 import { statusPageRoutes } from './routes/status-page.js';
@@ -55,9 +60,22 @@ function fieldOf(instancePath: string, context: string | undefined): string {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    // Behind the reverse proxy of a typical install, the client address is in X-Forwarded-For.
-    trustProxy: true,
+    ...(options.logger
+      ? { loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }) }
+      : { logger: false }),
+    // X-Forwarded-For names the client only when the request comes from a proxy we were told of
+    // (TRUST_PROXY): the default stack publishes the API directly, and a client could name itself
+    // anyone to walk around the rate limit.
+    trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy.join(',') : false,
+    // The whole request (headers and body) must arrive within requestTimeout, and a socket idle
+    // for connectionTimeout is closed: slow clients cannot hold connections for good. Node checks
+    // requestTimeout every connectionsCheckingInterval (30 s by default).
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
+    http: {
+      headersTimeout: Math.min(config.http.requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.min(Math.max(config.http.requestTimeoutMs / 4, 250), 30_000),
+    },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -88,14 +106,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const logger = options.logger;
   const child = (module: string) => (logger ? logger.child({ module }) : (app.log as unknown as Logger));
+  // Requests read with the short timeout; the report scheduler, which no one waits for, with the long one.
   registerInflux(
     app,
     options.influx ??
-      createInfluxReader({
-        ...config.influx,
-        logger: child('influx'),
-      }),
+      createInfluxReader({ ...config.influx, timeoutMs: config.influx.queryTimeoutMs, logger: child('influx') }),
   );
+  const reportInflux = options.influx ?? createInfluxReader({ ...config.influx, logger: child('influx-reports') });
   const live = options.live ?? createLiveStore({ ...config.redis, logger: child('redis') });
   registerLiveStore(app, live);
   await live.connect();
@@ -104,9 +121,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Before auth and rate limit: its onRequest hook marks upgrade requests, so a
   // refused upgrade's socket is closed after the answer.
   await registerWebsocket(app);
-  await registerRateLimit(app, config.rateLimit, live.client, config.redis.keyPrefix);
+  registerOriginCheck(app, { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
+  // Auth first: the rate limiter counts by the client auth verified.
   await registerAuth(app, config.auth);
+  await registerRateLimit(app, config.rateLimit, live);
   await registerSwagger(app);
+  registerRequestGuard(app);
 
   const hub = createLiveHub({
     redisUrl: config.redis.url,
@@ -126,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       await api.register(chargerRoutes);
+      await api.register(planRoutes);
       await api.register(priceRoutes);
       await api.register(costRoutes);
       await api.register(exportRoutes);
@@ -136,6 +157,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(liveRoutes);
   await app.register(statusPageRoutes);
 
+  const notifier = createNotifier(config.notify, child('notify'));
+  // A failed command to a car goes to the alert channels (once per charger per half hour, whichever replica).
+  const controlAlerts = createControlAlerts({
+    redisUrl: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    redis: live.client,
+    notifier,
+    chargerName: async (id) => (await live.chargerStatus(id))?.charger_name,
+    logger: child('control-alerts'),
+  });
+  app.addHook('onReady', async () => controlAlerts.start());
+  app.addHook('preClose', async () => controlAlerts.stop());
   const scheduler = createReportScheduler({
     dir: config.reports.dir,
     timeZone: config.timeZone,
@@ -145,8 +178,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       weekly: config.reports.weekly,
       notifyHour: config.reports.notifyHour,
     },
-    influx: app.influx,
-    notifier: createNotifier(config.notify, child('notify')),
+    influx: reportInflux,
+    notifier,
     redis: live.client,
     keyPrefix: config.redis.keyPrefix,
     logger: child('report-scheduler'),

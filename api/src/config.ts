@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { CHICAGO_TIME_ZONE, isValidTimeZone } from '@twc/core/time/wall-clock';
 import {
   bucketSettings,
@@ -21,6 +22,22 @@ const commaList = z
       .filter(Boolean),
   )
   .optional();
+
+function distinctCharacters(text: string): number {
+  return new Set(text).size;
+}
+
+/** An address, a CIDR network, or a name proxy-addr knows (loopback, linklocal, uniquelocal). */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const length = Number(bits);
+  return /^\d{1,3}$/.test(bits) && length <= (family === 4 ? 32 : 128);
+}
 
 /**
  * Grafana's GF_SMTP_HOST form, host:port ("[::1]:25" for IPv6); Grafana
@@ -52,22 +69,72 @@ const schema = z
   .object({
     API_HOST: z.string().default('0.0.0.0'),
     API_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    // The API is published directly (port 8000): a client trickling its request must not hold a
+    // connection forever.
+    API_REQUEST_TIMEOUT_S: z.coerce.number().positive().max(3600).default(30),
+    API_IDLE_TIMEOUT_S: z.coerce.number().positive().max(3600).default(120),
+    TRUST_PROXY: z
+      .string()
+      .optional()
+      .transform((value) =>
+        (value ?? '')
+          .split(/[\s,]+/)
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.string().refine(isProxyAddress, {
+            message:
+              "must be the reverse proxy's addresses or networks, comma separated (e.g. 172.18.0.0/16, loopback), or empty",
+          }),
+        ),
+      ),
     ...logSettings,
     ...influxSettings,
     ...bucketSettings,
     INFLUXDB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+    // A request gives up on InfluxDB well before a browser or Home Assistant gives up on us;
+    // the scheduled reports keep INFLUXDB_TIMEOUT_MS.
+    INFLUXDB_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
     ...redisSettings,
     TIMEZONE: z
       .string()
       .default(CHICAGO_TIME_ZONE)
       .refine(isValidTimeZone, { message: 'is not an IANA time zone name (e.g. America/Chicago)' }),
     AUTH_MODE: z.enum(['none', 'jwt', 'apikey']).default('none'),
-    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
-    API_KEYS: commaList,
+    JWT_SECRET: z
+      .string()
+      .min(32, { message: 'must be at least 32 characters' })
+      .refine((secret) => distinctCharacters(secret) >= 10, {
+        message: 'is too guessable: use at least 10 different characters (setup generates one)',
+      })
+      .optional(),
+    JWT_MAX_AGE_S: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(10 * 365 * 86_400)
+      .default(365 * 86_400),
+    API_KEYS: commaList.pipe(
+      z
+        .array(
+          z
+            .string()
+            .min(16, { message: 'each key must be at least 16 characters' })
+            .refine((key) => distinctCharacters(key) >= 8, {
+              message: 'each key needs at least 8 different characters (setup generates one)',
+            }),
+        )
+        .optional(),
+    ),
+    /** With AUTH_MODE=none the routes that steer a car are refused unless this is set on purpose. */
+    CONTROL_WITHOUT_AUTH: z.stringbool().default(false),
     RATE_LIMIT_ENABLED: z.stringbool().default(true),
     RATE_LIMIT_MAX: z.coerce.number().int().positive().default(300),
     RATE_LIMIT_WINDOW_S: z.coerce.number().positive().default(60),
     CORS_ORIGINS: commaList,
+    API_ALLOWED_HOSTS: commaList,
     GRAFANA_URL: z.url().default('http://localhost:3000'),
     WS_HEARTBEAT_S: z.coerce.number().positive().default(30),
     WS_MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
@@ -156,10 +223,17 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
   return {
     host: raw.API_HOST,
     port: raw.API_PORT,
+    http: {
+      requestTimeoutMs: raw.API_REQUEST_TIMEOUT_S * 1000,
+      idleTimeoutMs: raw.API_IDLE_TIMEOUT_S * 1000,
+      /** Addresses whose X-Forwarded-For is believed; none by default. */
+      trustProxy: raw.TRUST_PROXY,
+    },
     logLevel: raw.LOG_LEVEL,
     influx: {
       ...influxOf(raw),
       timeoutMs: raw.INFLUXDB_TIMEOUT_MS,
+      queryTimeoutMs: raw.INFLUXDB_QUERY_TIMEOUT_MS,
       buckets: {
         raw: raw.INFLUXDB_BUCKET_RAW,
         sessions: raw.INFLUXDB_BUCKET_SESSIONS,
@@ -171,10 +245,14 @@ export function loadApiConfig(env: NodeJS.ProcessEnv) {
     auth: {
       mode: raw.AUTH_MODE,
       jwtSecret: raw.JWT_SECRET,
+      jwtMaxAgeS: raw.JWT_MAX_AGE_S,
       apiKeys: raw.API_KEYS ?? [],
+      controlWithoutAuth: raw.CONTROL_WITHOUT_AUTH,
     },
     rateLimit: { enabled: raw.RATE_LIMIT_ENABLED, max: raw.RATE_LIMIT_MAX, windowMs: raw.RATE_LIMIT_WINDOW_S * 1000 },
     corsOrigins: raw.CORS_ORIGINS ?? [],
+    /** Host names besides local ones (addresses, localhost, single labels, .local, .lan...) the API answers for. */
+    allowedHosts: raw.API_ALLOWED_HOSTS ?? [],
     grafanaUrl: raw.GRAFANA_URL,
     websocket: { heartbeatMs: raw.WS_HEARTBEAT_S * 1000, maxBufferedBytes: raw.WS_MAX_BUFFERED_KB * 1024 },
     reports: {

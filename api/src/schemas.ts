@@ -3,8 +3,14 @@
  * is generated from these, so the documentation cannot drift from the code.
  */
 import { z } from 'zod';
+import { isInfluxTime } from './core/flux.js';
 
 export const isoTime = z.iso.datetime({ offset: true });
+
+/** An instant a client asks about: ISO 8601, inside the range InfluxDB stores. */
+export const instantParam = isoTime.refine((text) => isInfluxTime(Date.parse(text)), {
+  message: 'must be between 1677-09-22 and 2262-04-11, the range of stored times',
+});
 
 export const errorSchema = z
   .object({
@@ -79,6 +85,11 @@ export const sessionSchema = z
     cheapest_window_cost_usd: z.number().nullable(),
     saving_vs_flat_usd: z.number().nullable(),
     saving_vs_cheapest_usd: z.number().nullable(),
+    plug_in_cost_usd: z.number().nullable().meta({ description: 'the same charge started at plug-in' }),
+    saving_vs_plug_in_usd: z
+      .number()
+      .nullable()
+      .meta({ description: 'what waiting for cheaper hours saved against charging at plug-in (smart charging)' }),
     end_reason: z.string().nullable(),
   })
   .meta({ id: 'Session' });

@@ -22,7 +22,7 @@ describe('api configuration', () => {
   it('reads secrets from NAME_FILE and lists from commas', () => {
     const dir = mkdtempSync(join(tmpdir(), 'twc-api-config-'));
     try {
-      writeFileSync(join(dir, 'keys'), 'alpha, beta\n');
+      writeFileSync(join(dir, 'keys'), 'alpha-key-0123456789, beta-key-0123456789\n');
       writeFileSync(join(dir, 'token'), 'from-file\n');
       const config = loadApiConfig({
         INFLUXDB_TOKEN_FILE: join(dir, 'token'),
@@ -32,7 +32,7 @@ describe('api configuration', () => {
         RATE_LIMIT_ENABLED: 'false',
       });
       expect(config.influx.token).toBe('from-file');
-      expect(config.auth.apiKeys).toEqual(['alpha', 'beta']);
+      expect(config.auth.apiKeys).toEqual(['alpha-key-0123456789', 'beta-key-0123456789']);
       expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
       expect(config.rateLimit.enabled).toBe(false);
     } finally {

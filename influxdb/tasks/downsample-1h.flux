@@ -27,79 +27,127 @@ lookback = 6h
 destination = "@BUCKET_1H@"
 
 // --- aggregate rules: the same in every tier ---
+// Each rule is a predicate on _measurement and _field, spelt as == comparisons
+// joined by `and` and `or`: InfluxDB evaluates such a filter in storage, which
+// then reads only those series. A filter it cannot translate (contains() over
+// a list, a concatenated "measurement.field" key) makes storage hand every
+// series of the range to Flux to be tested row by row: at 10 chargers that
+// took the hourly task 36 s a run instead of 0.07 s.
 // Gauges: the mean over the window.
-meanFields = [
-    "twc_vitals.vehicle_current_a",
-    "twc_vitals.grid_v",
-    "twc_vitals.grid_hz",
-    "twc_vitals.voltageA_v",
-    "twc_vitals.voltageB_v",
-    "twc_vitals.voltageC_v",
-    "twc_vitals.currentA_a",
-    "twc_vitals.currentB_a",
-    "twc_vitals.currentC_a",
-    "twc_vitals.pcba_temp_c",
-    "twc_vitals.handle_temp_c",
-    "twc_vitals.mcu_temp_c",
-    "twc_vitals.power_w",
-    "twc_health.poll_ms",
-]
+meanFields = (r) =>
+    (r._measurement == "twc_vitals"
+        and (
+            r._field == "vehicle_current_a"
+            or r._field == "grid_v"
+            or r._field == "grid_hz"
+            or r._field == "voltageA_v"
+            or r._field == "voltageB_v"
+            or r._field == "voltageC_v"
+            or r._field == "currentA_a"
+            or r._field == "currentB_a"
+            or r._field == "currentC_a"
+            or r._field == "pcba_temp_c"
+            or r._field == "handle_temp_c"
+            or r._field == "mcu_temp_c"
+            or r._field == "power_w"
+        ))
+    or (r._measurement == "twc_health" and r._field == "poll_ms")
 
 // Integer gauges: the mean rounded back to an integer, so that a field has the
 // same type in every bucket (Flux refuses to union int and float columns).
-meanIntFields = [
-    "twc_wifi.wifi_signal_strength",
-    "twc_wifi.wifi_rssi",
-    "twc_wifi.wifi_snr",
-    "collector_spool.bytes",
-    "collector_spool.files",
-]
+meanIntFields = (r) =>
+    (r._measurement == "twc_wifi"
+        and (
+            r._field == "wifi_signal_strength"
+            or r._field == "wifi_rssi"
+            or r._field == "wifi_snr"
+        ))
+    or (r._measurement == "collector_spool"
+        and (
+            r._field == "bytes"
+            or r._field == "files"
+        ))
 
 // Counters, states, booleans and strings: the last value in the window. A mean
 // of a counter is meaningless, and session_energy_wh restarts from 0 with a
 // new session, so its maximum could belong to the previous one.
-lastFields = [
-    "twc_vitals.vehicle_connected",
-    "twc_vitals.contactor_closed",
-    "twc_vitals.session_energy_wh",
-    "twc_vitals.session_s",
-    "twc_vitals.evse_state",
-    "twc_vitals.uptime_s",
-    "twc_lifetime.energy_wh",
-    "twc_lifetime.charge_starts",
-    "twc_lifetime.charging_time_s",
-    "twc_lifetime.contactor_cycles",
-    "twc_lifetime.contactor_cycles_loaded",
-    "twc_lifetime.uptime_s",
-    "twc_lifetime.connector_cycles",
-    "twc_lifetime.alert_count",
-    "twc_lifetime.thermal_foldbacks",
-    "twc_lifetime.avg_startup_temp",
-    "twc_version.firmware_version",
-    "twc_version.part_number",
-    "twc_version.serial_number",
-    "twc_wifi.wifi_ssid",
-    "twc_wifi.wifi_connected",
-    "twc_wifi.internet",
-    "twc_wifi.wifi_infra_ip",
-    "twc_health.online",
-    "twc_health.repairs_total",
-    "twc_health.failures_total",
-    "twc_health.last_error",
-    "collector_spool.dropped_points_total",
-]
+lastFields = (r) =>
+    (r._measurement == "twc_vitals"
+        and (
+            r._field == "vehicle_connected"
+            or r._field == "contactor_closed"
+            or r._field == "session_energy_wh"
+            or r._field == "session_s"
+            or r._field == "evse_state"
+            or r._field == "uptime_s"
+        ))
+    or (r._measurement == "twc_lifetime"
+        and (
+            r._field == "energy_wh"
+            or r._field == "charge_starts"
+            or r._field == "charging_time_s"
+            or r._field == "contactor_cycles"
+            or r._field == "contactor_cycles_loaded"
+            or r._field == "uptime_s"
+            or r._field == "connector_cycles"
+            or r._field == "alert_count"
+            or r._field == "thermal_foldbacks"
+            or r._field == "avg_startup_temp"
+        ))
+    or (r._measurement == "twc_version"
+        and (
+            r._field == "firmware_version"
+            or r._field == "part_number"
+            or r._field == "serial_number"
+        ))
+    or (r._measurement == "twc_wifi"
+        and (
+            r._field == "wifi_ssid"
+            or r._field == "wifi_connected"
+            or r._field == "internet"
+            or r._field == "wifi_infra_ip"
+        ))
+    or (r._measurement == "twc_health"
+        and (
+            r._field == "online"
+            or r._field == "repairs_total"
+            or r._field == "failures_total"
+            or r._field == "last_error"
+        ))
+    or (r._measurement == "collector_spool" and r._field == "dropped_points_total")
 
 // States whose worst value in the window matters more than the last one: a
 // burst of failed polls must stay visible after the charger answered again.
-maxFields = ["twc_health.consecutive_failures"]
+maxFields = (r) =>
+    (r._measurement == "twc_health" and r._field == "consecutive_failures")
+
+// Gauges whose extremes matter more than their mean (a hot handle, a slow poll,
+// a voltage sag): also their highest value in the window, as <field>_max, and
+// for the grid voltage its lowest, as <field>_min, beside the mean.
+peakFields = (r) =>
+    (r._measurement == "twc_vitals"
+        and (
+            r._field == "handle_temp_c"
+            or r._field == "pcba_temp_c"
+            or r._field == "mcu_temp_c"
+            or r._field == "power_w"
+            or r._field == "grid_v"
+        ))
+    or (r._measurement == "twc_health" and r._field == "poll_ms")
+
+lowFields = (r) =>
+    (r._measurement == "twc_vitals" and r._field == "grid_v")
 // --- end of aggregate rules ---
 
 stop = date.truncate(t: now(), unit: window)
 start = date.truncate(t: date.sub(d: lookback, from: now()), unit: window)
-raw = from(bucket: "@BUCKET_RAW@") |> range(start: start, stop: stop)
+// Each aggregate reads the raw bucket itself: storage takes over a filter (and
+// then the window aggregate) only when it follows range() directly, not when
+// one range() feeds several filters.
 downsample = (fields, fn) =>
-    raw
-        |> filter(fn: (r) => contains(value: r._measurement + "." + r._field, set: fields))
+    from(bucket: "@BUCKET_RAW@")
+        |> range(start: start, stop: stop)
+        |> filter(fn: fields)
         |> aggregateWindow(every: window, fn: fn, createEmpty: false)
 
 union(
@@ -109,6 +157,19 @@ union(
             |> map(fn: (r) => ({r with _value: int(v: math.round(x: r._value))})),
         downsample(fields: lastFields, fn: last),
         downsample(fields: maxFields, fn: max),
+    ],
+)
+    |> to(bucket: destination, org: "@ORG@")
+
+// The extremes under their own names, written apart: union() gives all its
+// streams one type, and a stream map() gave an integer _value (above) cannot
+// share it with one whose _value map() passed on as a float.
+union(
+    tables: [
+        downsample(fields: peakFields, fn: max)
+            |> map(fn: (r) => ({r with _field: r._field + "_max"})),
+        downsample(fields: lowFields, fn: min)
+            |> map(fn: (r) => ({r with _field: r._field + "_min"})),
     ],
 )
     |> to(bucket: destination, org: "@ORG@")

@@ -23,8 +23,9 @@ const schema = z.object({
   HEALTH_PORT: port(8081),
   POLLER_HEALTH_PORT: port(8082),
   BRIDGE_HEALTH_PORT: port(8083),
+  PLANNER_HEALTH_PORT: port(8084),
   SIM_CHARGERS: z.coerce.number().int().min(1).max(1000).default(2),
-  SIM_SCENARIO: z.enum(['session', 'day', 'idle']).default('session'),
+  SIM_SCENARIO: z.enum(['session', 'day', 'idle', 'night']).default('session'),
   SIM_SPEED: z.coerce.number().positive().default(1),
   INFLUXDB_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -52,6 +53,8 @@ export interface RunLocalConfig {
   ports: Record<Service, number>;
   /** The Home Assistant bridge's /health port; it runs when there is a broker: with --demo, or MQTT_URL. */
   bridge: { port: number };
+  /** The planner's /health port; with --demo it commands the simulated cars through Tessie's stand-in. */
+  planner: { port: number };
   serviceEnv: Record<Service, NodeJS.ProcessEnv>;
   keepServerData: boolean;
 }
@@ -112,9 +115,18 @@ export function loadRunLocalConfig(
     dir,
     tempParent: raw.TMPDIR ?? tmpdir(),
     servers,
-    simulation: demo ? { chargers: raw.SIM_CHARGERS, scenario: raw.SIM_SCENARIO, speed: raw.SIM_SPEED } : undefined,
+    simulation: demo
+      ? {
+          chargers: raw.SIM_CHARGERS,
+          scenario: raw.SIM_SCENARIO,
+          speed: raw.SIM_SPEED,
+          carServices: true,
+          owners: true,
+        }
+      : undefined,
     ports: { collector: raw.HEALTH_PORT, 'comed-poller': raw.POLLER_HEALTH_PORT, api: raw.API_PORT },
     bridge: { port: raw.BRIDGE_HEALTH_PORT },
+    planner: { port: raw.PLANNER_HEALTH_PORT },
     serviceEnv: {
       collector: { SPOOL_MAX_MB: spool(raw.COLLECTOR_SPOOL_MAX_MB) },
       'comed-poller': {
@@ -127,7 +139,12 @@ export function loadRunLocalConfig(
             }
           : {}),
       },
-      api: { API_HOST: raw.API_HOST ?? (demo ? '127.0.0.1' : undefined) },
+      api: {
+        API_HOST: raw.API_HOST ?? (demo ? '127.0.0.1' : undefined),
+        // On loopback (the demo's default) its simulated owners, and you on the status page, steer the
+        // simulated cars without a credential; published further (API_HOST), the rule holds: auth first.
+        ...(demo && (raw.API_HOST ?? '127.0.0.1') === '127.0.0.1' ? { CONTROL_WITHOUT_AUTH: 'true' } : {}),
+      },
     },
     keepServerData: raw.TWC_KEEP_TEST_DATA,
   };

@@ -9,5 +9,5 @@ export {
   startLocalServers,
 } from './servers.js';
 export { SERVICE_SCRIPTS, type ServiceOptions, serviceProcess } from './services.js';
-export type { SimCharger, SimulationOptions } from './simulation.js';
+export type { SimCarService, SimCharger, SimTeslaService, SimulationOptions } from './simulation.js';
 export { type LocalStack, type LocalStackOptions, type Simulation, startLocalStack } from './stack.js';

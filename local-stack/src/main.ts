@@ -75,6 +75,7 @@ try {
     serviceEnv: config.serviceEnv,
     ports: config.ports,
     bridge: config.bridge,
+    planner: config.planner,
     keepServerData: config.keepServerData,
     log,
     signal: starting.signal,

@@ -102,3 +102,31 @@ export function bridgeProcess(options: ServiceOptions): ProcessHandle {
     dirs: [],
   });
 }
+
+/** The planner's entry point in the sources. */
+export const PLANNER_SCRIPT = 'collector/src/planner/main.ts';
+
+/**
+ * The planner (smart charging), writing the sessions bucket with the
+ * collector's token as in docker-compose.yml; its settings and state under
+ * <dir>/planner. Ready once its first step ran (/health answers 200).
+ */
+export function plannerProcess(options: ServiceOptions): ProcessHandle {
+  const logFile = join(options.dir, 'logs', 'planner.log');
+  return nodeProcess({
+    name: 'planner',
+    logFile,
+    ...(options.command ? { command: options.command } : { script: [PLANNER_SCRIPT] }),
+    env: {
+      ...options.env,
+      ...options.servers.env,
+      ...options.servers.tokenEnv('collector'),
+      PLANNER_STATE_DIR: join(options.dir, 'planner', 'state'),
+      SPOOL_DIR: join(options.dir, 'planner', 'spool'),
+      TESLA_TOKEN_FILE: join(options.dir, 'planner', 'tesla-tokens.json'),
+      HEALTH_PORT: String(options.port),
+    },
+    ready: () => httpOk(`http://127.0.0.1:${options.port}/health`),
+    dirs: [join(options.dir, 'planner')],
+  });
+}

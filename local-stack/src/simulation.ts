@@ -11,13 +11,37 @@ import { jsonLineWith, nodeProcess, type ProcessHandle } from './processes.js';
 export interface SimulationOptions {
   chargers: number;
   /** `twc simulate --scenario`. */
-  scenario: 'session' | 'day' | 'idle';
+  scenario: 'session' | 'day' | 'idle' | 'night';
   /** Simulated seconds per real second. */
   speed: number;
   /** Of the chargers and the prices alike. Default 1. */
   seed?: number;
   /** Where the simulated clock starts (`twc simulate --start`); now when absent. */
   startMs?: number;
+  /**
+   * The stand-ins for Tessie and Tesla's Fleet API with its proxy in front of
+   * the simulated cars (`--tessie-port`, `--tesla-port`), for the planner to
+   * command them.
+   */
+  carServices?: boolean;
+  /** Simulated owners tell the planner when each car leaves (owner.ts); needs the API's CONTROL_WITHOUT_AUTH. */
+  owners?: boolean;
+}
+
+/** What `twc simulate --tesla-port` prints of its Fleet API, token endpoint and proxy stand-ins. */
+export interface SimTeslaService {
+  apiUrl: string;
+  authUrl: string;
+  proxyUrl: string;
+  refreshToken: string;
+  vins: string[];
+}
+
+/** What `twc simulate --tessie-port` prints of its Tessie stand-in. */
+export interface SimCarService {
+  url: string;
+  token: string;
+  vins: string[];
 }
 
 export interface SimCharger {
@@ -34,9 +58,14 @@ export function simulatorProcess(
   dir: string,
   env: NodeJS.ProcessEnv,
   options: SimulationOptions,
-): { handle: ProcessHandle; chargers(): SimCharger[] } {
+): {
+  handle: ProcessHandle;
+  chargers(): SimCharger[];
+  tessie(): SimCarService | undefined;
+  tesla(): SimTeslaService | undefined;
+} {
   const logFile = join(dir, 'logs', 'simulator.log');
-  let printed: { chargers: SimCharger[] } | undefined;
+  let printed: { chargers: SimCharger[]; tessie?: SimCarService; tesla?: SimTeslaService } | undefined;
   const handle = nodeProcess({
     name: 'simulator',
     logFile,
@@ -46,14 +75,24 @@ export function simulatorProcess(
       ...['--chargers', String(options.chargers), '--scenario', options.scenario, '--speed', String(options.speed)],
       ...['--seed', String(options.seed ?? 1), '--port', '0'],
       ...(options.startMs === undefined ? [] : ['--start', new Date(options.startMs).toISOString()]),
+      ...(options.carServices ? ['--tessie-port', '0', '--tesla-port', '0'] : []),
     ],
     env,
     ready: async (offset) => {
-      printed = jsonLineWith<{ chargers: SimCharger[] }>(logFile, 'chargers', offset);
+      printed = jsonLineWith<{ chargers: SimCharger[]; tessie?: SimCarService; tesla?: SimTeslaService }>(
+        logFile,
+        'chargers',
+        offset,
+      );
       return printed !== undefined;
     },
   });
-  return { handle, chargers: () => printed?.chargers ?? [] };
+  return {
+    handle,
+    chargers: () => printed?.chargers ?? [],
+    tessie: () => printed?.tessie,
+    tesla: () => printed?.tesla,
+  };
 }
 
 /** The simulator's clock, as its chargers serve it. */

@@ -4,7 +4,7 @@
  * set up by init.sh, or the user's own), the simulated chargers and the ComEd
  * stand-in on their clock (the demo, the suite), then the collector, the
  * comed-poller and the API, each started once the one before is ready, and
- * the Home Assistant bridge when asked for.
+ * the Home Assistant bridge and the planner when asked for.
  * Everything lives under one directory:
  *
  *   logs/<process>.log    each process's output (influxdb-init.log: init.sh's)
@@ -19,12 +19,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SimClock, simulatedTimeMs } from '@twc/collector/simulator/sim-clock';
 import { freePort } from '@twc/testenv';
+import { type SimulatedOwners, startSimulatedOwners } from './owner.js';
 import type { ProcessHandle } from './processes.js';
 import { type LocalServers, SERVICES, type Service, type StackServers, startLocalServers } from './servers.js';
-import { bridgeProcess, serviceProcess } from './services.js';
+import { bridgeProcess, plannerProcess, serviceProcess } from './services.js';
 import {
   comedStandInProcess,
+  type SimCarService,
   type SimCharger,
+  type SimTeslaService,
   type SimulationOptions,
   simulatorClock,
   simulatorProcess,
@@ -47,6 +50,12 @@ export interface LocalStackOptions {
    * user's in `env`); absent: none. Its /health port; 0: a free one.
    */
   bridge?: { port: number };
+  /**
+   * The planner (smart charging), started after the API; with a simulation
+   * that has car services it commands the simulated cars through Tessie's
+   * stand-in. Its /health port; 0: a free one. Absent: none.
+   */
+  planner?: { port: number; env?: NodeJS.ProcessEnv | ((simulation: Simulation | undefined) => NodeJS.ProcessEnv) };
   /** The servers' data is removed at stop() unless kept. */
   keepServerData?: boolean;
   /** Told of each process started, e.g. to print it. */
@@ -63,6 +72,9 @@ export interface Simulation {
   comedControlUrl: string;
   simulator: ProcessHandle;
   comedServer: ProcessHandle;
+  /** Tessie's and Tesla's stand-ins, with car services on. */
+  tessie: SimCarService | undefined;
+  tesla: SimTeslaService | undefined;
 }
 
 export interface LocalStack {
@@ -76,7 +88,10 @@ export interface LocalStack {
   services: Record<Service, ProcessHandle>;
   /** The Home Assistant bridge, when asked for and a broker is named. */
   bridge: ProcessHandle | undefined;
+  /** The planner, when asked for. */
+  planner: ProcessHandle | undefined;
   bridgeHealthUrl: string | undefined;
+  plannerHealthUrl: string | undefined;
   /** Every process, the servers included, in the order started. */
   processes: ProcessHandle[];
   /** The simulator's time at a real time (now by default); the real time without a simulation. */
@@ -93,9 +108,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const processes: ProcessHandle[] = [];
   let local: LocalServers | undefined;
   let stopped = false;
+  let stopOwners = () => {};
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    stopOwners();
     for (const handle of processes.toReversed()) {
       if (local && Object.values(local.handles).includes(handle)) continue;
       await handle.stop().catch(() => undefined);
@@ -122,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     const serviceEnv: Partial<Record<Service, NodeJS.ProcessEnv>> = { ...options.serviceEnv };
+    let plannerEnv: NodeJS.ProcessEnv = {};
     let simulation: Simulation | undefined;
     if (options.simulation) {
       const simulator = simulatorProcess(dir, env, options.simulation);
@@ -137,6 +155,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         comedControlUrl: comed.printed().control,
         simulator: simulator.handle,
         comedServer: comed.handle,
+        tessie: simulator.tessie(),
+        tesla: simulator.tesla(),
       };
       // The services date what they record by the simulator's clock.
       const clockEnv = {
@@ -150,6 +170,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         CHARGERS: chargers.map(({ name, host }) => `${name}=${host}`).join(','),
       };
       serviceEnv['comed-poller'] = { ...serviceEnv['comed-poller'], ...clockEnv, COMED_API_URL: simulation.comedUrl };
+      const tessie = simulation.tessie;
+      const speed = options.simulation.speed;
+      plannerEnv = {
+        ...clockEnv,
+        // Its steps and its trust in the vitals are in real time: at an accelerated clock, as often and as
+        // patient in simulated time as at the real one (every 30 s; vitals 2 minutes old), or as near as works.
+        PLANNER_STEP_S: String(Math.max(0.25, 30 / speed)),
+        VITALS_STALE_S: String(Math.max(120, 20 * speed)),
+        ...(tessie
+          ? {
+              // Each simulated charger's car, by the charger's name, through Tessie's stand-in.
+              CAR_CONTROL: chargers.map(({ name }, i) => `${name}=tessie:${tessie.vins[i]}`).join(','),
+              TESSIE_API_URL: tessie.url,
+              TESSIE_TOKEN: tessie.token,
+            }
+          : {}),
+      };
     }
 
     const services = {} as Record<Service, ProcessHandle>;
@@ -174,6 +211,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     } else if (options.bridge) {
       log('MQTT_URL is not set: no Home Assistant bridge');
     }
+    let owners: SimulatedOwners | undefined;
+    let planner: ProcessHandle | undefined;
+    let plannerPort: number | undefined;
+    if (options.planner) {
+      plannerPort = options.planner.port || (await freePort());
+      planner = plannerProcess({
+        dir,
+        servers,
+        env: {
+          ...env,
+          ...plannerEnv,
+          ...(typeof options.planner.env === 'function' ? options.planner.env(simulation) : options.planner.env),
+        },
+        port: plannerPort,
+      });
+      await start(planner);
+      if (simulation && options.simulation?.owners) {
+        owners = startSimulatedOwners({ chargers: simulation.chargers, apiUrl: `http://127.0.0.1:${ports.api}`, log });
+      }
+    }
+    if (owners) stopOwners = () => owners.stop();
     // An abort during the last start is seen here, not at a next step.
     signal?.throwIfAborted();
 
@@ -187,6 +245,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       services,
       bridge,
       bridgeHealthUrl: bridgePort === undefined ? undefined : `http://127.0.0.1:${bridgePort}/health`,
+      planner,
+      plannerHealthUrl: plannerPort === undefined ? undefined : `http://127.0.0.1:${plannerPort}/health`,
       processes,
       simTimeMs: (realMs = Date.now()) => (simulation ? simulatedTimeMs(simulation.clock, realMs) : realMs),
       stop,

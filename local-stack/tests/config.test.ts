@@ -30,12 +30,14 @@ describe('run-local settings', () => {
     );
     expect(config.servers).toBeUndefined();
     expect(config.dir).toBeUndefined();
-    expect(config.simulation).toEqual({ chargers: 2, scenario: 'session', speed: 60 });
+    // Smart charging on: the planner commands the simulated cars through Tessie's stand-in.
+    expect(config.simulation).toEqual({ chargers: 2, scenario: 'session', speed: 60, carServices: true, owners: true });
     expect(config.ports).toEqual({ collector: 8081, 'comed-poller': 8082, api: 8000 });
+    expect(config.planner).toEqual({ port: 8084 });
     expect(config.serviceEnv).toEqual({
       collector: { SPOOL_MAX_MB: '50' },
       'comed-poller': { SPOOL_MAX_MB: '5', PRICE_BACKFILL_DAYS: '7', COMED_PIECE_SPACING_MS: '0' },
-      api: { API_HOST: '127.0.0.1' },
+      api: { API_HOST: '127.0.0.1', CONTROL_WITHOUT_AUTH: 'true' },
     });
   });
 

@@ -7,6 +7,12 @@ export interface RedisClientOptions {
   /** Commands issued in the same tick share one write and one round trip (the API's reads). */
   autoPipelining?: boolean;
   connectTimeoutMs?: number;
+  /**
+   * A command unanswered this long fails (ioredis' commandTimeout): a stalled
+   * Redis (paused, swapping) keeps its connection open and answers nothing,
+   * which no reconnection notices. For request paths.
+   */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -25,6 +31,7 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
         { enableOfflineQueue: false, maxRetriesPerRequest: 0 }),
     ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
     ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
+    ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
   });
   redis.on('error', () => {});
   return redis;
@@ -43,7 +50,17 @@ export interface RedisConnection {
    */
   run<T>(command: (redis: Redis) => Promise<T>): Promise<T | undefined>;
   stats(): { failedCommands: number; connected: boolean };
+  /** Connected, and not paused after a command that timed out: a command now would be tried. */
+  available(): boolean;
   close(): Promise<void>;
+}
+
+/** After a command times out, commands fail at once for this long, then one is tried again. */
+export const STALL_PAUSE_MS = 1000;
+
+function isTimeout(error: unknown): boolean {
+  // ioredis rejects with a plain Error "Command timed out" (no code).
+  return error instanceof Error && /timed out/i.test(error.message);
 }
 
 /**
@@ -69,11 +86,14 @@ export function createRedisConnection(options: {
   };
   let failedCommands = 0;
   let down = false;
+  let pausedUntilMs = 0;
   const redis = createRedisClient(options.url, options.client);
-  redis.on('ready', () => {
+  function up(): void {
     if (down) logger.info({ failedCommands }, messages.up);
     down = false;
-  });
+    pausedUntilMs = 0;
+  }
+  redis.on('ready', up);
 
   function failed(error: unknown): undefined {
     failedCommands++;
@@ -111,13 +131,20 @@ export function createRedisConnection(options: {
     async run(command) {
       connect();
       if (redis.status !== 'ready') return failed(new Error(`not connected (${redis.status})`));
+      // A stalled Redis answers nothing: rather than each caller waiting out the command timeout,
+      // commands fail at once for a moment, then one tries again.
+      if (Date.now() < pausedUntilMs) return failed(new Error('Redis did not answer in time'));
       try {
-        return await command(redis);
+        const result = await command(redis);
+        up();
+        return result;
       } catch (error) {
+        if (isTimeout(error)) pausedUntilMs = Date.now() + STALL_PAUSE_MS;
         return failed(error);
       }
     },
-    stats: () => ({ failedCommands, connected: redis.status === 'ready' }),
+    stats: () => ({ failedCommands, connected: redis.status === 'ready' && Date.now() >= pausedUntilMs }),
+    available: () => redis.status === 'ready' && Date.now() >= pausedUntilMs,
     async close() {
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
       else redis.disconnect();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -6,9 +6,11 @@ import { API_SETTINGS } from '@twc/api/config';
 import { HOMEASSISTANT_SETTINGS } from '@twc/api/homeassistant/config';
 import { COLLECTOR_SETTINGS, loadCollectorConfig } from '@twc/collector/collector/config';
 import { loadPricePollerConfig, POLLER_SETTINGS } from '@twc/collector/comed-poller/config';
+import { loadPlannerConfig, PLANNER_SETTINGS } from '@twc/collector/planner/config';
 import { parseTariffEnv, type TariffSettings } from '@twc/core/prices/tariff';
 import { INFLUXDB_VERSION } from '@twc/testenv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   type ComposeConfig,
   type ComposeService,
@@ -18,6 +20,7 @@ import {
   namedVolumeMounts,
   publishedPorts,
   REPO_ROOT,
+  run,
   runSetup,
   serviceEnv,
 } from './stack.js';
@@ -131,6 +134,7 @@ describe('docker-compose.yml', () => {
         'homeassistant-bridge',
         'influxdb',
         'mosquitto',
+        'planner',
         'redis',
         'simulator',
         'telegraf',
@@ -152,6 +156,60 @@ describe('docker-compose.yml', () => {
       const mib = memoryBytes(service.mem_limit) / 1024 ** 2;
       expect(setupDoc, `docs/SETUP.md states ${name}'s limit`).toMatch(new RegExp(`\\| ${name} +\\| ${mib} MiB`));
     }
+  });
+
+  it("runs Tesla's vehicle-command proxy from its own file: pinned, internal only, keys mounted read-only, in the Pi budget", async () => {
+    // Apart from docker-compose.yml: Tesla's image is distroless (no shell, no HTTP client), so it
+    // cannot have the healthcheck every service there has; what it can be held to is checked here.
+    copyFileSync(join(REPO_ROOT, 'docker-compose.tesla-proxy.yml'), join(installDir, 'docker-compose.tesla-proxy.yml'));
+    const files = ['-f', 'docker-compose.yml', '-f', 'docker-compose.tesla-proxy.yml'];
+    const profiles = ALL_PROFILES.flatMap((profile) => ['--profile', profile]);
+    const result = await run('docker-compose', [...files, ...profiles, 'config'], {
+      cwd: installDir,
+      env: { PATH: process.env.PATH, HOME: installDir },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const withProxy = parseYaml(result.stdout) as ComposeConfig;
+    expect(Object.keys(withProfiles.services)).not.toContain('tesla-proxy');
+    const proxy = withProxy.services['tesla-proxy'] as ComposeService;
+    expect(proxy.image).toMatch(/^tesla\/vehicle-command:\d+\.\d+\.\d+$/);
+    expect(proxy.restart).toBe('unless-stopped');
+    expect(publishedPorts(proxy)).toEqual([]);
+    const networks = Array.isArray(proxy.networks) ? proxy.networks : Object.keys(proxy.networks ?? {});
+    expect(networks).toEqual(['twc']);
+    expect(serviceEnv(proxy)).toMatchObject({
+      TESLA_HTTP_PROXY_TLS_CERT: '/config/tls-cert.pem',
+      TESLA_HTTP_PROXY_TLS_KEY: '/config/tls-key.pem',
+      TESLA_KEY_FILE: '/config/fleet-key.pem',
+      TESLA_HTTP_PROXY_HOST: '0.0.0.0',
+      TESLA_HTTP_PROXY_PORT: '4443',
+    });
+    const mounts = (proxy.volumes ?? []).map((mount) =>
+      typeof mount === 'string'
+        ? mount
+        : `${mount.target}:${(mount as { read_only?: boolean }).read_only ? 'ro' : 'rw'}`,
+    );
+    expect(mounts.some((mount) => /\/config:ro$/.test(mount))).toBe(true);
+    // The planner is pointed at it and trusts its certificate, mounted read-only.
+    const planner = withProxy.services.planner as ComposeService;
+    expect(serviceEnv(planner)).toMatchObject({
+      TESLA_PROXY_URL: 'https://tesla-proxy:4443',
+      TESLA_PROXY_CA_FILE: '/etc/twc-tesla-proxy/tls-cert.pem',
+    });
+    const plannerMounts = (planner.volumes ?? []).map((mount) =>
+      typeof mount === 'string'
+        ? mount
+        : `${mount.target}:${(mount as { read_only?: boolean }).read_only ? 'ro' : 'rw'}`,
+    );
+    expect(
+      plannerMounts.some((mount) => mount.endsWith('/tesla-proxy/tls-cert.pem:/etc/twc-tesla-proxy/tls-cert.pem:ro')),
+    ).toBe(true);
+    const total = Object.values(withProxy.services).reduce((sum, s) => sum + memoryBytes(s.mem_limit), 0);
+    expect(total).toBeLessThanOrEqual(PI_STACK_BUDGET_BYTES);
+    const mib = memoryBytes(proxy.mem_limit) / 1024 ** 2;
+    expect(readFileSync(join(REPO_ROOT, 'docs/SETUP.md'), 'utf8')).toMatch(
+      new RegExp(`\\| tesla-proxy +\\| ${mib} MiB`),
+    );
   });
 
   it('waits for each dependency to be healthy', () => {
@@ -207,6 +265,8 @@ describe('docker-compose.yml', () => {
     expect(mounts('collector').get('/var/lib/twc')).toBe('collector-spool');
     expect(mounts('comed-poller').get('/var/lib/twc')).toBe('poller-data');
     expect(mounts('api').get('/var/lib/twc')).toBe('api-data');
+    // The user's smart-charging settings, the Tesla tokens Tesla rotates on every refresh.
+    expect(mounts('planner').get('/var/lib/twc')).toBe('planner-data');
   });
 
   it('hands the token files init.sh writes to the services that read them, read-only', () => {
@@ -227,6 +287,8 @@ describe('docker-compose.yml', () => {
       ['api', 'api'],
       // The bridge reads the raw bucket: the api's read-only token serves.
       ['homeassistant-bridge', 'api'],
+      // The planner writes the sessions bucket, as the collector does.
+      ['planner', 'collector'],
     ] as const) {
       const service = config.services[name] as ComposeService;
       expect(serviceEnv(service).INFLUXDB_TOKEN_FILE, name).toBe(`/twc-tokens/${consumer}.token`);
@@ -339,11 +401,12 @@ describe('docker-compose.yml', () => {
     const wired: [string, string[]][] = [
       ['collector', COLLECTOR_SETTINGS],
       ['comed-poller', POLLER_SETTINGS],
+      ['planner', PLANNER_SETTINGS],
       ['api', API_SETTINGS],
       ['homeassistant-bridge', HOMEASSISTANT_SETTINGS],
     ];
     const apiImage = (await apiLoaders()).map((loader) => loader.service);
-    expect(wired.map(([name]) => name)).toEqual(['collector', 'comed-poller', ...apiImage]);
+    expect(wired.map(([name]) => name)).toEqual(['collector', 'comed-poller', 'planner', ...apiImage]);
     for (const [name, keys] of wired) {
       expect(keys.length, name).toBeGreaterThan(5);
       const environment = serviceEnv(config.services[name] as ComposeService);
@@ -352,7 +415,7 @@ describe('docker-compose.yml', () => {
         expect(passed, `${name} reads ${key}; docker-compose.yml does not pass it`).toBe(true);
       }
     }
-    // The services of the api image get nothing they do not read (the api no longer runs the bridge).
+    // The planner and the services of the api image get nothing they do not read.
     for (const [name, keys] of wired.slice(2)) {
       const read = new Set(keys.flatMap((key) => [key, `${key}_FILE`]));
       const unread = Object.keys(serviceEnv(config.services[name] as ComposeService)).filter((key) => !read.has(key));
@@ -385,6 +448,7 @@ describe('docker-compose.yml', () => {
     expect(load(explicit, 'comed-poller', loadPricePollerConfig)).toEqual(
       load(implicit, 'comed-poller', loadPricePollerConfig),
     );
+    expect(load(explicit, 'planner', loadPlannerConfig)).toEqual(load(implicit, 'planner', loadPlannerConfig));
     for (const { service, name, load: loader } of await apiLoaders()) {
       expect(load(explicit, service, loader), name).toEqual(load(implicit, service, loader));
     }

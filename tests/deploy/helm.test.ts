@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCollectorConfig } from '@twc/collector/collector/config';
 import { loadPricePollerConfig } from '@twc/collector/comed-poller/config';
+import { loadPlannerConfig } from '@twc/collector/planner/config';
 import { INFLUXDB_VERSION } from '@twc/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
@@ -169,6 +170,7 @@ const WORKLOADS: Record<string, [string, string]> = {
   'comed-poller': ['Deployment', 'comed-poller'],
   api: ['Deployment', 'api'],
   'homeassistant-bridge': ['Deployment', 'homeassistant-bridge'],
+  planner: ['Deployment', 'planner'],
 };
 
 // --- the environment a container would see -----------------------------------
@@ -259,7 +261,7 @@ describe('the Helm chart', () => {
         TARIFF_FILE: '/etc/twc/tariff.yaml',
       },
       configFiles: { 'tariff.yaml': TARIFF_YAML },
-      secrets: { MQTT_PASSWORD: 'broker-secret', API_KEYS: 'key-one,key-two' },
+      secrets: { MQTT_PASSWORD: 'broker-secret', API_KEYS: 'key-one-0123456789,key-two-0123456789' },
       influxdb: { enabled: false },
       externalInfluxdb: { url: 'http://influxdb.monitoring.svc:8086' },
       redis: { enabled: false },
@@ -437,6 +439,7 @@ describe('the Helm chart', () => {
     for (const [component, path] of [
       ['collector', '/var/lib/twc'],
       ['comed-poller', '/var/lib/twc'],
+      ['planner', '/var/lib/twc'],
       ['api', '/var/lib/twc'],
       ['grafana', '/var/lib/grafana'],
     ] as const) {
@@ -468,7 +471,7 @@ describe('the Helm chart', () => {
   });
 
   it('passes each Node service the environment docker-compose.yml passes it', () => {
-    for (const service of ['collector', 'comed-poller', 'api', 'homeassistant-bridge']) {
+    for (const service of ['collector', 'comed-poller', 'planner', 'api', 'homeassistant-bridge']) {
       const [kind, component] = WORKLOADS[service] as [string, string];
       const names = (defaults.container(kind, component).env ?? []).map((variable) => variable.name);
       expect(new Set(names).size, `${service} sets each variable once`).toBe(names.length);
@@ -521,7 +524,7 @@ describe('the Helm chart', () => {
     for (const [key, value] of Object.entries(secret)) expect(value, key).toMatch(/^[A-Za-z0-9]{24,}$/);
     const given = external.secret(RELEASE);
     expect(given.MQTT_PASSWORD).toBe('broker-secret');
-    expect(given.API_KEYS).toBe('key-one,key-two');
+    expect(given.API_KEYS).toBe('key-one-0123456789,key-two-0123456789');
   });
 
   it('gives the collector and comed-poller a configuration their loaders accept, with the bundled servers', () => {
@@ -560,6 +563,17 @@ describe('the Helm chart', () => {
     expect(poller.progressFile).toBe('/var/lib/twc/price-backfill.json');
     expect(poller.spool.dir).toBe('/var/lib/twc/spool');
     expect(poller.redis.url).toBe(`redis://${RELEASE}-redis:6379`);
+
+    const planner = loadPlannerConfig(containerEnv(configured.container('Deployment', 'planner'), secrets, tokens));
+    expect(planner.influx).toEqual({
+      url: `http://${RELEASE}-influxdb:8086`,
+      token: 'collector-token',
+      org: 'twc',
+      sessionsBucket: 'twc_sessions',
+    });
+    expect(planner.stateDir).toBe('/var/lib/twc/planner');
+    expect(planner.carControl.teslaFleet.tokenFile).toBe('/var/lib/twc/tesla-tokens.json');
+    expect(planner.healthPort).toBe(8084);
   });
 
   it('refuses nothing but CHARGERS with default values: the one setting without a default', () => {
@@ -617,7 +631,7 @@ describe('the Helm chart', () => {
       influx: { url: 'http://influxdb.monitoring.svc:8086', token: 'tok-api' },
       redis: { url: 'redis://redis.cache.svc:6379' },
       timeZone: 'America/Denver',
-      auth: { mode: 'apikey', apiKeys: ['key-one', 'key-two'] },
+      auth: { mode: 'apikey', apiKeys: ['key-one-0123456789', 'key-two-0123456789'] },
     });
     const externalBridgeEnv = containerEnv(
       external.container('Deployment', 'homeassistant-bridge'),

@@ -19,6 +19,7 @@ const SERVICE_MAINS: Record<string, string> = {
   'comed-poller': 'collector/src/comed-poller/main.ts',
   api: 'api/src/server.ts',
   'homeassistant-bridge': 'api/src/homeassistant/main.ts',
+  planner: 'collector/src/planner/main.ts',
 };
 
 /** Parent pid of every process, from /proc (Linux). */
@@ -264,6 +265,23 @@ describe('scripts/run-local.sh --demo', () => {
       expect(session.total_cost_usd, charger.name).toBeGreaterThan(0);
     }
   }, 150_000);
+
+  it("plans each charger's charge, commanding its simulated car through Tessie's stand-in", async () => {
+    const { chargers } = await getJson<{ chargers: Charger[] }>('/api/v1/chargers');
+    for (const charger of chargers) {
+      const answer = await until(`a plan for ${charger.name}`, 60_000, async () => {
+        const body = await getJson<{
+          stale: boolean;
+          settings: { departure_override: string | null };
+          plan: { controller: string; usage: { calls: Record<string, number> } } | null;
+        }>(`/api/v1/chargers/${charger.id}/plan`);
+        return body.plan && !body.stale ? body : undefined;
+      });
+      expect(answer.plan?.controller, charger.name).toBe('tessie');
+      // The demo's simulated owner told the planner when the car leaves, through the API.
+      expect(answer.settings.departure_override, charger.name).not.toBeNull();
+    }
+  });
 
   it('publishes the current price from the local ComEd stand-in, cached by the comed-poller in Redis', async () => {
     interface CurrentPrice {

@@ -8,6 +8,7 @@
  */
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
 import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
+import type { PointData } from '@twc/core/contracts/influx-schema';
 import { checkDayAheadLabels } from '@twc/core/prices/day-ahead';
 import { forecastPoints, isForecastStale } from '@twc/core/prices/forecast-snapshot';
 import { pricePoints } from '@twc/core/prices/price-plan';
@@ -15,7 +16,7 @@ import { createComedProvider } from '@twc/core/prices/pricing';
 import { PUBLISHED_MISMATCH_ALERT_SHARE } from '@twc/core/prices/published-check';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
 import { costSession } from '@twc/core/sessions/cost';
-import { wallClockAt } from '@twc/core/time/wall-clock';
+import { utcInstantsForWallClock, wallClockAt } from '@twc/core/time/wall-clock';
 import { createTestBucket, servers } from '@twc/testenv/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,9 +26,11 @@ import {
   durationMs,
   type FluxQuery,
   fluxQueries,
+  grafanaIntervalMs,
   interpolate,
   loadDashboards,
   type Panel,
+  panelMaxDataPoints,
   panelRange,
 } from './dashboards.js';
 import { renderProvisioning, rulesOf } from './provisioning.js';
@@ -74,6 +77,9 @@ function variables(overrides: Record<string, string> = {}): Record<string, strin
 interface QueryAt {
   nowMs?: number;
   prices?: string;
+  /** v.windowPeriod; otherwise about a thousandth of the range. */
+  windowMs?: number;
+  sessions?: string;
 }
 
 async function run(
@@ -86,10 +92,15 @@ async function run(
   const flux = interpolate(query.flux, {
     fromMs,
     toMs,
+    windowMs: at.windowMs,
     defaultBucket: bucketMap[PRODUCTION_BUCKETS.raw] as string,
     organization: servers().influx.org,
     variables: variables(overrides),
-    buckets: at.prices ? { ...bucketMap, [PRODUCTION_BUCKETS.prices]: at.prices } : bucketMap,
+    buckets: {
+      ...bucketMap,
+      ...(at.prices ? { [PRODUCTION_BUCKETS.prices]: at.prices } : {}),
+      ...(at.sessions ? { [PRODUCTION_BUCKETS.sessions]: at.sessions } : {}),
+    },
   });
   if (at.nowMs === undefined) return queryApi.collectRows<Row>(flux);
   const { influx } = servers();
@@ -182,6 +193,7 @@ describe.each(files.map((file) => [file.dashboard.title, file] as const))('%s', 
 });
 
 describe('what the panels show', () => {
+  const timeOf = (row: Row) => Date.parse(String(row._time));
   it('picks the bucket whose resolution fits the range and whose retention still holds it', async () => {
     const source = queryByTitle('twc-live-overview', 'Power').flux;
     const rule = /span = [\s\S]*?else "twc_1h"/.exec(source)?.[0];
@@ -296,6 +308,26 @@ describe('what the panels show', () => {
     }
   });
 
+  it('draws an hour of no charging as a zero bar, also over a day without any session', async () => {
+    const energy = queryByTitle('twc-daily-analysis', 'Energy and cost per hour', 'A');
+    const cost = queryByTitle('twc-daily-analysis', 'Energy and cost per hour', 'B');
+    // A day a month before the seeded data: no session, yet a bar for each of its 24 hours.
+    const quiet = { fromMs: END_MS - 40 * DAY_MS, toMs: END_MS - 39 * DAY_MS };
+    for (const [query, column] of [
+      [energy, 'Energy'],
+      [cost, 'Cost'],
+    ] as const) {
+      const rows = await run(query, quiet);
+      expect(rows.map((row) => [timeOf(row), row[column]])).toEqual(
+        Array.from({ length: 24 }, (_, index) => [quiet.fromMs + index * HOUR_MS, 0]),
+      );
+    }
+    // Over the seeded days the bars add up to the closed sessions' energy: the zero added is no energy.
+    const rows = await run(energy, seededRange());
+    const total = rows.reduce((sum, row) => sum + Number(row.Energy), 0);
+    expect(total).toBeCloseTo(seed.sessions.reduce((sum, session) => sum + session.energyWh, 0) / 1000, 6);
+  });
+
   it('converts temperatures to °F when asked', async () => {
     const query = queryByTitle('twc-system-health', 'Temperatures');
     const celsius = await run(query, seededRange(), { temp_unit: 'C' });
@@ -306,6 +338,49 @@ describe('what the panels show', () => {
       (row) => row._time === first._time && String(row.sensor) === String(first.sensor).replace('°C', '°F'),
     );
     expect(Number(match?._value)).toBeCloseTo((Number(first._value) * 9) / 5 + 32, 6);
+  });
+
+  it('shows the hottest handle and the slowest poll of any range, not the highest of the means', async () => {
+    const rawMax = async (measurement: string, field: string) => {
+      const rows = await queryApi.collectRows<Row>(`from(bucket: "${seed.buckets.raw}")
+        |> range(start: ${new Date(seed.fromMs).toISOString()}, stop: ${new Date(END_MS).toISOString()})
+        |> filter(fn: (r) => r._measurement == "${measurement}" and r._field == "${field}")
+        |> max()`);
+      return Number(rows[0]?._value);
+    };
+    const hottest = await rawMax('twc_vitals', 'handle_temp_c');
+    const slowest = await rawMax('twc_health', 'poll_ms');
+    expect(slowest).toBe(480);
+    // What the panels showed before: the highest hourly mean, well below the hottest sample.
+    const [hourlyMean] = await queryApi.collectRows<Row>(`from(bucket: "${seed.buckets.h1}")
+      |> range(start: 0)
+      |> filter(fn: (r) => r._measurement == "twc_vitals" and r._field == "handle_temp_c")
+      |> max()`);
+    expect(Number(hourlyMean?._value)).toBeLessThan(hottest - 0.5);
+    // The raw bucket (three hours), the 1-minute, 5-minute and 1-hour tiers.
+    const ranges = [
+      { fromMs: END_MS - 3 * HOUR_MS, toMs: END_MS },
+      seededRange(),
+      { fromMs: END_MS - 20 * DAY_MS, toMs: END_MS },
+      { fromMs: END_MS - 400 * DAY_MS, toMs: END_MS },
+    ];
+    const temperature = queryByTitle('twc-system-health', 'Highest handle temperature');
+    const polling = queryByTitle('twc-system-health', 'Polling');
+    for (const range of ranges.slice(1)) {
+      const days = `${(range.toMs - range.fromMs) / DAY_MS} d`;
+      const [row] = await run(temperature, range);
+      expect(Number(row?._value), days).toBeCloseTo(hottest, 9);
+      expect(row?.sensor).toBe('handle °C');
+      const polls = (await run(polling, range)).filter((entry) => entry._field === 'poll_ms');
+      expect(Math.max(...polls.map((entry) => Number(entry._value))), days).toBe(480);
+    }
+    // Three hours of raw data: the hottest of those hours, and the slow polls among them.
+    const [recent] = await run(temperature, ranges[0] as { fromMs: number; toMs: number });
+    expect(Number(recent?._value)).toBeLessThanOrEqual(hottest);
+    const recentPolls = (await run(polling, ranges[0] as { fromMs: number; toMs: number })).filter(
+      (entry) => entry._field === 'poll_ms',
+    );
+    expect(Math.max(...recentPolls.map((entry) => Number(entry._value)))).toBe(480);
   });
 
   it('finds the cheapest contiguous overnight window of the chosen length', async () => {
@@ -322,6 +397,279 @@ describe('what the panels show', () => {
         // Inside 18:00 -> 07:00.
         expect(start >= 18 || start + hours <= 7).toBe(true);
       }
+    }
+  });
+});
+
+describe('over 30 days and a year', () => {
+  let yearOfPrices: string;
+  beforeAll(async () => {
+    // A year of 5-minute prices and their hourly averages: the charger data covers the seeded days only, the
+    // prices the whole range, so a panel that draws every price shows it here.
+    yearOfPrices = await createTestBucket('gf-prices-year');
+    const prices = [];
+    for (let stampMs = END_MS - 366 * DAY_MS; stampMs < END_MS; stampMs += FIVE_MINUTES_MS) {
+      prices.push({ timeMs: stampMs, priceCentsPerKwh: generatedPriceCents(SEED, stampMs) });
+    }
+    await writePoints(servers().influx, yearOfPrices, pricePoints(prices, END_MS));
+  }, 120_000);
+
+  /**
+   * Grafana's Flux data source refuses a series of more than 10 × maxDataPoints points
+   * (pkg/tsdb/influxdb/flux: maxPointsEnforceFactor) and shows an error instead of the
+   * panel. Every series must stay within maxDataPoints itself (panelMaxDataPoints: the
+   * panel's own, or its width at the rule of dashboards.ts), or within the windows of
+   * v.windowPeriod that fit the range where Grafana rounded that period down
+   * (grafanaIntervalMs): what a query aggregated to v.windowPeriod returns.
+   */
+  it.each([
+    ['30 days', 30 * DAY_MS],
+    ['a year', 365 * DAY_MS],
+  ])(
+    'keeps every series of every panel within its maxDataPoints over %s',
+    async (_label, spanMs) => {
+      const over: string[] = [];
+      let largest = 0;
+      for (const file of files) {
+        for (const query of fluxQueries(file)) {
+          const panel = query.panel;
+          if (!panel) continue;
+          const range = panelRange(query.timeFrom, { fromMs: END_MS - spanMs, toMs: END_MS });
+          const rangeMs = range.toMs - range.fromMs;
+          const maxDataPoints = panelMaxDataPoints(panel);
+          const windowMs = grafanaIntervalMs(
+            rangeMs,
+            maxDataPoints,
+            panel.interval ? durationMs(panel.interval) : undefined,
+          );
+          const rows = await run(query, range, {}, { prices: yearOfPrices, windowMs });
+          const series = new Map<string, number>();
+          for (const row of rows) {
+            const key = `${row.result} ${row.table}`;
+            series.set(key, (series.get(key) ?? 0) + 1);
+          }
+          const limit = Math.max(maxDataPoints, Math.ceil(rangeMs / windowMs) + 1);
+          for (const count of series.values()) {
+            largest = Math.max(largest, count);
+            if (count > limit)
+              over.push(`${file.dashboard.title} / ${query.source}: ${count} points, at most ${limit}`);
+          }
+        }
+      }
+      expect(over).toEqual([]);
+      // The year of prices reaches the panels: some series is long, just within its limit.
+      expect(largest).toBeGreaterThan(300);
+    },
+    300_000,
+  );
+
+  const timeOf = (row: Row) => Date.parse(String(row._time));
+  const pricesIn = (fromMs: number, toMs: number) => {
+    const prices: { timeMs: number; cents: number }[] = [];
+    for (
+      let stampMs = Math.ceil(fromMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS;
+      stampMs < toMs;
+      stampMs += FIVE_MINUTES_MS
+    ) {
+      prices.push({ timeMs: stampMs, cents: generatedPriceCents(SEED, stampMs) });
+    }
+    return prices;
+  };
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const windowOf = (uid: string, title: string, rangeMs: number) => {
+    const panel = allPanels(files.find((file) => file.dashboard.uid === uid)?.dashboard as Dashboard).find(
+      (candidate) => candidate.title === title,
+    ) as Panel;
+    return grafanaIntervalMs(rangeMs, panelMaxDataPoints(panel));
+  };
+
+  it('counts every 5-minute price of the range once, in its half-cent bin', async () => {
+    const range = { fromMs: END_MS - 30 * DAY_MS, toMs: END_MS };
+    const rows = await run(
+      queryByTitle('twc-price-analysis', 'Distribution of 5-minute prices'),
+      range,
+      {},
+      {
+        prices: yearOfPrices,
+      },
+    );
+    // The histogram panel takes rows as bins only when their first columns are xMin and xMax.
+    expect(Object.keys(rows[0] ?? {}).filter((key) => key !== 'result' && key !== 'table')).toEqual([
+      'xMin',
+      'xMax',
+      'Prices',
+    ]);
+    const expected = new Map<number, number>();
+    for (const price of pricesIn(range.fromMs, range.toMs)) {
+      // Bins are (xMin, xMax]: a price on a bound counts in the bin below it.
+      const xMax = Math.ceil(price.cents * 2) / 2;
+      expected.set(xMax, (expected.get(xMax) ?? 0) + 1);
+    }
+    expect(rows.map((row) => [row.xMin, row.xMax, row.Prices])).toEqual(
+      [...expected].sort(([a], [b]) => a - b).map(([xMax, count]) => [xMax - 0.5, xMax, count]),
+    );
+  });
+
+  it("draws a 5-minute window's mean from its start and an hourly window's mean up to its end", async () => {
+    // 30 days: 30-minute windows of 5-minute prices, each the mean of the six prices stamped in it.
+    const month = { fromMs: END_MS - 30 * DAY_MS, toMs: END_MS };
+    const monthWindowMs = windowOf('twc-price-analysis', '5-minute and hourly prices', 30 * DAY_MS);
+    expect(monthWindowMs).toBe(30 * 60_000);
+    const fiveMinute = await run(
+      queryByTitle('twc-price-analysis', '5-minute and hourly prices', 'A'),
+      month,
+      {},
+      {
+        prices: yearOfPrices,
+        windowMs: monthWindowMs,
+      },
+    );
+    const byStart = new Map<number, number[]>();
+    for (const price of pricesIn(month.fromMs, month.toMs)) {
+      const startMs = Math.floor(price.timeMs / monthWindowMs) * monthWindowMs;
+      byStart.set(startMs, [...(byStart.get(startMs) ?? []), price.cents]);
+    }
+    expect(fiveMinute.map(timeOf)).toEqual([...byStart.keys()]);
+    for (const row of fiveMinute) expect(Number(row['5-minute'])).toBeCloseTo(mean(byStart.get(timeOf(row)) ?? []), 9);
+
+    // A year: 6-hour windows of hourly averages, each stamped with the end of its last hour.
+    const year = { fromMs: END_MS - 365 * DAY_MS, toMs: END_MS };
+    const yearWindowMs = windowOf('twc-price-analysis', '5-minute and hourly prices', 365 * DAY_MS);
+    expect(yearWindowMs).toBe(6 * HOUR_MS);
+    const hourly = await run(
+      queryByTitle('twc-price-analysis', '5-minute and hourly prices', 'B'),
+      year,
+      {},
+      {
+        prices: yearOfPrices,
+        windowMs: yearWindowMs,
+      },
+    );
+    const byEnd = new Map<number, number[]>();
+    for (let hourEndingMs = year.fromMs; hourEndingMs < year.toMs; hourEndingMs += HOUR_MS) {
+      const average = mean(pricesIn(hourEndingMs - HOUR_MS, hourEndingMs).map((price) => price.cents));
+      const endMs = Math.min(
+        Math.floor((hourEndingMs - HOUR_MS) / yearWindowMs) * yearWindowMs + yearWindowMs,
+        year.toMs - HOUR_MS,
+      );
+      byEnd.set(endMs, [...(byEnd.get(endMs) ?? []), average]);
+    }
+    expect(hourly.map(timeOf)).toEqual([...byEnd.keys()]);
+    for (const row of hourly) expect(Number(row['Hourly average'])).toBeCloseTo(mean(byEnd.get(timeOf(row)) ?? []), 9);
+  }, 120_000);
+});
+
+describe('across the 2025 daylight-saving changes in Chicago', () => {
+  const TIME_ZONE = 'America/Chicago';
+  const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  // Sunday 9 March 2025 has 23 hours (02:00 does not exist), Sunday 2 November 2025 has 25 (01:00 twice).
+  const DAYS = [
+    { label: '9 March 2025', date: { year: 2025, month: 3, day: 9 }, hours: 23 },
+    { label: '2 November 2025', date: { year: 2025, month: 11, day: 2 }, hours: 25 },
+  ];
+  const midnight = (date: { year: number; month: number; day: number }) =>
+    utcInstantsForWallClock({ ...date, hour: 0, minute: 0 }, TIME_ZONE)[0] as number;
+  const dayRange = (date: { year: number; month: number; day: number }) => ({
+    fromMs: midnight(date),
+    toMs: midnight({ ...date, day: date.day + 1 }),
+  });
+  let prices: string;
+  let sessions: string;
+  /** Energy and cost of each charger's session hour, by the hour's start: a different amount every hour. */
+  const sessionHours: { charger: string; timeMs: number; energyWh: number; costUsd: number }[] = [];
+
+  beforeAll(async () => {
+    prices = await createTestBucket('gf-prices-dst');
+    sessions = await createTestBucket('gf-sessions-dst');
+    const stamps: { timeMs: number; priceCentsPerKwh: number }[] = [];
+    const points: PointData[] = [];
+    for (const { date } of DAYS) {
+      const { fromMs, toMs } = dayRange(date);
+      for (let stampMs = fromMs - 2 * HOUR_MS; stampMs < toMs + HOUR_MS; stampMs += FIVE_MINUTES_MS) {
+        stamps.push({ timeMs: stampMs, priceCentsPerKwh: generatedPriceCents(SEED, stampMs) });
+      }
+      for (let hourMs = fromMs; hourMs < toMs; hourMs += HOUR_MS) {
+        const k = (hourMs - fromMs) / HOUR_MS;
+        for (const [index, charger] of ['garage', 'carport'].entries()) {
+          // The carport's sessions start ten minutes into the hour: its first hour is stamped with the start.
+          const entry = {
+            charger,
+            timeMs: hourMs + index * 600_000,
+            energyWh: 1000 + ((k * 377 + index * 211) % 5000),
+            costUsd: 0,
+          };
+          entry.costUsd = (entry.energyWh / 1000) * (0.05 + (k % 5) * 0.01);
+          sessionHours.push(entry);
+          points.push({
+            measurement: 'twc_session_hour',
+            tags: { charger_id: `PGT-${charger}`, charger_name: charger },
+            fields: {
+              session_id: `${charger}-${date.month}`,
+              hour_ending: new Date(hourMs + HOUR_MS).toISOString(),
+              energy_wh: entry.energyWh,
+              total_cost: entry.costUsd,
+            },
+            timeMs: entry.timeMs,
+          });
+        }
+      }
+    }
+    await writePoints(servers().influx, prices, pricePoints(stamps, Date.UTC(2026, 0, 1)));
+    await writePoints(servers().influx, sessions, points);
+  });
+
+  it.each(DAYS)("averages each hour's price under its local hour and weekday on $label", async ({ date, hours }) => {
+    const range = dayRange(date);
+    expect(range.toMs - range.fromMs).toBe(hours * HOUR_MS);
+    const rows = await run(
+      queryByTitle('twc-price-analysis', 'Heat map: average price by hour and weekday'),
+      range,
+      {},
+      { prices },
+    );
+    const cells = new Map<string, number[]>();
+    // The hourly averages stamped in the range, each under the local hour it starts at.
+    for (let hourEndingMs = range.fromMs; hourEndingMs < range.toMs; hourEndingMs += HOUR_MS) {
+      const local = wallClockAt(hourEndingMs - HOUR_MS, TIME_ZONE);
+      const key = `${String(local.hour).padStart(2, '0')}:00 ${WEEKDAYS[local.weekday]}`;
+      let sum = 0;
+      for (let k = 12; k >= 1; k--) sum += generatedPriceCents(SEED, hourEndingMs - k * FIVE_MINUTES_MS);
+      cells.set(key, [...(cells.get(key) ?? []), sum / 12]);
+    }
+    const actual = new Map<string, number>();
+    for (const row of rows) {
+      for (const day of WEEKDAYS) {
+        if (typeof row[day] === 'number') actual.set(`${row.hour} ${day}`, row[day] as number);
+      }
+    }
+    expect([...actual.keys()].sort()).toEqual([...cells.keys()].sort());
+    for (const [key, values] of cells) {
+      expect(actual.get(key), key).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
+    }
+    const sunday = [...cells.keys()].filter((key) => key.endsWith('Sun'));
+    if (hours === 23) expect(sunday).not.toContain('02:00 Sun');
+    if (hours === 25) expect(cells.get('01:00 Sun')).toHaveLength(2);
+  });
+
+  it.each(DAYS)('adds up energy and cost by local hour over the chargers on $label', async ({ date }) => {
+    const range = dayRange(date);
+    const rows = await run(
+      queryByTitle('twc-daily-analysis', 'Top charging hours'),
+      range,
+      { charger: '.*' },
+      { sessions },
+    );
+    const byHour = new Map<number, { energy: number; cost: number }>();
+    for (const entry of sessionHours.filter((e) => e.timeMs >= range.fromMs && e.timeMs < range.toMs)) {
+      const { hour } = wallClockAt(entry.timeMs, TIME_ZONE);
+      const total = byHour.get(hour) ?? { energy: 0, cost: 0 };
+      byHour.set(hour, { energy: total.energy + entry.energyWh, cost: total.cost + entry.costUsd });
+    }
+    const top = [...byHour].sort(([, a], [, b]) => b.energy - a.energy).slice(0, 6);
+    expect(rows.map((row) => row.Hour)).toEqual(top.map(([hour]) => `${String(hour).padStart(2, '0')}:00`));
+    for (const [index, [, total]] of top.entries()) {
+      expect(Number(rows[index]?.Energy)).toBeCloseTo(total.energy / 1000, 9);
+      expect(Number(rows[index]?.Cost)).toBeCloseTo(total.cost, 9);
     }
   });
 });

@@ -1,4 +1,4 @@
-import { SCHEMA } from '@twc/core/contracts/influx-schema';
+import { SCHEMA, TIER_EXTREMES } from '@twc/core/contracts/influx-schema';
 import { describe, expect, it } from 'vitest';
 import { allPanels, DATASOURCE_UID, fluxQueries, loadDashboards } from './dashboards.js';
 import { PRODUCTION_BUCKETS } from './seed.js';
@@ -23,14 +23,19 @@ function bucketsFor(measurement: string): string[] {
   if (TIERED.has(measurement)) {
     return [PRODUCTION_BUCKETS.raw, PRODUCTION_BUCKETS.m1, PRODUCTION_BUCKETS.m5, PRODUCTION_BUCKETS.h1];
   }
-  if (measurement === 'twc_session' || measurement === 'twc_session_hour') return [PRODUCTION_BUCKETS.sessions];
+  if (['twc_session', 'twc_session_hour', 'charge_plan', 'charge_control'].includes(measurement)) {
+    return [PRODUCTION_BUCKETS.sessions];
+  }
   return [PRODUCTION_BUCKETS.prices];
 }
 
 const files = loadDashboards();
 const queries = files.flatMap((file) => fluxQueries(file));
-const fieldsOf = (measurement: string): Record<string, string> =>
-  (SCHEMA as Record<string, { fields: Record<string, string> }>)[measurement]?.fields ?? {};
+/** A measurement's fields: the schema's, and for a downsampled one the extremes its tiers keep too. */
+const fieldsOf = (measurement: string): Record<string, string> => ({
+  ...((SCHEMA as Record<string, { fields: Record<string, string> }>)[measurement]?.fields ?? {}),
+  ...((TIER_EXTREMES as Record<string, Record<string, string>>)[measurement] ?? {}),
+});
 
 /** Every string appearing as `r.<name> == "<value>"` in a query. */
 function comparisons(flux: string, column: string): string[] {

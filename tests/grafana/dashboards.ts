@@ -18,6 +18,9 @@ export interface Panel {
   id?: number;
   type: string;
   title: string;
+  gridPos?: { w: number; h: number; x: number; y: number };
+  maxDataPoints?: number;
+  interval?: string;
   datasource?: { type?: string; uid?: string };
   targets?: { refId: string; query?: string; datasource?: { type?: string; uid?: string } }[];
   fieldConfig?: { defaults?: { unit?: string }; overrides?: unknown[] };
@@ -134,6 +137,69 @@ export function panelRange(
   if (!timeFrom) return range;
   if (timeFrom.startsWith('+')) return { fromMs: range.toMs, toMs: range.toMs + durationMs(timeFrom.slice(1)) };
   return { fromMs: range.toMs - durationMs(timeFrom), toMs: range.toMs };
+}
+
+/**
+ * The width in pixels this project assumes a panel has when it sets no
+ * maxDataPoints: Grafana then asks for as many points as the panel is wide
+ * (PanelModel.runAllPanelQueries: `maxDataPoints: this.maxDataPoints ||
+ * Math.floor(width)`), and the width depends on the screen. The rule here is
+ * a dashboard 1,920 pixels wide, a full-HD screen, divided into Grafana's 24
+ * grid columns; a narrower screen asks for fewer points and gets a longer
+ * v.windowPeriod, so an aggregated query stays within its panel there too.
+ */
+export const DASHBOARD_WIDTH_PX = 1920;
+
+export function panelMaxDataPoints(panel: Panel): number {
+  if (panel.maxDataPoints) return panel.maxDataPoints;
+  const columns = panel.gridPos?.w ?? 24;
+  return Math.floor((columns * DASHBOARD_WIDTH_PX) / 24);
+}
+
+/** The data source's minimum interval (jsonData.timeInterval in provisioning/datasources). */
+export const DATASOURCE_MIN_INTERVAL_MS = 5000;
+
+/**
+ * Grafana's interval for a range and a number of points (rangeutil.ts,
+ * calculateInterval and roundInterval): the range over the points, rounded to
+ * the nearest of its steps (which may round down, to up to 1.5 times as many
+ * windows as points asked for), at least the panel's or the data source's
+ * minimum interval. This is v.windowPeriod.
+ */
+export function grafanaIntervalMs(rangeMs: number, maxDataPoints: number, minIntervalMs = DATASOURCE_MIN_INTERVAL_MS) {
+  const raw = rangeMs / maxDataPoints;
+  const steps: [number, number][] = [
+    [15, 10],
+    [35, 20],
+    [75, 50],
+    [150, 100],
+    [350, 200],
+    [750, 500],
+    [1500, 1000],
+    [3500, 2000],
+    [7500, 5000],
+    [12_500, 10_000],
+    [17_500, 15_000],
+    [25_000, 20_000],
+    [45_000, 30_000],
+    [90_000, 60_000],
+    [210_000, 120_000],
+    [450_000, 300_000],
+    [750_000, 600_000],
+    [1_050_000, 900_000],
+    [1_500_000, 1_200_000],
+    [2_700_000, 1_800_000],
+    [5_400_000, 3_600_000],
+    [9_000_000, 7_200_000],
+    [16_200_000, 10_800_000],
+    [32_400_000, 21_600_000],
+    [86_400_000, 43_200_000],
+    [604_800_000, 86_400_000],
+    [1_814_400_000, 604_800_000],
+    [3_628_800_000, 2_592_000_000],
+  ];
+  const rounded = steps.find(([below]) => raw < below)?.[1] ?? 31_536_000_000;
+  return Math.max(rounded, minIntervalMs);
 }
 
 /** Go's time.Duration.String() for whole milliseconds, as Grafana prints v.windowPeriod. */

@@ -3,8 +3,8 @@
  * downsampled tiers, sessions, prices) with days of data from the charger
  * simulator's model, passed through the collector's own payload schemas,
  * normalisation, session machine, cost engine, point builders and writer.
- * The downsampled tiers are filled from the raw bucket the way the
- * downsampling tasks do it: float gauges averaged, everything else last.
+ * The downsampled tiers are filled from the raw bucket by the downsampling
+ * tasks' own Flux (influxdb/tasks/).
  * The forward prices are ComEd's day-ahead prices as the stand-in serves
  * them, and the forecasts and backtests the comed-poller would have written
  * from the seeded prices, through the same functions.
@@ -12,14 +12,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfluxDB } from '@influxdata/influxdb-client';
-import { createChargerModel } from '@twc/collector/simulator/charger-model';
+import { controlPoint, planPoints } from '@twc/collector/planner/plan-points';
+import { type ChargerModel, createChargerModel } from '@twc/collector/simulator/charger-model';
 import { generatedDayAheadCents, generatedPriceCents } from '@twc/collector/simulator/comed-prices';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from '@twc/collector/simulator/payloads';
 import { lifetimeSchema, versionSchema, vitalsSchema, wifiStatusSchema } from '@twc/core/charger/models';
 import { normalizeVitals } from '@twc/core/charger/normalize';
-import { type PointData, SCHEMA } from '@twc/core/contracts/influx-schema';
+import type { PointData } from '@twc/core/contracts/influx-schema';
 import type { PriceForecast } from '@twc/core/contracts/redis';
+import { DEFAULT_PLAN_RULES, planCharge } from '@twc/core/planning/charge-plan';
 import {
   dayAheadHourEndings,
   FIVE_MINUTES_MS,
@@ -28,6 +29,7 @@ import {
   PRICES_PER_HOUR,
 } from '@twc/core/prices/comed-clock';
 import type { PricePoint, PublishedHour } from '@twc/core/prices/comed-parse';
+import type { HourEstimate } from '@twc/core/prices/forecast';
 import {
   accuracyPoint,
   type BacktestResult,
@@ -54,6 +56,8 @@ import { CHICAGO_TIME_ZONE, utcInstantsForWallClock, wallClockAt } from '@twc/co
 import { createInfluxWriter } from '@twc/runtime/influx-writer';
 import { silentLogger } from '@twc/runtime/logger';
 import { createSpool } from '@twc/runtime/spool';
+import { TIER_SETTINGS, type Tier } from '../influxdb/contains-baseline.js';
+import { renderedTask, runTaskFlux, withLookback } from '../influxdb/task-flux.js';
 
 /** The production bucket names, as the dashboards spell them. */
 export const PRODUCTION_BUCKETS = {
@@ -125,27 +129,7 @@ const SAMPLE_MS = 5_000;
 const SLOW_POLL_MS = 60_000;
 const VERSION_POLL_MS = 300_000;
 
-const TIERS: { role: 'm1' | 'm5' | 'h1'; every: string }[] = [
-  { role: 'm1', every: '1m' },
-  { role: 'm5', every: '5m' },
-  { role: 'h1', every: '1h' },
-];
-
-/**
- * A Flux predicate over the fields of one kind: float gauges (averaged by the
- * downsampling) or the rest (counters, states: their last value). Spelt as
- * plain comparisons so InfluxDB pushes the filter down to storage.
- */
-function fieldPredicate(floats: boolean): string {
-  const clauses: string[] = [];
-  for (const [measurement, schema] of Object.entries(SCHEMA)) {
-    const fields = Object.entries(schema.fields)
-      .filter(([, type]) => (type === 'float') === floats)
-      .map(([field]) => `r._field == "${field}"`);
-    if (fields.length > 0) clauses.push(`(r._measurement == "${measurement}" and (${fields.join(' or ')}))`);
-  }
-  return clauses.join(' or ');
-}
+const TIERS: Tier[] = ['1m', '5m', '1h'];
 
 /** Every price stamped from `fromMs` to `endMs`, the one in force at endMs included. */
 function seedPrices(seed: number, fromMs: number, endMs: number): PricePoint[] {
@@ -226,6 +210,58 @@ function seedDayAhead(seed: number, fromMs: number, endMs: number): PublishedHou
     }
   }
   return hours;
+}
+
+/**
+ * The planner's plan for a charge from `startMs`, as it would have made it
+ * then on the day-ahead prices published by then: what the dashboards show
+ * as "planned" beside what happened.
+ */
+function seedPlan(
+  dayAhead: readonly PublishedHour[],
+  charger: { id: string; name: string },
+  charge: { startMs: number; departureMs: number; energyKwh: number },
+): PointData[] {
+  const estimates: HourEstimate[] = [...dayAheadKnownAt(dayAhead, charge.startMs)].map(([hourEndingMs, price]) => ({
+    hourEndingMs,
+    priceCentsPerKwh: price,
+    source: 'day_ahead',
+    lowCents: price - 1,
+    highCents: price + 1,
+  }));
+  const plan = planCharge({
+    nowMs: charge.startMs,
+    energyKwh: charge.energyKwh,
+    powerKw: 11.5,
+    departureMs: charge.departureMs,
+    estimates,
+    tariff: TARIFF_DEFAULTS,
+    rules: { ...DEFAULT_PLAN_RULES, bufferMs: 0 },
+  });
+  // The commands the plan took: the car stopped at plug-in, started at its first planned hour.
+  const events = plan.runs.slice(0, 1).flatMap((run) => [
+    { atMs: charge.startMs + 60_000, command: 'charge_stop' as const, reason: 'plan_stop' },
+    { atMs: run.startMs, command: 'charge_start' as const, reason: 'plan_start' },
+  ]);
+  const commands = events.map((event) =>
+    controlPoint(
+      {
+        charger_id: charger.id,
+        time: new Date(event.atMs).toISOString(),
+        command: event.command,
+        ok: true,
+        failure: null,
+        detail: '',
+        reason: event.reason,
+        calls: 1,
+        woke: false,
+        duration_ms: 800,
+      },
+      charger.name,
+      'tessie',
+    ),
+  );
+  return [...planPoints(charger, plan, undefined), ...commands];
 }
 
 /** The day-ahead prices stored by `atMs`, by hour ending, as the comed-poller reads them back. */
@@ -335,6 +371,97 @@ export async function writePoints(influx: InfluxTarget, bucket: string, points: 
   }
 }
 
+/**
+ * What the collector writes to the raw bucket for one charger at `timeMs`,
+ * `elapsedMs` after it started polling: vitals and health every 5 s, lifetime,
+ * Wi-Fi and the spool's state every minute, the version every 5 minutes, read
+ * from the simulator's payloads through the collector's schemas.
+ */
+export function rawSample(
+  model: ChargerModel,
+  tags: { charger_id: string; charger_name: string },
+  version: { firmware_version: string; part_number: string },
+  elapsedMs: number,
+  timeMs: number,
+): { points: PointData[]; vitals: ReturnType<typeof normalizeVitals> } {
+  const state = model.stateAt(timeMs);
+  const vitals = normalizeVitals(vitalsSchema.parse(buildVitals(state, 'new')));
+  const { phase_mode, charging, evse_state_name, current_alerts, evse_not_ready_reasons, ...fields } = vitals;
+  const points: PointData[] = [
+    { measurement: 'twc_vitals', tags, fields, timeMs },
+    {
+      measurement: 'twc_health',
+      tags,
+      fields: {
+        online: true,
+        consecutive_failures: 0,
+        repairs_total: 0,
+        failures_total: 0,
+        last_error: '',
+        // Polls take 40 ms, but one in 241 (every 20 minutes) is slow: a peak for the health panels to show.
+        poll_ms: (elapsedMs / SAMPLE_MS) % 241 === 120 ? 480 : 40,
+      },
+      timeMs,
+    },
+  ];
+  if (elapsedMs % SLOW_POLL_MS === 0) {
+    const lifetime = lifetimeSchema.parse(buildLifetime(state));
+    const wifi = wifiStatusSchema.parse(buildWifiStatus(model.identity, model.wifiAt(timeMs)));
+    points.push(
+      {
+        measurement: 'twc_lifetime',
+        tags,
+        fields: {
+          energy_wh: lifetime.energy_wh,
+          charge_starts: lifetime.charge_starts,
+          charging_time_s: lifetime.charging_time_s,
+          contactor_cycles: lifetime.contactor_cycles,
+          contactor_cycles_loaded: lifetime.contactor_cycles_loaded,
+          uptime_s: lifetime.uptime_s,
+          connector_cycles: lifetime.connector_cycles,
+          alert_count: lifetime.alert_count,
+          thermal_foldbacks: lifetime.thermal_foldbacks,
+          avg_startup_temp: lifetime.avg_startup_temp,
+        },
+        timeMs,
+      },
+      {
+        measurement: 'twc_wifi',
+        tags,
+        fields: {
+          wifi_ssid: wifi.wifi_ssid,
+          wifi_signal_strength: wifi.wifi_signal_strength,
+          wifi_rssi: wifi.wifi_rssi,
+          wifi_snr: wifi.wifi_snr,
+          wifi_connected: wifi.wifi_connected,
+          internet: wifi.internet,
+          wifi_infra_ip: wifi.wifi_infra_ip,
+        },
+        timeMs,
+      },
+      {
+        measurement: 'collector_spool',
+        tags: { service: 'collector' },
+        fields: { bytes: 0, files: 0, dropped_points_total: 0 },
+        timeMs,
+      },
+    );
+  }
+  if (elapsedMs % VERSION_POLL_MS === 0) {
+    points.push({
+      measurement: 'twc_version',
+      tags,
+      fields: {
+        firmware_version: version.firmware_version,
+        part_number: version.part_number,
+        serial_number: tags.charger_id,
+      },
+      timeMs,
+    });
+  }
+  return { points, vitals };
+}
+
 export async function seedDashboardData(options: SeedOptions): Promise<SeedResult> {
   const { influx, chargerName, endMs, seed } = options;
   const fromMs = endMs - options.days * 24 * HOUR_MS;
@@ -379,80 +506,7 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
     const sessions: ChargingSession[] = [];
 
     for (let timeMs = fromMs; timeMs <= endMs; timeMs += SAMPLE_MS) {
-      const state = model.stateAt(timeMs);
-      const vitals = normalizeVitals(vitalsSchema.parse(buildVitals(state, 'new')));
-      const { phase_mode, charging, evse_state_name, current_alerts, evse_not_ready_reasons, ...fields } = vitals;
-      const points: PointData[] = [
-        { measurement: 'twc_vitals', tags, fields, timeMs },
-        {
-          measurement: 'twc_health',
-          tags,
-          fields: {
-            online: true,
-            consecutive_failures: 0,
-            repairs_total: 0,
-            failures_total: 0,
-            last_error: '',
-            poll_ms: 40,
-          },
-          timeMs,
-        },
-      ];
-      if ((timeMs - fromMs) % SLOW_POLL_MS === 0) {
-        const lifetime = lifetimeSchema.parse(buildLifetime(state));
-        const wifi = wifiStatusSchema.parse(buildWifiStatus(model.identity, model.wifiAt(timeMs)));
-        points.push(
-          {
-            measurement: 'twc_lifetime',
-            tags,
-            fields: {
-              energy_wh: lifetime.energy_wh,
-              charge_starts: lifetime.charge_starts,
-              charging_time_s: lifetime.charging_time_s,
-              contactor_cycles: lifetime.contactor_cycles,
-              contactor_cycles_loaded: lifetime.contactor_cycles_loaded,
-              uptime_s: lifetime.uptime_s,
-              connector_cycles: lifetime.connector_cycles,
-              alert_count: lifetime.alert_count,
-              thermal_foldbacks: lifetime.thermal_foldbacks,
-              avg_startup_temp: lifetime.avg_startup_temp,
-            },
-            timeMs,
-          },
-          {
-            measurement: 'twc_wifi',
-            tags,
-            fields: {
-              wifi_ssid: wifi.wifi_ssid,
-              wifi_signal_strength: wifi.wifi_signal_strength,
-              wifi_rssi: wifi.wifi_rssi,
-              wifi_snr: wifi.wifi_snr,
-              wifi_connected: wifi.wifi_connected,
-              internet: wifi.internet,
-              wifi_infra_ip: wifi.wifi_infra_ip,
-            },
-            timeMs,
-          },
-          {
-            measurement: 'collector_spool',
-            tags: { service: 'collector' },
-            fields: { bytes: 0, files: 0, dropped_points_total: 0 },
-            timeMs,
-          },
-        );
-      }
-      if ((timeMs - fromMs) % VERSION_POLL_MS === 0) {
-        points.push({
-          measurement: 'twc_version',
-          tags,
-          fields: {
-            firmware_version: version.firmware_version,
-            part_number: version.part_number,
-            serial_number: chargerId,
-          },
-          timeMs,
-        });
-      }
+      const { points, vitals } = rawSample(model, tags, version, timeMs - fromMs, timeMs);
       writer.write(buckets.raw, 'vitals', points);
 
       const transition = nextSessionState(sessionState, toSessionSample(timeMs, vitals));
@@ -462,9 +516,39 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
         const cost = costSession(event.session.energyByInterval, provider, TARIFF_DEFAULTS);
         const result = whatIf(event.session, provider, TARIFF_DEFAULTS);
         writer.write(buckets.sessions, 'durable', sessionPoints(event.session, chargerName, cost, result));
+        writer.write(
+          buckets.sessions,
+          'durable',
+          seedPlan(
+            dayAhead,
+            { id: chargerId, name: chargerName },
+            {
+              startMs: event.session.startTimeMs,
+              departureMs: event.session.endTimeMs ?? event.session.lastSampleMs,
+              energyKwh: event.session.energyWh / 1000,
+            },
+          ),
+        );
         sessions.push(event.session);
       }
       if (timeMs % HOUR_MS === 0) await writer.flush();
+    }
+    // The car still plugged in at the end: the plan as the planner last made it, at the end, ready by 13 hours after it arrived.
+    const open = sessionState.session;
+    if (open) {
+      writer.write(
+        buckets.sessions,
+        'durable',
+        seedPlan(
+          dayAhead,
+          { id: chargerId, name: chargerName },
+          {
+            startMs: endMs,
+            departureMs: open.startTimeMs + 13 * HOUR_MS,
+            energyKwh: 20,
+          },
+        ),
+      );
     }
     await writer.close();
     const stats = writer.stats();
@@ -490,22 +574,14 @@ export async function seedDashboardData(options: SeedOptions): Promise<SeedResul
   }
 }
 
+/**
+ * Fills the tiers with the downsampling tasks' own Flux, each made to
+ * recompute every complete window of the seeded span at `endMs`, as forced
+ * runs refill a gap.
+ */
 async function downsample(influx: InfluxTarget, buckets: BucketSet, fromMs: number, endMs: number): Promise<void> {
-  const queryApi = new InfluxDB({ url: influx.url, token: influx.token, timeout: 120_000 }).getQueryApi(influx.org);
-  const start = new Date(fromMs).toISOString();
-  const stop = new Date(endMs + 1).toISOString();
   for (const tier of TIERS) {
-    const flux = `
-      from(bucket: "${buckets.raw}")
-        |> range(start: ${start}, stop: ${stop})
-        |> filter(fn: (r) => ${fieldPredicate(true)})
-        |> aggregateWindow(every: ${tier.every}, fn: mean, createEmpty: false)
-        |> to(bucket: "${buckets[tier.role]}")
-      from(bucket: "${buckets.raw}")
-        |> range(start: ${start}, stop: ${stop})
-        |> filter(fn: (r) => ${fieldPredicate(false)})
-        |> aggregateWindow(every: ${tier.every}, fn: last, createEmpty: false)
-        |> to(bucket: "${buckets[tier.role]}")`;
-    await queryApi.collectRows(flux);
+    const flux = withLookback(renderedTask(tier, influx.org, buckets), endMs - fromMs + TIER_SETTINGS[tier].windowMs);
+    await runTaskFlux(influx, flux, endMs);
   }
 }

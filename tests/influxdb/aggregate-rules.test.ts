@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FieldType, SCHEMA } from '@twc/core/contracts/influx-schema';
+import { type FieldType, SCHEMA, TIER_EXTREMES } from '@twc/core/contracts/influx-schema';
 import { describe, expect, it } from 'vitest';
 import { RAW_MEASUREMENTS, TASKS_DIR } from './init-script.js';
 
@@ -17,6 +17,8 @@ const FULL_RESOLUTION = [
   'comed_price_forecast',
   'comed_tonight_window',
   'comed_forecast_accuracy',
+  'charge_plan',
+  'charge_control',
 ];
 
 /** The field types each aggregate may be given. */
@@ -27,6 +29,9 @@ const ALLOWED_TYPES: Record<string, readonly FieldType[]> = {
   maxFields: ['float', 'int'],
 };
 
+/** The extremes kept beside a mean, and the suffix of the field they are kept as. */
+const EXTREME_RULES: Record<string, string> = { peakFields: '_max', lowFields: '_min' };
+
 const TASK_FILES = readdirSync(TASKS_DIR).filter((name) => name.startsWith('downsample-') && name.endsWith('.flux'));
 
 function rulesBlock(flux: string): string {
@@ -35,14 +40,29 @@ function rulesBlock(flux: string): string {
   return match[1];
 }
 
-/** `name = ["a", "b", ...]` lists of the rules block. */
+/**
+ * The rules of the block: `name = (r) => <predicate>`, each predicate a
+ * disjunction of `r._measurement == "m" and (r._field == "f" or ...)`, read
+ * as the `m.f` keys it selects. Anything else in a predicate (a contains(), a
+ * concatenation, another column) would keep InfluxDB from filtering in
+ * storage, and fails here.
+ */
 function ruleLists(block: string): Map<string, string[]> {
   const lists = new Map<string, string[]>();
-  for (const match of block.matchAll(/^(\w+) = \[([^\]]*)\]/gm)) {
-    lists.set(
-      match[1] as string,
-      [...(match[2] as string).matchAll(/"([^"]+)"/g)].map((item) => item[1] as string),
-    );
+  const code = block.replace(/^\s*\/\/.*$/gm, '');
+  for (const match of code.matchAll(/^(\w+) = \(r\) =>\n([\s\S]*?)(?=^\w+ = |(?![\s\S]))/gm)) {
+    const name = match[1] as string;
+    const body = match[2] as string;
+    const rest = body.replace(/r\._measurement == "\w+"|r\._field == "\w+"/g, '').replace(/\b(and|or)\b|[()\s]/g, '');
+    if (rest !== '') throw new Error(`rule ${name} is not made of == comparisons joined by and/or: ${rest}`);
+    const keys: string[] = [];
+    let measurement: string | undefined;
+    for (const token of body.matchAll(/r\._(measurement|field) == "(\w+)"/g)) {
+      if (token[1] === 'measurement') measurement = token[2];
+      else if (measurement === undefined) throw new Error(`rule ${name}: a field before any measurement`);
+      else keys.push(`${measurement}.${token[2]}`);
+    }
+    lists.set(name, keys);
   }
   return lists;
 }
@@ -63,9 +83,10 @@ describe('downsampling aggregate rules', () => {
 
   it('gives every raw field exactly one aggregate that suits its type, and nothing else', () => {
     const lists = rulesOf('downsample-1m.flux');
-    expect([...lists.keys()].sort()).toEqual(Object.keys(ALLOWED_TYPES).sort());
+    expect([...lists.keys()].sort()).toEqual([...Object.keys(ALLOWED_TYPES), ...Object.keys(EXTREME_RULES)].sort());
     const ruleOf = new Map<string, string[]>();
     for (const [list, keys] of lists) {
+      if (list in EXTREME_RULES) continue;
       for (const key of keys) ruleOf.set(key, [...(ruleOf.get(key) ?? []), list]);
     }
     const problems: string[] = [];
@@ -82,6 +103,27 @@ describe('downsampling aggregate rules', () => {
     }
     for (const key of ruleOf.keys()) problems.push(`${key} has a rule but is not a raw field of the schema`);
     expect(problems).toEqual([]);
+  });
+
+  it('keeps the extremes of gauges beside their mean, as the fields the schema names for the tiers', () => {
+    const lists = rulesOf('downsample-1m.flux');
+    const means = new Set(lists.get('meanFields'));
+    const kept: string[] = [];
+    for (const [list, suffix] of Object.entries(EXTREME_RULES)) {
+      for (const key of lists.get(list) ?? []) {
+        expect(means.has(key), `${key} of ${list} is not averaged`).toBe(true);
+        kept.push(`${key}${suffix}`);
+      }
+    }
+    const declared = Object.entries(TIER_EXTREMES).flatMap(([measurement, fields]) =>
+      Object.keys(fields).map((field) => `${measurement}.${field}`),
+    );
+    expect(kept.sort()).toEqual(declared.sort());
+    // None of them is a raw field: the collector never writes them.
+    for (const key of declared) {
+      const [measurement, field] = key.split('.') as [keyof typeof SCHEMA, string];
+      expect(Object.keys(SCHEMA[measurement].fields), key).not.toContain(field);
+    }
   });
 
   it('uses the same rules in every tier', () => {

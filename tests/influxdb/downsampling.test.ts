@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FieldType, type FieldValue, type PointData, SCHEMA } from '@twc/core/contracts/influx-schema';
+import {
+  type FieldType,
+  type FieldValue,
+  type PointData,
+  SCHEMA,
+  TIER_EXTREMES,
+} from '@twc/core/contracts/influx-schema';
 import { createInfluxWriter } from '@twc/runtime/influx-writer';
 import { silentLogger } from '@twc/runtime/logger';
 import { createSpool } from '@twc/runtime/spool';
@@ -121,6 +127,9 @@ function expectedWindow(endMs: number, windowMs: number) {
   return {
     'twc_vitals.power_w': mean(inWindow.map((s) => s.power_w)),
     'twc_vitals.handle_temp_c': mean(inWindow.map((s) => s.handle_temp_c)),
+    // The peaks a mean hides, kept beside it.
+    'twc_vitals.handle_temp_c_max': Math.max(...inWindow.map((s) => s.handle_temp_c)),
+    'twc_vitals.power_w_max': Math.max(...inWindow.map((s) => s.power_w)),
     'twc_vitals.session_energy_wh': last('session_energy_wh'),
     'twc_vitals.session_s': last('session_s'),
     'twc_vitals.uptime_s': last('uptime_s'),
@@ -167,7 +176,7 @@ describe('downsampling tasks', () => {
     await writeRaw(seedPoints());
   });
 
-  it('aggregates each minute: gauges by mean, counters and states by last value, failures by maximum', async () => {
+  it('aggregates each minute: gauges by mean (and their peaks by maximum), counters and states by last value, failures by maximum', async () => {
     // now() = BASE + 10 min: the look-back covers the first ten minutes of samples.
     await forceRun(instance, 'twc-downsample-1m', BASE_MS + 10 * MINUTE_MS);
     const rows = await readBucket(instance, 'twc_1m', BASE_MS - HOUR_MS, BASE_MS + 2 * HOUR_MS);
@@ -185,6 +194,8 @@ describe('downsampling tasks', () => {
     expect(types).toEqual({
       'twc_vitals.power_w': 'double',
       'twc_vitals.handle_temp_c': 'double',
+      'twc_vitals.handle_temp_c_max': 'double',
+      'twc_vitals.power_w_max': 'double',
       'twc_vitals.session_energy_wh': 'double',
       'twc_vitals.session_s': 'long',
       'twc_vitals.uptime_s': 'long',
@@ -246,7 +257,12 @@ describe('downsampling tasks', () => {
       Object.entries(SCHEMA[measurement].fields).map(
         ([field, type]) => `${measurement}.${field} ${csvType[type as FieldType]} ${sampleValue[type as FieldType]}`,
       ),
-    ).sort();
+    );
+    // Beside the mean, the extremes of one sample: the sample itself.
+    for (const [measurement, fields] of Object.entries(TIER_EXTREMES)) {
+      for (const field of Object.keys(fields)) expected.push(`${measurement}.${field} double 1.5`);
+    }
+    expected.sort();
     const actual = rows.map((row) => `${row.measurement}.${row.field} ${row.type} ${row.value}`).sort();
     // The integer mean of one sample of 7 is 7 again; 1.5 stays 1.5.
     expect(actual).toEqual(expected);

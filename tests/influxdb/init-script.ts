@@ -142,7 +142,7 @@ export interface TypedRow {
 
 /** Every point of a bucket in [startMs, stopMs), with its value's type. */
 export async function readBucket(
-  instance: InitInstance,
+  instance: { influx: { url: string; token: string; org: string } },
   bucket: string,
   startMs: number,
   stopMs: number,

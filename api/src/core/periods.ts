@@ -53,16 +53,51 @@ function addMonths(date: LocalDate, months: number): LocalDate {
 }
 
 /**
- * The instant the local day starts. Where a zone skips midnight itself (DST
- * starting at 00:00, as in some zones), the day starts at the first local
- * time that exists.
+ * A calendar day that never happened in a zone: Pacific/Apia skipped
+ * 2011-12-30 and Pacific/Kwajalein 1993-08-21 when they moved across the
+ * date line. A client asking for one is answered 400.
  */
-export function startOfLocalDay(date: LocalDate, timeZone: string): number {
+export class NonexistentLocalDateError extends RangeError {
+  override readonly name = 'NonexistentLocalDateError';
+  constructor(
+    readonly date: LocalDate,
+    readonly timeZone: string,
+  ) {
+    super(`${formatLocalDate(date)} does not exist in ${timeZone} (the zone skipped that day)`);
+  }
+}
+
+function startOfDayOrUndefined(date: LocalDate, timeZone: string): number | undefined {
   for (let hour = 0; hour < 24; hour++) {
     const [instant] = utcInstantsForWallClock({ ...date, hour, minute: 0 }, timeZone);
     if (instant !== undefined) return instant;
   }
-  throw new RangeError(`no local time exists on ${formatLocalDate(date)} in ${timeZone}`);
+  return undefined;
+}
+
+/**
+ * The instant the local day starts. Where a zone skips midnight itself (DST
+ * starting at 00:00, as in some zones), the day starts at the first local
+ * time that exists. Throws NonexistentLocalDateError for a day the zone skipped.
+ */
+export function startOfLocalDay(date: LocalDate, timeZone: string): number {
+  const instant = startOfDayOrUndefined(date, timeZone);
+  if (instant === undefined) throw new NonexistentLocalDateError(date, timeZone);
+  return instant;
+}
+
+/**
+ * The instant local time reaches `date`: its start, or for a day the zone
+ * skipped, the start of the next day that exists (where the day before ended).
+ * For the exclusive end of a period.
+ */
+export function localDayBoundary(date: LocalDate, timeZone: string): number {
+  // No zone has skipped more than one day at a time.
+  for (let ahead = 0; ahead < 3; ahead++) {
+    const instant = startOfDayOrUndefined(addDays(date, ahead), timeZone);
+    if (instant !== undefined) return instant;
+  }
+  throw new NonexistentLocalDateError(date, timeZone);
 }
 
 /** The local calendar date at an instant. */
@@ -99,21 +134,31 @@ function nextFirstDay(kind: PeriodKind, first: LocalDate): LocalDate {
   }
 }
 
-/** The period of the given kind holding the local date. */
+/**
+ * The period of the given kind holding the local date; a day the zone
+ * skipped has no period (NonexistentLocalDateError).
+ */
 export function calendarPeriod(kind: PeriodKind, date: LocalDate, timeZone: string): CalendarPeriod {
+  if (kind === 'day') startOfLocalDay(date, timeZone);
   const first = firstDay(kind, date);
   const next = nextFirstDay(kind, first);
   return {
     kind,
     startDate: formatLocalDate(first),
     endDate: formatLocalDate(addDays(next, -1)),
-    startMs: startOfLocalDay(first, timeZone),
-    endMs: startOfLocalDay(next, timeZone),
+    startMs: localDayBoundary(first, timeZone),
+    endMs: localDayBoundary(next, timeZone),
   };
 }
 
-/** The period of the same kind just before. */
+/** The period of the same kind just before (for a day, the day before that exists). */
 export function previousPeriod(period: CalendarPeriod, timeZone: string): CalendarPeriod {
   const first = parseLocalDate(period.startDate) as LocalDate;
-  return calendarPeriod(period.kind, addDays(first, -1), timeZone);
+  let before = addDays(first, -1);
+  if (period.kind === 'day') {
+    for (let back = 0; back < 2 && startOfDayOrUndefined(before, timeZone) === undefined; back++) {
+      before = addDays(before, -1);
+    }
+  }
+  return calendarPeriod(period.kind, before, timeZone);
 }

@@ -45,6 +45,8 @@ const SESSION_COLUMNS = [
   'cheapest_window_cost_usd',
   'saving_vs_flat_usd',
   'saving_vs_cheapest_usd',
+  'plug_in_cost_usd',
+  'saving_vs_plug_in_usd',
   'end_reason',
 ] as const;
 

@@ -6,7 +6,14 @@ import { currentPrice } from '@twc/core/prices/current-price';
 import { isPriceStale } from '@twc/core/prices/price-plan';
 import type { z } from 'zod';
 import { fluxStr, fluxTime, num } from '../core/flux.js';
-import { addDays, formatLocalDate, localDateAt, parseLocalDate, startOfLocalDay } from '../core/periods.js';
+import {
+  addDays,
+  formatLocalDate,
+  localDateAt,
+  localDayBoundary,
+  parseLocalDate,
+  startOfLocalDay,
+} from '../core/periods.js';
 import type { InfluxReader } from '../plugins/app/influx.js';
 import type { pricePointSchema } from '../schemas.js';
 
@@ -114,7 +121,7 @@ export async function dailyPrices(
   const firstDay = localDateAt(fromMs, timeZone);
   const afterLastDay = addDays(localDateAt(toMs - 1, timeZone), 1);
   const startMs = startOfLocalDay(firstDay, timeZone);
-  const endMs = startOfLocalDay(afterLastDay, timeZone);
+  const endMs = localDayBoundary(afterLastDay, timeZone);
   const days = new Map<string, { sum: number; min: number; max: number; count: number }>();
   const rows = await influx.stream(`from(bucket: ${fluxStr(influx.buckets.prices)})
   |> ${stampRange(startMs, endMs)}
@@ -141,7 +148,7 @@ export async function dailyPrices(
       const date = parseLocalDate(day) as NonNullable<ReturnType<typeof parseLocalDate>>;
       return {
         start: iso(startOfLocalDay(date, timeZone)),
-        end: iso(startOfLocalDay(addDays(date, 1), timeZone)),
+        end: iso(localDayBoundary(addDays(date, 1), timeZone)),
         avg_price_cents_kwh: bucket.sum / bucket.count,
         min_price_cents_kwh: bucket.min,
         max_price_cents_kwh: bucket.max,

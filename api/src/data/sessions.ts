@@ -34,6 +34,8 @@ export function sessionFromRow(row: FluxRow): SessionItem {
     cheapest_window_cost_usd: num(row.cheapest_window_cost),
     saving_vs_flat_usd: num(row.saving_vs_flat),
     saving_vs_cheapest_usd: num(row.saving_vs_cheapest),
+    plug_in_cost_usd: num(row.plug_in_cost),
+    saving_vs_plug_in_usd: num(row.saving_vs_plug_in),
     end_reason: str(row.end_reason),
   };
 }
@@ -62,6 +64,8 @@ export function sessionFromLive(live: LiveSession): SessionItem {
     cheapest_window_cost_usd: null,
     saving_vs_flat_usd: null,
     saving_vs_cheapest_usd: null,
+    plug_in_cost_usd: null,
+    saving_vs_plug_in_usd: null,
     end_reason: session.endReason,
   };
 }

@@ -16,11 +16,26 @@
  * - device_class timestamp takes an ISO 8601 instant with its offset, and no
  *   unit or state class;
  * - json_attributes_topic takes a JSON object, shown as the entity's attributes;
- * - a sensor's state `None` sets it to unknown.
+ * - a sensor's state `None` sets it to unknown; so does it for a switch, a
+ *   number (its payload_reset) and a select (whose other states must be one
+ *   of its options);
+ * - the controls (switch, number, select, button) publish to their
+ *   command_topic, not retained; a button has no state topic, a number
+ *   takes min, max and step, a select its options.
  */
 
 import { evseStateName } from '@twc/core/charger/normalize';
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecast } from '@twc/core/contracts/redis';
+import {
+  type ChargerStatus,
+  type CurrentPrice,
+  type LiveSession,
+  type LiveVitals,
+  type PlanSettings,
+  type PlanState,
+  type PriceForecast,
+  planStateSchema,
+} from '@twc/core/contracts/redis';
+import { isPlanStale } from '@twc/core/planning/plan-settings';
 import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
 import { currentHourAverage } from '@twc/core/prices/current-price';
 import { isForecastStale } from '@twc/core/prices/forecast-snapshot';
@@ -42,7 +57,7 @@ export interface Origin {
   support_url?: string;
 }
 
-export type Component = 'sensor' | 'binary_sensor';
+export type Component = 'sensor' | 'binary_sensor' | 'switch' | 'number' | 'select' | 'button';
 
 export interface EntitySpec {
   key: string;
@@ -61,6 +76,19 @@ export interface EntitySpec {
   fromInflux?: boolean;
   /** Has a JSON attributes topic besides its state topic. */
   withAttributes?: boolean;
+  /** Unavailable while the planner's state is stale (isPlanStale): a plan nobody keeps true is not the plan. */
+  followsPlan?: boolean;
+  /** A control: Home Assistant publishes to `<state topic>/set`. */
+  command?: boolean;
+  /** A button: a command topic and no state. */
+  stateless?: boolean;
+  payload_on?: string;
+  payload_off?: string;
+  payload_press?: string;
+  min?: number;
+  max?: number;
+  step?: number;
+  mode?: 'auto' | 'box' | 'slider';
 }
 
 /**
@@ -186,6 +214,151 @@ export const CHARGER_ENTITIES: readonly EntitySpec[] = [
   },
 ];
 
+/** The ready-by choices offered in Home Assistant: no departure, or every half hour of the day. */
+export const READY_BY_OFF = 'off';
+export const READY_BY_OPTIONS: readonly string[] = [
+  READY_BY_OFF,
+  ...Array.from(
+    { length: 48 },
+    (_, index) => `${String(Math.floor(index / 2)).padStart(2, '0')}:${index % 2 === 0 ? '00' : '30'}`,
+  ),
+];
+
+/** PlanSettings.target.unit as Home Assistant shows it. */
+export const TARGET_UNIT_OPTIONS = { kwh: 'kWh', percent: '%' } as const;
+
+/** Weekday indexes of PlanSettings.ready_by (Sunday first). */
+export const WEEKDAYS: readonly number[] = [1, 2, 3, 4, 5];
+export const WEEKEND_DAYS: readonly number[] = [0, 6];
+
+export const PLAN_STATUS_OPTIONS: readonly string[] = planStateSchema.shape.status.options;
+
+/**
+ * Smart charging, on each charger's device: the user's settings as controls
+ * (available while the bridge is: the settings stand in Redis whether the
+ * planner runs or not, and it reads them when it does), and the planner's
+ * state, available while the planner keeps it fresh.
+ */
+export const PLAN_ENTITIES: readonly EntitySpec[] = [
+  {
+    key: 'smart_charging',
+    component: 'switch',
+    name: 'Smart charging',
+    command: true,
+    payload_on: 'ON',
+    payload_off: 'OFF',
+    followsCharger: false,
+  },
+  {
+    // Its unit is the "Target unit" select's: a number's unit is fixed in its config.
+    key: 'charge_target',
+    component: 'number',
+    name: 'Charge target',
+    command: true,
+    // PlanSettings.target.value: positive, at most 200 (kWh; a percent counts up to 100).
+    min: 1,
+    max: 200,
+    step: 1,
+    mode: 'box',
+    followsCharger: false,
+  },
+  {
+    key: 'target_unit',
+    component: 'select',
+    name: 'Target unit',
+    command: true,
+    options: Object.values(TARGET_UNIT_OPTIONS),
+    followsCharger: false,
+  },
+  {
+    // Home Assistant's MQTT integration has no `time` platform to discover: a select of half hours.
+    key: 'ready_by_weekdays',
+    component: 'select',
+    name: 'Ready by (weekdays)',
+    command: true,
+    options: [...READY_BY_OPTIONS],
+    followsCharger: false,
+  },
+  {
+    key: 'ready_by_weekends',
+    component: 'select',
+    name: 'Ready by (weekends)',
+    command: true,
+    options: [...READY_BY_OPTIONS],
+    followsCharger: false,
+  },
+  {
+    key: 'charge_now',
+    component: 'button',
+    name: 'Charge now',
+    command: true,
+    stateless: true,
+    payload_press: 'PRESS',
+    followsCharger: false,
+  },
+  {
+    key: 'resume_plan',
+    component: 'button',
+    name: 'Resume plan',
+    command: true,
+    stateless: true,
+    payload_press: 'PRESS',
+    followsCharger: false,
+  },
+  {
+    key: 'smart_charging_status',
+    component: 'sensor',
+    name: 'Smart charging status',
+    device_class: 'enum',
+    options: [...PLAN_STATUS_OPTIONS],
+    followsCharger: false,
+    followsPlan: true,
+  },
+  {
+    // What an automation of the `mqtt` controller mode turns the car's charging on and off from.
+    key: 'charging_allowed',
+    component: 'binary_sensor',
+    name: 'Charging allowed now',
+    followsCharger: false,
+    followsPlan: true,
+  },
+  {
+    key: 'planned_start',
+    component: 'sensor',
+    name: 'Planned start',
+    device_class: 'timestamp',
+    followsCharger: false,
+    followsPlan: true,
+  },
+  {
+    key: 'planned_end',
+    component: 'sensor',
+    name: 'Planned end',
+    device_class: 'timestamp',
+    followsCharger: false,
+    followsPlan: true,
+  },
+  {
+    // A prediction: monetary allows no state class but `total`, and a forecast is no total; none, then.
+    key: 'planned_cost',
+    component: 'sensor',
+    name: 'Planned cost',
+    device_class: 'monetary',
+    unit_of_measurement: 'USD',
+    followsCharger: false,
+    followsPlan: true,
+  },
+  {
+    key: 'plan_saving',
+    component: 'sensor',
+    name: 'Plan saving',
+    device_class: 'monetary',
+    unit_of_measurement: 'USD',
+    followsCharger: false,
+    followsPlan: true,
+  },
+];
+
 export const PRICE_DEVICE_ID = 'twc_comed_price';
 
 export const PRICE_ENTITIES: readonly EntitySpec[] = [
@@ -277,6 +450,36 @@ export function priceAvailabilityTopic(settings: BridgeTopicSettings): string {
   return `${settings.topicRoot}/price/availability`;
 }
 
+export function planAvailabilityTopic(settings: BridgeTopicSettings, chargerId: string): string {
+  return `${settings.topicRoot}/${topicId(chargerId)}/plan/availability`;
+}
+
+export function chargerCommandTopic(settings: BridgeTopicSettings, chargerId: string, key: string): string {
+  return `${chargerStateTopic(settings, chargerId, key)}/set`;
+}
+
+/** Every command topic of every charger, as one subscription. */
+export function commandTopicFilter(settings: BridgeTopicSettings): string {
+  return `${settings.topicRoot}/+/+/set`;
+}
+
+/** The charger (among `chargerIds`) and entity a command topic names; undefined when it names none. */
+export function parseCommandTopic(
+  settings: BridgeTopicSettings,
+  chargerIds: Iterable<string>,
+  topic: string,
+): { chargerId: string; key: string } | undefined {
+  const root = `${settings.topicRoot}/`;
+  if (!topic.startsWith(root) || !topic.endsWith('/set')) return undefined;
+  const levels = topic.slice(root.length, -'/set'.length).split('/');
+  if (levels.length !== 2) return undefined;
+  const [level, key] = levels as [string, string];
+  const spec = PLAN_ENTITIES.find((entity) => entity.key === key && entity.command);
+  if (!spec) return undefined;
+  for (const chargerId of chargerIds) if (topicId(chargerId) === level) return { chargerId, key };
+  return undefined;
+}
+
 export function forecastAvailabilityTopic(settings: BridgeTopicSettings): string {
   return `${settings.topicRoot}/price/forecast/availability`;
 }
@@ -321,17 +524,16 @@ function entityConfig(
   fields: {
     uniqueId: string;
     stateTopic: string;
+    commandTopic?: string;
     attributesTopic?: string;
     availability: string[];
     device: object;
     origin: Origin;
   },
 ): Record<string, unknown> {
-  const config: Record<string, unknown> = {
-    name: spec.name,
-    unique_id: fields.uniqueId,
-    state_topic: fields.stateTopic,
-  };
+  const config: Record<string, unknown> = { name: spec.name, unique_id: fields.uniqueId };
+  if (!spec.stateless) config.state_topic = fields.stateTopic;
+  if (fields.commandTopic !== undefined) config.command_topic = fields.commandTopic;
   if (fields.attributesTopic !== undefined) config.json_attributes_topic = fields.attributesTopic;
   for (const key of [
     'device_class',
@@ -341,6 +543,13 @@ function entityConfig(
     'entity_category',
     'value_template',
     'last_reset_value_template',
+    'payload_on',
+    'payload_off',
+    'payload_press',
+    'min',
+    'max',
+    'step',
+    'mode',
   ] as const) {
     if (spec[key] !== undefined) config[key] = spec[key];
   }
@@ -351,8 +560,9 @@ function entityConfig(
   return config;
 }
 
+/** Every entity of a charger's device: its readings, then smart charging. */
 export function chargerEntities(withInfluxReadings: boolean): EntitySpec[] {
-  return CHARGER_ENTITIES.filter((spec) => withInfluxReadings || !spec.fromInflux);
+  return [...CHARGER_ENTITIES.filter((spec) => withInfluxReadings || !spec.fromInflux), ...PLAN_ENTITIES];
 }
 
 export function chargerDevice(status: ChargerStatus): Record<string, unknown> {
@@ -367,11 +577,12 @@ export function chargerDevice(status: ChargerStatus): Record<string, unknown> {
   return device;
 }
 
-/** The discovery configs of one charger's entities; JSON payloads, in CHARGER_ENTITIES order. */
+/** The discovery configs of one charger's entities; JSON payloads, in CHARGER_ENTITIES then PLAN_ENTITIES order. */
 export function chargerDiscovery(options: DiscoveryOptions, status: ChargerStatus): TopicMessage[] {
   const device = chargerDevice(status);
   const bridge = bridgeAvailabilityTopic(options);
   const charger = chargerAvailabilityTopic(options, status.charger_id);
+  const plan = planAvailabilityTopic(options, status.charger_id);
   return chargerEntities(options.withInfluxReadings).map((spec) => {
     const uniqueId = chargerUniqueId(status.charger_id, spec.key);
     return {
@@ -380,7 +591,8 @@ export function chargerDiscovery(options: DiscoveryOptions, status: ChargerStatu
         entityConfig(spec, {
           uniqueId,
           stateTopic: chargerStateTopic(options, status.charger_id, spec.key),
-          availability: spec.followsCharger ? [bridge, charger] : [bridge],
+          ...(spec.command ? { commandTopic: chargerCommandTopic(options, status.charger_id, spec.key) } : {}),
+          availability: spec.followsCharger ? [bridge, charger] : spec.followsPlan ? [bridge, plan] : [bridge],
           device,
           origin: options.origin,
         }),
@@ -484,6 +696,51 @@ export function chargerStates(snapshot: ChargerSnapshot, withInfluxReadings: boo
     states.set('wifi_signal', rounded(snapshot.readings.wifiSignalStrength, 0));
   }
   return states;
+}
+
+/** The time set on every one of `days`, when they share one Home Assistant can show; else `None`. */
+function readyByOf(settings: PlanSettings, days: readonly number[]): string {
+  const times = new Set(days.map((day) => settings.ready_by[day] ?? null));
+  if (times.size !== 1) return PAYLOAD_NONE;
+  const [time] = times;
+  const option = time === null || time === undefined ? READY_BY_OFF : time;
+  return READY_BY_OPTIONS.includes(option) ? option : PAYLOAD_NONE;
+}
+
+/** The smart-charging controls' states: the settings as saved (the defaults while none are). */
+export function planSettingsStates(settings: PlanSettings): Map<string, string> {
+  const states = new Map<string, string>();
+  states.set('smart_charging', onOff(settings.smart_charging));
+  const { unit, value } = settings.target;
+  states.set('charge_target', value >= 1 && value <= 200 ? rounded(value, 1) : PAYLOAD_NONE);
+  states.set('target_unit', TARGET_UNIT_OPTIONS[unit]);
+  states.set('ready_by_weekdays', readyByOf(settings, WEEKDAYS));
+  states.set('ready_by_weekends', readyByOf(settings, WEEKEND_DAYS));
+  return states;
+}
+
+/**
+ * The planner's state as Home Assistant shows it. The planned start is that
+ * of the first run not over at `nowMs` (the one under way included), the
+ * planned end that of the last run; `None` without a plan or runs.
+ */
+export function planStates(state: PlanState, nowMs: number): Map<string, string> {
+  const states = new Map<string, string>();
+  states.set('smart_charging_status', PLAN_STATUS_OPTIONS.includes(state.status) ? state.status : PAYLOAD_NONE);
+  states.set('charging_allowed', onOff(state.charging_allowed));
+  const runs = state.plan?.runs ?? [];
+  const next = runs.find((run) => Date.parse(run.end) > nowMs);
+  states.set('planned_start', next ? instant(next.start) : PAYLOAD_NONE);
+  const last = runs.at(-1);
+  states.set('planned_end', next && last ? instant(last.end) : PAYLOAD_NONE);
+  states.set('planned_cost', state.plan ? rounded(state.plan.expected.total_usd, 2) : PAYLOAD_NONE);
+  states.set('plan_saving', state.plan ? rounded(state.plan.saving_usd, 2) : PAYLOAD_NONE);
+  return states;
+}
+
+/** The planner's entities are unavailable without a state, and while it is stale (the planner stopped). */
+export function planAvailability(state: PlanState | undefined, nowMs: number): string {
+  return isPlanStale(state, nowMs) ? OFFLINE : ONLINE;
 }
 
 /** Cents per kWh to USD per kWh, to a thousandth of a cent. */
@@ -601,8 +858,8 @@ export function forecastAvailability(forecast: PriceForecast | undefined, nowMs:
 /** Every retained topic the bridge may publish for a charger: discovery, states and availability. */
 export function chargerRetainedTopics(options: DiscoveryOptions, chargerId: string, discovery: boolean): string[] {
   const specs = chargerEntities(options.withInfluxReadings);
-  const topics = specs.map((spec) => chargerStateTopic(options, chargerId, spec.key));
-  topics.push(chargerAvailabilityTopic(options, chargerId));
+  const topics = specs.filter((spec) => !spec.stateless).map((spec) => chargerStateTopic(options, chargerId, spec.key));
+  topics.push(chargerAvailabilityTopic(options, chargerId), planAvailabilityTopic(options, chargerId));
   if (discovery) {
     for (const spec of specs) {
       topics.push(discoveryTopic(options, spec.component, chargerUniqueId(chargerId, spec.key)));

@@ -12,15 +12,26 @@
  * Availability: the bridge's own topic is its MQTT last will (mqtt-client.ts
  * keeps it `online` while the bridge runs); each charger's entities also
  * follow the charger's online state, the price entities the freshness of the
- * price feed, the forecast entities the freshness of the forecast (judged
- * here, by the clock, at every publication and at every periodic refresh).
+ * price feed, the forecast entities the freshness of the forecast, the
+ * planner's entities the freshness of its state (judged here, by the clock,
+ * at every publication and at every periodic refresh).
+ *
+ * Commands: a message on a charger's command topic (a Home Assistant
+ * control) is checked (plan-commands.ts), applied to the settings read from
+ * Redis (the defaults when none are saved) and saved and announced as the
+ * API saves them, one at a time. A malformed one is logged once, counted
+ * and ignored. Whoever may publish on the broker is trusted as the broker
+ * is (docs/HOME_ASSISTANT.md).
  *
  * Everything is published again, forced, on every (re)connection to the
  * broker (a restarted broker without persistence has lost the retained
  * configs) and when Home Assistant announces itself.
  */
+import type { PlanSettings } from '@twc/core/contracts/redis';
+import { changedSettings, defaultPlanSettings } from '@twc/core/planning/plan-settings';
 import type { Logger } from '@twc/runtime/logger';
 import type { HomeAssistantConfig } from './config.js';
+import { parseCommandTopic } from './discovery.js';
 import type { LatestReadings } from './influx-latest-readings.js';
 import {
   allMessages,
@@ -29,9 +40,12 @@ import {
   EMPTY_MIRROR,
   forecastMessages,
   type LiveMirror,
+  planMessages,
   priceMessages,
   wantedTopics,
   withForecast,
+  withPlan,
+  withPlanSettings,
   withPrice,
   withReadings,
   withRefresh,
@@ -39,6 +53,7 @@ import {
   withVitals,
 } from './live-mirror.js';
 import type { BridgeMqttClient } from './mqtt-client.js';
+import { planCommand } from './plan-commands.js';
 import {
   confirmCleared,
   type DesiredMessage,
@@ -80,6 +95,12 @@ export interface BridgeStats {
   /** Times the bridge said `online` again after another client left `offline` on its availability topic. */
   availabilityRepublishes: number;
   malformedPayloads: number;
+  /** Commands from Home Assistant saved to the settings. */
+  commandsApplied: number;
+  /** Commands refused: an unknown topic or charger, a payload the entity cannot send, a retained message. */
+  commandsRejected: number;
+  /** Commands that could not be saved (Redis unavailable). */
+  commandsFailed: number;
   mqttErrors: number;
 }
 
@@ -99,6 +120,7 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
   const wakeTimers = new Map<string, NodeJS.Timeout>();
   let birthRepublishes = 0;
   let readingsDown = false;
+  const commands = { applied: 0, rejected: 0, failed: 0 };
 
   // One task at a time: a sync, a re-publication and a removal never interleave.
   let chain: Promise<void> = Promise.resolve();
@@ -143,11 +165,15 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     wakeTimers.set(topic, timer);
   }
 
-  /** Publishes what changed among `messages` (states throttled). */
-  async function publishSome(messages: (current: BridgeView) => DesiredMessage[]): Promise<void> {
+  /**
+   * Publishes what changed among `messages` (states throttled), or all of them
+   * at once when `force`: the answer to a command, which Home Assistant's
+   * control waits for to show the new value.
+   */
+  async function publishSome(messages: (current: BridgeView) => DesiredMessage[], force = false): Promise<void> {
     if (!view || !published || !mqtt.connected()) return;
     const plan = planPublish(published, messages(view), {
-      force: false,
+      force,
       nowMs: now(),
       minIntervalMs: config.stateMinIntervalMs,
     });
@@ -177,16 +203,22 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     const statuses = await source.chargers();
     const vitals = [];
     const sessions = [];
+    const plans = [];
+    const planSettings = new Map<string, PlanSettings | undefined>();
     for (const status of statuses) {
-      const [latestVitals, latestSession] = await Promise.all([
+      const [latestVitals, latestSession, plan, settings] = await Promise.all([
         source.vitals(status.charger_id),
         source.session(status.charger_id),
+        source.plan(status.charger_id),
+        source.planSettings(status.charger_id),
       ]);
       if (latestVitals) vitals.push(latestVitals);
       if (latestSession) sessions.push(latestSession);
+      if (plan) plans.push(plan);
+      planSettings.set(status.charger_id, settings);
     }
     const [price, forecast] = await Promise.all([source.price(), source.forecast()]);
-    mirror = withRefresh(mirror, { chargers: statuses, vitals, sessions, price, forecast });
+    mirror = withRefresh(mirror, { chargers: statuses, vitals, sessions, price, forecast, plans, planSettings });
   }
 
   /**
@@ -197,7 +229,57 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
     return publishSome((current) => [
       ...priceMessages(mirror, current, now()),
       ...forecastMessages(mirror, current, now()),
+      ...[...mirror.chargers.keys()].flatMap((chargerId) => planMessages(mirror, current, chargerId, now())),
     ]);
+  }
+
+  function publishPlan(chargerId: string): void {
+    void enqueue(() => publishSome((current) => planMessages(mirror, current, chargerId, now())));
+  }
+
+  /** Counts a refused or failed command, and logs the first of its kind. */
+  function commandFailed(kind: 'rejected' | 'failed', fields: Record<string, unknown>, message: string): void {
+    commands[kind]++;
+    if (commands[kind] === 1) log.warn(fields, `${message}; further ones are only counted`);
+  }
+
+  async function applyCommand(topic: string, payload: string): Promise<void> {
+    const target = view ? parseCommandTopic(view.discovery, mirror.chargers.keys(), topic) : undefined;
+    if (!target) {
+      commandFailed('rejected', { topic }, 'command on a topic naming no charger or control ignored');
+      return;
+    }
+    let saved: PlanSettings | undefined;
+    try {
+      saved = await source.planSettings(target.chargerId);
+    } catch {
+      commandFailed('failed', { topic }, 'command not applied: Redis unavailable');
+      return;
+    }
+    const nowMs = now();
+    const current = saved ?? defaultPlanSettings(nowMs);
+    const outcome = planCommand(target.key, payload, current);
+    if (!outcome.ok) {
+      commandFailed(
+        'rejected',
+        { topic, payload: payload.slice(0, 100), why: outcome.why },
+        'malformed command from Home Assistant ignored',
+      );
+      return;
+    }
+    const next = changedSettings(current, outcome.change, nowMs);
+    const written = await source.savePlanSettings(target.chargerId, next).catch(() => false);
+    if (!written) {
+      commandFailed('failed', { topic }, 'command not applied: Redis unavailable');
+      return;
+    }
+    commands.applied++;
+    log.info(
+      { chargerId: target.chargerId, command: target.key, payload },
+      'smart-charging setting changed from Home Assistant',
+    );
+    mirror = withPlanSettings(mirror, target.chargerId, next);
+    await publishSome((current) => planMessages(mirror, current, target.chargerId, now()), true);
   }
 
   async function refreshReadings(): Promise<void> {
@@ -280,6 +362,20 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
           mirror = next;
           void enqueue(publishForecast);
         },
+        plan(state) {
+          const next = withPlan(mirror, state);
+          if (next === mirror) return;
+          mirror = next;
+          publishPlan(state.charger_id);
+        },
+        planSettingsChanged(chargerId) {
+          // Read in turn with the commands: the settings a command saved are not overtaken by an older read.
+          void enqueue(async () => {
+            if (!mirror.chargers.has(chargerId)) return;
+            mirror = withPlanSettings(mirror, chargerId, await source.planSettings(chargerId));
+            await publishSome((current) => planMessages(mirror, current, chargerId, now()));
+          });
+        },
       });
       // While Redis is down the subscription waits for it (ioredis queues it); start-up goes on after a while
       // and the periodic refresh covers the gap.
@@ -297,6 +393,7 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       await refreshReadings();
       mqtt.start({
         connected: () => void enqueue(() => sync(true)),
+        command: (topic, payload) => void enqueue(() => applyCommand(topic, payload)),
         homeAssistantOnline: () => {
           birthRepublishes++;
           log.info('Home Assistant announced itself; publishing discovery and states again');
@@ -318,7 +415,8 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
       await source.stop();
     },
     stats() {
-      const { connected, connects, birthAnnouncements, availabilityRepublishes, mqttErrors } = mqtt.stats();
+      const { connected, connects, birthAnnouncements, availabilityRepublishes, retainedCommands, mqttErrors } =
+        mqtt.stats();
       const malformed = Object.values(source.stats().malformed).reduce((sum, count) => sum + count, 0);
       return {
         connected,
@@ -327,6 +425,9 @@ export function createHomeAssistantBridge(options: HomeAssistantBridgeOptions): 
         birthAnnouncements,
         availabilityRepublishes,
         malformedPayloads: malformed,
+        commandsApplied: commands.applied,
+        commandsRejected: commands.rejected + retainedCommands,
+        commandsFailed: commands.failed,
         mqttErrors,
       };
     },

@@ -6,7 +6,16 @@
  * (their payloads are discovery.ts's); publish-plan.ts decides what of that
  * goes out.
  */
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecast } from '@twc/core/contracts/redis';
+import type {
+  ChargerStatus,
+  CurrentPrice,
+  LiveSession,
+  LiveVitals,
+  PlanSettings,
+  PlanState,
+  PriceForecast,
+} from '@twc/core/contracts/redis';
+import { defaultPlanSettings } from '@twc/core/planning/plan-settings';
 import type { Tariff } from '@twc/core/prices/pricing';
 import {
   type ChargerReadings,
@@ -23,6 +32,10 @@ import {
   forecastStates,
   OFFLINE,
   ONLINE,
+  planAvailability,
+  planAvailabilityTopic,
+  planSettingsStates,
+  planStates,
   priceAttributesTopic,
   priceAvailability,
   priceAvailabilityTopic,
@@ -44,6 +57,10 @@ export interface LiveMirror {
   readonly price: CurrentPrice | undefined;
   /** The price poller's forecast of the hours ahead. */
   readonly forecast: PriceForecast | undefined;
+  /** The planner's state of each charger. */
+  readonly plans: ReadonlyMap<string, PlanState>;
+  /** The user's smart-charging settings as saved; a charger without any has the defaults. */
+  readonly planSettings: ReadonlyMap<string, PlanSettings>;
 }
 
 export const EMPTY_MIRROR: LiveMirror = {
@@ -54,6 +71,8 @@ export const EMPTY_MIRROR: LiveMirror = {
   readings: new Map(),
   price: undefined,
   forecast: undefined,
+  plans: new Map(),
+  planSettings: new Map(),
 };
 
 /** What the bridge shows, fixed at start-up. */
@@ -101,6 +120,30 @@ export function withForecast(mirror: LiveMirror, forecast: PriceForecast): LiveM
   return { ...mirror, forecast };
 }
 
+/** A planner state; the same mirror when it is older than the one held. */
+export function withPlan(mirror: LiveMirror, state: PlanState): LiveMirror {
+  if (!notOlder(mirror.plans.get(state.charger_id)?.updated, state.updated)) return mirror;
+  return { ...mirror, plans: withEntry(mirror.plans, state.charger_id, state) };
+}
+
+/**
+ * A charger's settings as just read from Redis, which holds the truth: they
+ * replace the ones held (undefined: none saved, the defaults apply). No
+ * comparison of `updated`: it is the writer's clock, and several processes write.
+ */
+export function withPlanSettings(
+  mirror: LiveMirror,
+  chargerId: string,
+  settings: PlanSettings | undefined,
+): LiveMirror {
+  const held = mirror.planSettings.get(chargerId);
+  if (held === settings || (held && settings && JSON.stringify(held) === JSON.stringify(settings))) return mirror;
+  const planSettings = new Map(mirror.planSettings);
+  if (settings) planSettings.set(chargerId, settings);
+  else planSettings.delete(chargerId);
+  return { ...mirror, planSettings };
+}
+
 /** Everything read from Redis at once by the periodic refresh. */
 export interface RefreshRead {
   chargers: readonly ChargerStatus[];
@@ -108,6 +151,9 @@ export interface RefreshRead {
   sessions: readonly LiveSession[];
   price: CurrentPrice | undefined;
   forecast?: PriceForecast | undefined;
+  plans?: readonly PlanState[];
+  /** Each charger's saved settings, undefined where none are: every charger of `chargers` read. */
+  planSettings?: ReadonlyMap<string, PlanSettings | undefined>;
 }
 
 /**
@@ -124,8 +170,14 @@ export function withRefresh(mirror: LiveMirror, read: RefreshRead): LiveMirror {
     chargersLoaded: true,
     vitals: kept(mirror.vitals),
     sessions: kept(mirror.sessions),
+    plans: kept(mirror.plans),
+    planSettings: kept(mirror.planSettings),
   };
   for (const sample of read.vitals) if (chargers.has(sample.charger_id)) next = withVitals(next, sample);
+  for (const state of read.plans ?? []) if (chargers.has(state.charger_id)) next = withPlan(next, state);
+  for (const [chargerId, settings] of read.planSettings ?? []) {
+    if (chargers.has(chargerId)) next = withPlanSettings(next, chargerId, settings);
+  }
   for (const live of read.sessions) if (chargers.has(live.charger_id)) next = withSession(next, live);
   if (read.price) next = withPrice(next, read.price);
   if (read.forecast) next = withForecast(next, read.forecast);
@@ -158,6 +210,31 @@ export function chargerMessages(mirror: LiveMirror, view: BridgeView, chargerId:
     },
     options.withInfluxReadings,
   );
+  for (const [key, payload] of states) {
+    messages.push({ kind: 'state', topic: chargerStateTopic(options, chargerId, key), payload });
+  }
+  return messages;
+}
+
+/**
+ * One charger's smart charging as of `nowMs`: the controls' states (the
+ * defaults while no settings are saved, as the API shows them), the
+ * planner's availability and, once it has written, its states.
+ */
+export function planMessages(mirror: LiveMirror, view: BridgeView, chargerId: string, nowMs: number): DesiredMessage[] {
+  if (!mirror.chargers.has(chargerId)) return [];
+  const options = view.discovery;
+  const state = mirror.plans.get(chargerId);
+  const messages: DesiredMessage[] = [
+    {
+      kind: 'availability',
+      topic: planAvailabilityTopic(options, chargerId),
+      payload: planAvailability(state, nowMs),
+    },
+  ];
+  const settings = mirror.planSettings.get(chargerId) ?? defaultPlanSettings(nowMs);
+  const states = planSettingsStates(settings);
+  if (state) for (const [key, payload] of planStates(state, nowMs)) states.set(key, payload);
   for (const [key, payload] of states) {
     messages.push({ kind: 'state', topic: chargerStateTopic(options, chargerId, key), payload });
   }
@@ -209,7 +286,7 @@ export function forecastMessages(mirror: LiveMirror, view: BridgeView, nowMs: nu
 /**
  * Everything Home Assistant should see at `nowMs`, in the order it is
  * published: discovery configs (price, then each charger), then the price,
- * the forecast, then each charger's availability and states.
+ * the forecast, then each charger's availability and states and its smart charging.
  */
 export function allMessages(mirror: LiveMirror, view: BridgeView, nowMs: number): DesiredMessage[] {
   const messages: DesiredMessage[] = [];
@@ -221,7 +298,9 @@ export function allMessages(mirror: LiveMirror, view: BridgeView, nowMs: number)
   }
   messages.push(...priceMessages(mirror, view, nowMs));
   messages.push(...forecastMessages(mirror, view, nowMs));
-  for (const chargerId of mirror.chargers.keys()) messages.push(...chargerMessages(mirror, view, chargerId));
+  for (const chargerId of mirror.chargers.keys()) {
+    messages.push(...chargerMessages(mirror, view, chargerId), ...planMessages(mirror, view, chargerId, nowMs));
+  }
   return messages;
 }
 

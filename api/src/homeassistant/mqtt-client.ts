@@ -7,7 +7,8 @@
  *   when it (re)starts, and everything should be published again. Several
  *   announcements within `birthDebounceMs` make one re-publication: anyone
  *   allowed to publish on the broker could otherwise make the bridge send
- *   every config and state once per message.
+ *   every config and state once per message. And at most a few a minute:
+ *   announcements spaced past the debounce make one more at the minute's end.
  * - its own availability topic. Whichever instance of the bridge says
  *   `offline` last wins the retained message, and an instance going away
  *   says it on its way out (a clean disconnect fires no last will), or the
@@ -15,6 +16,10 @@
  *   instance came up (an upgrade, a rolling restart). So while the bridge
  *   runs, an `offline` it did not say itself is answered with `online`
  *   (after `availabilityDebounceMs`, once for a burst).
+ * - the command topics (`commandFilter`), where Home Assistant's controls
+ *   publish. A command delivered as a retained message is left alone: it was
+ *   sent before this connection, perhaps long ago, and pressing "Charge now"
+ *   again at every reconnection is not what anyone asked for.
  *
  * The factory only stores its options; the connection starts in `start()`.
  */
@@ -34,8 +39,16 @@ export interface BridgeMqttOptions {
   reconnectMs?: number;
   /** Announcements of Home Assistant within this window make one re-publication. */
   birthDebounceMs?: number;
+  /**
+   * At most `birthResyncsPerWindow` re-publications per `birthResyncWindowMs`
+   * (3 per minute); announcements past that make one more at the window's end.
+   */
+  birthResyncWindowMs?: number;
+  birthResyncsPerWindow?: number;
   /** How long after an `offline` on the availability topic `online` is said again. */
   availabilityDebounceMs?: number;
+  /** The command topics to listen to, one MQTT filter (`+` wildcards only). */
+  commandFilter?: string;
 }
 
 export interface BridgeMqttEvents {
@@ -43,6 +56,8 @@ export interface BridgeMqttEvents {
   connected(): void;
   /** Home Assistant announced itself (once per burst): publish everything. */
   homeAssistantOnline(): void;
+  /** A message on a command topic, published while the bridge was connected. */
+  command?(topic: string, payload: string): void;
 }
 
 export interface BridgeMqttStats {
@@ -53,6 +68,8 @@ export interface BridgeMqttStats {
   birthAnnouncements: number;
   /** Times `online` was said again after another instance's `offline` or a late last will. */
   availabilityRepublishes: number;
+  /** Retained messages on command topics, left alone. */
+  retainedCommands: number;
   mqttErrors: number;
 }
 
@@ -68,11 +85,22 @@ export interface BridgeMqttClient {
 
 const QOS = 1 as const;
 
+/** Whether `topic` matches an MQTT filter with `+` (one level) wildcards. */
+export function matchesFilter(filter: string, topic: string): boolean {
+  const wanted = filter.split('/');
+  const levels = topic.split('/');
+  return wanted.length === levels.length && wanted.every((level, index) => level === '+' || level === levels[index]);
+}
+
 export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttClient {
   const log = options.logger.child({ module: 'mqtt-client' });
   const birthDebounceMs = options.birthDebounceMs ?? 1000;
+  const birthResyncWindowMs = options.birthResyncWindowMs ?? 60_000;
+  const birthResyncsPerWindow = options.birthResyncsPerWindow ?? 3;
+  /** When the re-publications of the current window were made. */
+  let resyncTimesMs: number[] = [];
   const availabilityDebounceMs = options.availabilityDebounceMs ?? 250;
-  const stats = { connects: 0, birthAnnouncements: 0, availabilityRepublishes: 0, mqttErrors: 0 };
+  const stats = { connects: 0, birthAnnouncements: 0, availabilityRepublishes: 0, retainedCommands: 0, mqttErrors: 0 };
   let client: MqttClient | undefined;
   let events: BridgeMqttEvents | undefined;
   let running = false;
@@ -96,19 +124,34 @@ export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttCl
     down = false;
     sayOnline();
     // After `online`: the retained message delivered on subscribing is then ours, unless someone said otherwise since.
-    client?.subscribe([options.birthTopic, options.availabilityTopic], { qos: QOS }, (error) => {
+    const topics = [options.birthTopic, options.availabilityTopic];
+    if (options.commandFilter !== undefined) topics.push(options.commandFilter);
+    client?.subscribe(topics, { qos: QOS }, (error) => {
       if (error) stats.mqttErrors++;
     });
     events?.connected();
   }
 
+  /**
+   * Each re-publication is about 55 messages per charger and price device: a
+   * client announcing `online` every couple of seconds, past the debounce,
+   * must not make the bridge flood the broker. A restarting Home Assistant
+   * announces itself once.
+   */
   function onBirth(): void {
     stats.birthAnnouncements++;
     if (birthTimer) return;
+    const nowMs = Date.now();
+    resyncTimesMs = resyncTimesMs.filter((atMs) => nowMs - atMs < birthResyncWindowMs);
+    const waitMs =
+      resyncTimesMs.length < birthResyncsPerWindow
+        ? birthDebounceMs
+        : Math.max(birthDebounceMs, (resyncTimesMs[0] as number) + birthResyncWindowMs - nowMs);
     birthTimer = setTimeout(() => {
       birthTimer = undefined;
+      resyncTimesMs.push(Date.now());
       if (running) events?.homeAssistantOnline();
-    }, birthDebounceMs);
+    }, waitMs);
   }
 
   function onAvailability(payload: string): void {
@@ -124,10 +167,14 @@ export function createBridgeMqttClient(options: BridgeMqttOptions): BridgeMqttCl
     }, availabilityDebounceMs);
   }
 
-  function onMessage(topic: string, payload: Buffer): void {
+  function onMessage(topic: string, payload: Buffer, packet: { retain: boolean }): void {
     if (!running) return;
     if (topic === options.birthTopic && payload.toString() === ONLINE) onBirth();
     else if (topic === options.availabilityTopic) onAvailability(payload.toString());
+    else if (options.commandFilter !== undefined && matchesFilter(options.commandFilter, topic)) {
+      if (packet.retain) stats.retainedCommands++;
+      else events?.command?.(topic, payload.toString());
+    }
   }
 
   function onTroubled(error?: Error): void {

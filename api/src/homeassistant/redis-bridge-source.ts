@@ -1,12 +1,16 @@
 /**
  * What the Home Assistant bridge reads from Redis: the collector's charger
  * statuses, vitals and sessions and the price poller's current price and
- * forecast (the bridge never calls a charger or ComEd), plus the bridge's
+ * forecast, the planner's state and the user's smart-charging settings (the
+ * bridge never calls a charger or ComEd), plus the bridge's
  * own ledger of the retained MQTT topics it has published, so a charger
  * removed while the bridge was down still has its topics cleared.
  *
  * Every payload is parsed with its writer's schema (@twc/core/contracts/redis):
  * one that does not match is counted and treated as absent.
+ *
+ * It writes one thing besides its ledger: the settings a command from Home
+ * Assistant changed, saved and announced as the API saves them.
  */
 import {
   type ChargerStatus,
@@ -18,13 +22,19 @@ import {
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PlanSettings,
+  type PlanState,
   type PriceForecast,
   parseRedisPayload,
+  planKeys,
+  planSettingsSchema,
+  planStateSchema,
   priceForecastSchema,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
+import { savePlanSettings } from '@twc/runtime/plan-settings-write';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
 
@@ -33,13 +43,16 @@ export const homeAssistantKeys = {
   retainedTopics: (prefix: string) => `${prefix}ha:retained-topics`,
 };
 
-export type PayloadKind = 'status' | 'vitals' | 'session' | 'price' | 'forecast';
+export type PayloadKind = 'status' | 'vitals' | 'session' | 'price' | 'forecast' | 'plan' | 'plan_settings';
 
 export interface LiveHandlers {
   vitals(sample: LiveVitals): void;
   session(live: LiveSession): void;
   price(price: CurrentPrice): void;
   forecast(forecast: PriceForecast): void;
+  plan(state: PlanState): void;
+  /** A charger's settings changed (the channel names the charger; read them with `planSettings`). */
+  planSettingsChanged(chargerId: string): void;
 }
 
 export interface BridgeSource {
@@ -51,6 +64,11 @@ export interface BridgeSource {
   session(chargerId: string): Promise<LiveSession | undefined>;
   price(): Promise<CurrentPrice | undefined>;
   forecast(): Promise<PriceForecast | undefined>;
+  plan(chargerId: string): Promise<PlanState | undefined>;
+  /** The saved settings; undefined when none are (the defaults apply); throws when Redis cannot answer. */
+  planSettings(chargerId: string): Promise<PlanSettings | undefined>;
+  /** Saves and announces a charger's settings; false when Redis did not take them. */
+  savePlanSettings(chargerId: string, settings: PlanSettings): Promise<boolean>;
   retainedTopics(): Promise<string[]>;
   addRetainedTopics(topics: readonly string[]): Promise<void>;
   removeRetainedTopics(topics: readonly string[]): Promise<void>;
@@ -66,7 +84,15 @@ function globLiteral(text: string): string {
 export function createRedisBridgeSource(options: { url: string; keyPrefix: string; logger: Logger }): BridgeSource {
   const { keyPrefix: prefix } = options;
   const log = options.logger.child({ module: 'redis-bridge-source' });
-  const malformed: Record<PayloadKind, number> = { status: 0, vitals: 0, session: 0, price: 0, forecast: 0 };
+  const malformed: Record<PayloadKind, number> = {
+    status: 0,
+    vitals: 0,
+    session: 0,
+    price: 0,
+    forecast: 0,
+    plan: 0,
+    plan_settings: 0,
+  };
   const redisOptions = {
     // Commands fail fast while Redis is down; the bridge's refresh loop tries again.
     maxRetriesPerRequest: 1,
@@ -119,8 +145,12 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
       subscriber.on('error', () => {});
       const vitalsPattern = liveKeys.vitalsChannelPattern(globLiteral(prefix));
       const sessionPattern = sessionKeys.channelPattern(globLiteral(prefix));
+      const planPattern = planKeys.stateChannelPattern(globLiteral(prefix));
       subscriber.on('pmessage', (pattern: string, _channel: string, message: string) => {
-        if (pattern === vitalsPattern) {
+        if (pattern === planPattern) {
+          const state = parse('plan', planStateSchema, message);
+          if (state) handlers.plan(state);
+        } else if (pattern === vitalsPattern) {
           const sample = parse('vitals', liveVitalsSchema, message);
           if (sample) handlers.vitals(sample);
         } else if (pattern === sessionPattern) {
@@ -135,10 +165,16 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
         } else if (channel === priceKeys.forecastChannel(prefix)) {
           const forecast = parse('forecast', priceForecastSchema, message);
           if (forecast) handlers.forecast(forecast);
+        } else if (channel === planKeys.settingsChannel(prefix)) {
+          handlers.planSettingsChanged(message);
         }
       });
-      await subscriber.psubscribe(vitalsPattern, sessionPattern);
-      await subscriber.subscribe(priceKeys.channel(prefix), priceKeys.forecastChannel(prefix));
+      await subscriber.psubscribe(vitalsPattern, sessionPattern, planPattern);
+      await subscriber.subscribe(
+        priceKeys.channel(prefix),
+        priceKeys.forecastChannel(prefix),
+        planKeys.settingsChannel(prefix),
+      );
     },
     async chargers() {
       const entries = await client().hgetall(liveKeys.chargers(prefix)).catch(failed);
@@ -153,6 +189,11 @@ export function createRedisBridgeSource(options: { url: string; keyPrefix: strin
     session: (chargerId) => getJson('session', liveSessionSchema, sessionKeys.live(prefix, chargerId)),
     price: () => getJson('price', currentPriceSchema, priceKeys.current(prefix)),
     forecast: () => getJson('forecast', priceForecastSchema, priceKeys.forecast(prefix)),
+    plan: (chargerId) => getJson('plan', planStateSchema, planKeys.state(prefix, chargerId)),
+    planSettings: (chargerId) => getJson('plan_settings', planSettingsSchema, planKeys.settings(prefix, chargerId)),
+    async savePlanSettings(chargerId, settings) {
+      return savePlanSettings(client(), prefix, chargerId, settings).catch(failed);
+    },
     async retainedTopics() {
       return client().smembers(homeAssistantKeys.retainedTopics(prefix)).catch(failed);
     },

@@ -3,7 +3,7 @@ import { type HealthServer, startHealthServer } from '@twc/runtime/health-server
 import type { Logger } from '@twc/runtime/logger';
 import { loadTariff } from '@twc/runtime/tariff-file';
 import type { HomeAssistantConfig } from './config.js';
-import { birthTopic, bridgeAvailabilityTopic, type Origin } from './discovery.js';
+import { birthTopic, bridgeAvailabilityTopic, commandTopicFilter, type Origin } from './discovery.js';
 import { type BridgeStats, createHomeAssistantBridge } from './home-assistant-bridge.js';
 import { createInfluxLatestReadings } from './influx-latest-readings.js';
 import { createBridgeMqttClient } from './mqtt-client.js';
@@ -62,6 +62,7 @@ export function createHomeAssistantBridgeService(
     mqtt: config.mqtt,
     availabilityTopic: bridgeAvailabilityTopic(topics),
     birthTopic: birthTopic(topics),
+    commandFilter: commandTopicFilter(topics),
     logger,
     reconnectMs: options.reconnectMs,
     birthDebounceMs: options.birthDebounceMs,

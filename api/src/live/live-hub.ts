@@ -7,15 +7,20 @@
  * cut off.
  */
 import {
+  type ControlEvent,
   type CurrentPrice,
+  controlEventSchema,
   currentPriceSchema,
   type LiveSession,
   type LiveVitals,
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PlanState,
   type PriceForecast,
   parseRedisPayload,
+  planKeys,
+  planStateSchema,
   priceForecastSchema,
   priceKeys,
   sessionKeys,
@@ -26,7 +31,7 @@ import { createRedisClient } from '@twc/runtime/redis-connection';
 import type { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
 
-export type LiveMessageType = 'vitals' | 'session' | 'price' | 'forecast';
+export type LiveMessageType = 'vitals' | 'session' | 'price' | 'forecast' | 'plan' | 'control_event';
 
 /** `all`, or one charger id. */
 export type Subscription = string;
@@ -73,8 +78,15 @@ export function classifyChannel(
 ): { type: LiveMessageType; chargerId: string | null } | undefined {
   if (channel === priceKeys.channel(prefix)) return { type: 'price', chargerId: null };
   if (channel === priceKeys.forecastChannel(prefix)) return { type: 'forecast', chargerId: null };
-  for (const type of ['vitals', 'session'] as const) {
-    const head = type === 'vitals' ? liveKeys.vitalsChannel(prefix, '') : sessionKeys.channel(prefix, '');
+  // A control event names its charger in the payload.
+  if (channel === planKeys.eventChannel(prefix)) return { type: 'control_event', chargerId: null };
+  const heads = {
+    vitals: liveKeys.vitalsChannel(prefix, ''),
+    session: sessionKeys.channel(prefix, ''),
+    plan: planKeys.stateChannel(prefix, ''),
+  } as const;
+  for (const type of ['vitals', 'session', 'plan'] as const) {
+    const head = heads[type];
     if (channel.startsWith(head) && channel.length > head.length)
       return { type, chargerId: channel.slice(head.length) };
   }
@@ -151,10 +163,23 @@ export function createLiveHub(options: {
     const kind = classifyChannel(prefix, channel);
     if (!kind) return;
     // Parsed with the writer's schema: a client only ever receives what the contract says.
-    let data: LatestLive['vitals'] | LatestLive['session'] | CurrentPrice | PriceForecast | undefined;
+    let data:
+      | LatestLive['vitals']
+      | LatestLive['session']
+      | CurrentPrice
+      | PriceForecast
+      | PlanState
+      | ControlEvent
+      | undefined;
     const heard: LatestLive = {};
+    let chargerId = kind.chargerId;
     if (kind.type === 'vitals') data = heard.vitals = parseRedisPayload(liveVitalsSchema, message);
-    else if (kind.type === 'session') data = heard.session = parseRedisPayload(liveSessionSchema, message);
+    else if (kind.type === 'plan') data = parseRedisPayload(planStateSchema, message);
+    else if (kind.type === 'control_event') {
+      const event = parseRedisPayload(controlEventSchema, message);
+      data = event;
+      chargerId = event?.charger_id ?? null;
+    } else if (kind.type === 'session') data = heard.session = parseRedisPayload(liveSessionSchema, message);
     else if (kind.type === 'forecast') {
       // The next 24 hours: what a live view shows; the whole 48 are at GET /price/forecast.
       const forecast = parseRedisPayload(priceForecastSchema, message);
@@ -167,13 +192,13 @@ export function createLiveHub(options: {
       malformedLogged = true;
       return;
     }
-    if (kind.chargerId !== null) {
-      const entry = latest.get(kind.chargerId) ?? { heardMs: 0 };
-      latest.set(kind.chargerId, { ...entry, ...heard, heardMs: Date.now() });
+    if (chargerId !== null && (kind.type === 'vitals' || kind.type === 'session')) {
+      const entry = latest.get(chargerId) ?? { heardMs: 0 };
+      latest.set(chargerId, { ...entry, ...heard, heardMs: Date.now() });
     }
-    const text = JSON.stringify({ type: kind.type, charger_id: kind.chargerId, data });
+    const text = JSON.stringify({ type: kind.type, charger_id: chargerId, data });
     for (const client of clients) {
-      if (wants(client.subscription, kind.chargerId)) send(client, text);
+      if (wants(client.subscription, chargerId)) send(client, text);
     }
   }
 
@@ -216,6 +241,8 @@ export function createLiveHub(options: {
         `${escaped}session:*`,
         `${escaped}price`,
         `${escaped}price-forecast`,
+        `${escaped}plan:*`,
+        `${escaped}control-event`,
       );
       heartbeat = setInterval(beat, options.heartbeatMs);
       heartbeat.unref();

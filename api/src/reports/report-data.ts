@@ -30,7 +30,8 @@ export function parseMonth(text: string): { year: number; month: number } | unde
   if (!match) return undefined;
   const year = Number(match[1]);
   const month = Number(match[2]);
-  return month >= 1 && month <= 12 && year >= 1970 ? { year, month } : undefined;
+  // InfluxDB's times end in April 2262.
+  return month >= 1 && month <= 12 && year >= 1970 && year <= 2261 ? { year, month } : undefined;
 }
 
 export async function monthlyReportData(

@@ -11,11 +11,11 @@ import {
 } from '../data/chargers.js';
 import { listSessions, sessionFromLive } from '../data/sessions.js';
 import { badRequest, notFound } from '../errors.js';
-import { chargerIdParams, chargerSchema, errorSchema, isoTime, sessionSchema, statusSchema } from '../schemas.js';
+import { chargerIdParams, chargerSchema, errorSchema, instantParam, sessionSchema, statusSchema } from '../schemas.js';
 
 const sessionsQuery = z.object({
-  from: isoTime.optional().meta({ description: 'sessions that started at or after this instant' }),
-  to: isoTime.optional().meta({ description: 'sessions that started before this instant (default: now)' }),
+  from: instantParam.optional().meta({ description: 'sessions that started at or after this instant' }),
+  to: instantParam.optional().meta({ description: 'sessions that started before this instant (default: now)' }),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
   cursor: z
@@ -25,16 +25,18 @@ const sessionsQuery = z.object({
     .meta({ description: 'next_cursor of the previous page: sessions started before it' }),
 });
 
+/** A charger known to Redis or InfluxDB; 404 otherwise. */
+export async function requireKnownCharger(app: FastifyInstance, id: string): Promise<void> {
+  const statuses = await app.live.chargers();
+  if (statuses?.some((status) => status.charger_id === id)) return;
+  if (await chargerInInflux(app.influx, id)) return;
+  throw notFound(`charger ${id} is unknown`);
+}
+
 export async function chargerRoutes(app: FastifyInstance): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  /** Known to Redis or InfluxDB; 404 otherwise. */
-  async function requireCharger(id: string): Promise<void> {
-    const statuses = await app.live.chargers();
-    if (statuses?.some((status) => status.charger_id === id)) return;
-    if (await chargerInInflux(app.influx, id)) return;
-    throw notFound(`charger ${id} is unknown`);
-  }
+  const requireCharger = (id: string) => requireKnownCharger(app, id);
 
   routes.get(
     '/chargers',

@@ -4,10 +4,18 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { changeBetween } from '../core/cost-summary.js';
-import { calendarPeriod, localDateAt, parseLocalDate, previousPeriod } from '../core/periods.js';
+import { isInfluxTime } from '../core/flux.js';
+import {
+  type CalendarPeriod,
+  calendarPeriod,
+  localDateAt,
+  NonexistentLocalDateError,
+  parseLocalDate,
+  previousPeriod,
+} from '../core/periods.js';
 import { periodTotals } from '../data/cost-totals.js';
 import { findSession, parseSessionId, sessionFromLive, sessionHours } from '../data/sessions.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, notFound, unavailable } from '../errors.js';
 import { errorSchema, isoTime, sessionHourSchema, sessionSchema, totalsSchema } from '../schemas.js';
 
 const periodSchema = z.object({
@@ -42,6 +50,7 @@ export async function costRoutes(app: FastifyInstance): Promise<void> {
               saving_vs_cheapest_usd: z.number().nullable(),
             }),
           }),
+          400: errorSchema,
           404: errorSchema,
           503: errorSchema,
         },
@@ -51,10 +60,17 @@ export async function costRoutes(app: FastifyInstance): Promise<void> {
       const { id } = request.params;
       const parsed = parseSessionId(id);
       if (!parsed) throw notFound(`session ${id} is unknown`);
+      if (!isInfluxTime(parsed.startTimeMs)) {
+        throw badRequest('id', 'the start time it ends with (epoch milliseconds) is outside 1677-2262');
+      }
       let session = await findSession(app.influx, id);
       if (!session) {
         // An open session is in Redis until the collector closes and stores it.
         const live = await app.live.session(parsed.chargerId);
+        // Not stored and Redis cannot say: it may be the open session; unknown is not absent.
+        if (live === undefined && !app.live.available()) {
+          throw unavailable(`session ${id} is not stored, and the open sessions (Redis) cannot be read now`);
+        }
         if (live?.session.id !== id) throw notFound(`session ${id} is unknown`);
         session = sessionFromLive(live);
       }
@@ -126,7 +142,15 @@ export async function costRoutes(app: FastifyInstance): Promise<void> {
       const date =
         request.query.date === undefined ? localDateAt(app.now(), timeZone) : parseLocalDate(request.query.date);
       if (!date) throw badRequest('date', 'must be a calendar date, YYYY-MM-DD');
-      const period = calendarPeriod(kind, date, timeZone);
+      // InfluxDB's times run from 1677-09-21 to 2262-04-11; the year before and after are whole periods.
+      if (date.year < 1678 || date.year > 2261) throw badRequest('date', 'must be between 1678-01-01 and 2261-12-31');
+      let period: CalendarPeriod;
+      try {
+        period = calendarPeriod(kind, date, timeZone);
+      } catch (error) {
+        if (error instanceof NonexistentLocalDateError) throw badRequest('date', error.message);
+        throw error;
+      }
       const [current, previous] = await Promise.all([
         periodTotals(app.influx, period, charger),
         periodTotals(app.influx, previousPeriod(period, timeZone), charger),

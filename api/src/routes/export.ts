@@ -7,15 +7,15 @@ import { type ExportFormat, exportLines } from '../data/exports.js';
 import { badRequest } from '../errors.js';
 import { renderMonthlyReport } from '../reports/monthly-report.js';
 import { monthlyReportData, parseMonth } from '../reports/report-data.js';
-import { errorSchema, isoTime } from '../schemas.js';
+import { errorSchema, instantParam } from '../schemas.js';
 
 const DAY_MS = 86_400_000;
 const MAX_RANGE_MS = 3700 * DAY_MS;
 
 const exportQuery = z.object({
   dataset: z.enum(['sessions', 'vitals', 'prices', 'dayahead']),
-  from: isoTime.optional().meta({ description: 'start (default: 30 days before `to`)' }),
-  to: isoTime.optional().meta({ description: 'end, exclusive (default: now)' }),
+  from: instantParam.optional().meta({ description: 'start (default: 30 days before `to`)' }),
+  to: instantParam.optional().meta({ description: 'end, exclusive (default: now)' }),
   charger: z.string().min(1).max(64).optional().meta({ description: 'one charger id (sessions, vitals)' }),
 });
 

@@ -11,6 +11,7 @@ import { badRequest, notFound, unavailable } from '../errors.js';
 import {
   currentPriceSchema,
   errorSchema,
+  instantParam,
   isoTime,
   plannedChargeSchema,
   priceForecastSchema,
@@ -27,8 +28,8 @@ const LIMITS = {
 } as const;
 
 const historyQuery = z.object({
-  from: isoTime.optional().meta({ description: 'start of the range (default: depends on resolution)' }),
-  to: isoTime.optional().meta({ description: 'end of the range (default: now)' }),
+  from: instantParam.optional().meta({ description: 'start of the range (default: depends on resolution)' }),
+  to: instantParam.optional().meta({ description: 'end of the range (default: now)' }),
   resolution: z.enum(['5min', 'hour', 'day']).default('hour'),
   tz: z.string().optional().meta({ description: 'time zone of day buckets (default: TIMEZONE)' }),
 });
@@ -53,10 +54,10 @@ const cheapestQuery = z.object({
     .max(50)
     .default(11.5)
     .meta({ description: "ahead only: the charging power, kW (default 11.5: a Wall Connector's 48 A at 240 V)" }),
-  from: isoTime.optional().meta({
+  from: instantParam.optional().meta({
     description: 'earliest start of the window (default: 24 hours before `before`, or now when `before` is ahead)',
   }),
-  before: isoTime.optional().meta({
+  before: instantParam.optional().meta({
     description: 'the window must end by then (default: now); in the future, the window is planned on the forecast',
   }),
 });

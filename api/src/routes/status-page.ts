@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * A small live status page: static HTML and inline script, no front-end
- * build. It loads the chargers, their status, the current price and the
- * next 24 hours' prices from the API, then follows the WebSocket. When auth is on, the page asks for a token
+ * build. It loads the chargers, their status and smart-charging plan, the
+ * current price and the next 24 hours' prices from the API, then follows the
+ * WebSocket. "Charge now" posts to the API with the page's token: with auth
+ * off it is refused unless CONTROL_WITHOUT_AUTH is set, and says so. When auth is on, the page asks for a token
  * and keeps it in the browser's localStorage; the page itself holds no data.
  */
 const SCRIPT = `
@@ -32,11 +34,40 @@ async function api(path) {
   if (!response.ok) throw new Error(path + ': ' + response.status);
   return response.json();
 }
+const STATUS_TEXT = {
+  unplugged: 'waiting for the car', off: 'off (advice only)', charge_now: 'charging now (your choice)',
+  planned: 'following the plan', deadline: 'charging at once to be ready in time', no_prices: 'no current prices: charging',
+  complete: 'done', user_override: 'you took over', fail_safe: 'car not answering: charging', stale: 'no fresh data from the charger',
+};
+function showPlan(node, answer) {
+  const state = answer.plan;
+  node.dataset.planStatus = state ? state.status : 'none';
+  const stale = answer.stale;
+  node.querySelector('[data-field="plan-status"]').classList.toggle('stale', stale);
+  set(node, 'plan-status', !state ? 'planner not running' : (STATUS_TEXT[state.status] || state.status) + (stale ? ' (stale)' : ''));
+  const plan = state && state.plan;
+  const runs = plan ? plan.runs : [];
+  set(node, 'plan', runs.length === 0 ? '–' : runs.map((run) => clock(run.start) + '–' + clock(run.end)).join(', ') + ', ' + fmt.usd(plan.expected.total_usd) + (plan.saving_usd > 0.005 ? ' (saves ' + fmt.usd(plan.saving_usd) + ')' : ''));
+  node.querySelector('[data-action="charge-now"]').hidden = !state || !['planned', 'deadline', 'off'].includes(state.status);
+  const event = state && state.last_event;
+  set(node, 'car-command', !event ? '–' : clock(event.time) + ' ' + event.command.replace('charge_', '') + ': ' + (event.ok ? 'ok' : 'failed (' + event.failure + ')'));
+  const calls = state ? Object.values(state.usage.calls).reduce((sum, n) => sum + n, 0) : 0;
+  set(node, 'car-calls', state && state.controller !== 'none' && state.controller !== 'mqtt' ? String(calls) + ' (' + state.controller + ')' : '–');
+}
+async function chargeNow(node) {
+  const response = await fetch('/api/v1/chargers/' + encodeURIComponent(node.dataset.charger) + '/charge-now', {
+    method: 'POST', headers: token ? { authorization: 'Bearer ' + token } : {},
+  });
+  const body = await response.json().catch(() => ({}));
+  set(node, 'control-message', response.ok ? 'charging now until unplugged' : body.message || 'refused (' + response.status + ')');
+  if (response.ok) showPlan(node, body);
+}
 function card(charger) {
   let node = $('[data-charger="' + CSS.escape(charger.id) + '"]');
   if (!node) {
     node = $('#charger-template').content.firstElementChild.cloneNode(true);
     node.dataset.charger = charger.id;
+    node.querySelector('[data-action="charge-now"]').addEventListener('click', () => chargeNow(node).catch(() => {}));
     $('#chargers').append(node);
   }
   set(node, 'name', charger.name);
@@ -109,6 +140,9 @@ async function load() {
         showSession(node, status.session);
       })
       .catch(() => {});
+    api('/api/v1/chargers/' + encodeURIComponent(charger.id) + '/plan')
+      .then((answer) => showPlan(node, answer))
+      .catch(() => {});
   }
   api('/api/v1/price/current').then(showPrice).catch(() => set(document, 'price', '–'));
   api('/api/v1/price/forecast?hours=24').then(showForecast).catch(markForecastStale);
@@ -131,6 +165,9 @@ function follow() {
       const node = card({ id: message.charger_id, name: message.data.charger_name });
       const v = message.data.vitals;
       return showVitals(node, { ...v, charging: v.contactor_closed });
+    }
+    if (message.type === 'plan') {
+      return showPlan(card({ id: message.charger_id, name: message.data.charger_name }), { plan: message.data, stale: false });
     }
     if (message.type === 'session') {
       const node = card({ id: message.charger_id, name: message.data.charger_name });
@@ -163,7 +200,7 @@ section { background: #fff; border-radius: 8px; padding: 1rem 1.25rem; box-shado
 h2 { font-size: 1rem; margin: 0 0 .5rem; }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .25rem 1rem; margin: 0; }
 dt { color: #5b6475; } dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 600; }
-.stale dd { color: #b35c00; }
+.stale dd, dd.stale { color: #b35c00; }
 #forecast { grid-column: 1 / -1; }
 #forecast svg { width: 100%; height: 120px; display: block; margin: .5rem 0 0; }
 #forecast-ticks { display: grid; grid-template-columns: repeat(4, 1fr); font-size: .8rem; color: #5b6475; margin-bottom: .5rem; }
@@ -209,7 +246,11 @@ export function statusPageHtml(grafanaUrl: string, timeZone: string): string {
 <dt>session energy</dt><dd data-field="energy">–</dd>
 <dt>session cost so far</dt><dd data-field="cost">–</dd>
 <dt>link</dt><dd data-field="online">–</dd>
-</dl></section></template>
+<dt>smart charging</dt><dd data-field="plan-status">–</dd>
+<dt>plan</dt><dd data-field="plan">–</dd>
+<dt>last car command</dt><dd data-field="car-command">–</dd>
+<dt>car service calls</dt><dd data-field="car-calls">–</dd>
+</dl><p><button type="button" data-action="charge-now" hidden>Charge now</button> <span data-field="control-message"></span></p></section></template>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -1,3 +1,4 @@
+import { defaultPlanSettings } from '@twc/core/planning/plan-settings';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,11 @@ import {
   forecastAttributes,
   forecastAvailability,
   forecastStates,
+  PLAN_ENTITIES,
+  parseCommandTopic,
+  planAvailability,
+  planSettingsStates,
+  planStates,
   priceAvailability,
   priceDiscovery,
   priceRetainedTopics,
@@ -18,7 +24,15 @@ import {
   topicId,
   topicsToClear,
 } from '../../src/homeassistant/discovery.js';
-import { currentPrice, FORECAST_NOW_MS, liveSession, liveVitals, priceForecast, status } from './fixtures.js';
+import {
+  currentPrice,
+  FORECAST_NOW_MS,
+  liveSession,
+  liveVitals,
+  planState,
+  priceForecast,
+  status,
+} from './fixtures.js';
 
 const options = {
   discoveryPrefix: 'homeassistant',
@@ -37,9 +51,9 @@ describe('discovery', () => {
     const topics = chargerDiscovery(options, status('S1', 'garage')).map((message) => message.topic);
     expect(topics).not.toContain('homeassistant/sensor/twc_S1_lifetime_energy/config');
     expect(topics).not.toContain('homeassistant/sensor/twc_S1_wifi_signal/config');
-    expect(topics).toHaveLength(CHARGER_ENTITIES.length - 2);
+    expect(topics).toHaveLength(CHARGER_ENTITIES.length - 2 + PLAN_ENTITIES.length);
     const withInflux = chargerDiscovery({ ...options, withInfluxReadings: true }, status('S1', 'garage'));
-    expect(withInflux).toHaveLength(CHARGER_ENTITIES.length);
+    expect(withInflux).toHaveLength(CHARGER_ENTITIES.length + PLAN_ENTITIES.length);
   });
 
   it('omits sw_version while the firmware is unknown', () => {
@@ -293,6 +307,91 @@ describe('forecast', () => {
       'homeassistant/sensor/twc_comed_price_cheapest_window_end/config',
     ]) {
       expect(retained).toContain(topic);
+    }
+  });
+});
+
+describe('smart charging', () => {
+  const settings = defaultPlanSettings(FORECAST_NOW_MS);
+
+  it('shows the settings as the controls take them', () => {
+    expect(Object.fromEntries(planSettingsStates(settings))).toEqual({
+      smart_charging: 'ON',
+      charge_target: '30',
+      target_unit: 'kWh',
+      ready_by_weekdays: '07:00',
+      ready_by_weekends: 'off',
+    });
+    const percent = planSettingsStates({ ...settings, smart_charging: false, target: { unit: 'percent', value: 80 } });
+    expect(percent.get('smart_charging')).toBe('OFF');
+    expect(percent.get('target_unit')).toBe('%');
+    expect(percent.get('charge_target')).toBe('80');
+  });
+
+  it('shows a ready-by time only where the days share one of the options; unknown otherwise', () => {
+    const mixed = planSettingsStates({
+      ...settings,
+      ready_by: ['10:00', '07:00', '07:00', '06:00', '07:00', '07:00', null],
+    });
+    expect(mixed.get('ready_by_weekdays')).toBe('None');
+    expect(mixed.get('ready_by_weekends')).toBe('None');
+    const offGrid = planSettingsStates({ ...settings, ready_by: ['09:30', ...Array(5).fill('07:15'), '09:30'] });
+    expect(offGrid.get('ready_by_weekdays')).toBe('None');
+    expect(offGrid.get('ready_by_weekends')).toBe('09:30');
+  });
+
+  it("shows the planner's state: status, whether charging is allowed, the runs ahead and the money", () => {
+    const state = planState('S1', FORECAST_NOW_MS);
+    expect(Object.fromEntries(planStates(state, FORECAST_NOW_MS))).toEqual({
+      smart_charging_status: 'planned',
+      charging_allowed: 'OFF',
+      planned_start: '2026-01-15T22:00:00.000Z',
+      planned_end: '2026-01-16T03:00:00.000Z',
+      planned_cost: '3.46',
+      plan_saving: '1.44',
+    });
+    // Past the first run: the planned start is the next one's.
+    const later = planStates({ ...state, charging_allowed: true }, Date.parse('2026-01-16T00:30:00.000Z'));
+    expect(later.get('planned_start')).toBe('2026-01-16T02:00:00.000Z');
+    expect(later.get('charging_allowed')).toBe('ON');
+    // All runs over, or no plan at all: nothing planned.
+    expect(planStates(state, Date.parse('2026-01-16T03:00:00.000Z')).get('planned_start')).toBe('None');
+    const unplugged = planStates({ ...state, status: 'unplugged', plan: null }, FORECAST_NOW_MS);
+    expect(Object.fromEntries(unplugged)).toMatchObject({
+      smart_charging_status: 'unplugged',
+      planned_start: 'None',
+      planned_end: 'None',
+      planned_cost: 'None',
+      plan_saving: 'None',
+    });
+  });
+
+  it("makes the planner's entities unavailable once its state is older than 3 minutes, by the bridge's clock", () => {
+    const state = planState('S1', FORECAST_NOW_MS);
+    expect(planAvailability(undefined, FORECAST_NOW_MS)).toBe('offline');
+    expect(planAvailability(state, FORECAST_NOW_MS + 180_000)).toBe('online');
+    expect(planAvailability(state, FORECAST_NOW_MS + 180_001)).toBe('offline');
+  });
+
+  it('reads a command topic back to its charger and control', () => {
+    const ids = ['PGT1', 'a/b'];
+    expect(parseCommandTopic(options, ids, 'twc/PGT1/charge_now/set')).toEqual({
+      chargerId: 'PGT1',
+      key: 'charge_now',
+    });
+    expect(parseCommandTopic(options, ids, 'twc/a_b/smart_charging/set')).toEqual({
+      chargerId: 'a/b',
+      key: 'smart_charging',
+    });
+    for (const topic of [
+      'twc/PGT2/charge_now/set',
+      'twc/PGT1/planned_cost/set',
+      'twc/PGT1/power/set',
+      'twc/PGT1/charge_now',
+      'other/PGT1/charge_now/set',
+      'twc/PGT1/x/charge_now/set',
+    ]) {
+      expect(parseCommandTopic(options, ids, topic), topic).toBeUndefined();
     }
   });
 });

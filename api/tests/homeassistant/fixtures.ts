@@ -1,6 +1,13 @@
 import { vitalsSchema } from '@twc/core/charger/models';
 import { normalizeVitals } from '@twc/core/charger/normalize';
-import type { ChargerStatus, CurrentPrice, LiveSession, LiveVitals, PriceForecast } from '@twc/core/contracts/redis';
+import type {
+  ChargerStatus,
+  CurrentPrice,
+  LiveSession,
+  LiveVitals,
+  PlanState,
+  PriceForecast,
+} from '@twc/core/contracts/redis';
 import { HOUR_MS, hourEndingOf } from '@twc/core/prices/comed-clock';
 import { servers } from '@twc/testenv/vitest';
 import { type HomeAssistantConfig, loadHomeAssistantConfig } from '../../src/homeassistant/config.js';
@@ -215,6 +222,150 @@ export function expectedForecastConfigs(
       ...common('tonight_average_price'),
       json_attributes_topic: `${topicRoot}/price/tonight_average_price/attributes`,
       unit_of_measurement: 'USD/kWh',
+    },
+  };
+}
+
+/**
+ * A planner state as the planner writes it: a car waiting for two cheap runs
+ * tonight, 22:00-00:00 and 02:00-03:00 UTC of 2026-01-15/16.
+ */
+export function planState(chargerId: string, updatedMs: number, overrides: Partial<PlanState> = {}): PlanState {
+  return {
+    charger_id: chargerId,
+    charger_name: 'garage',
+    controller: 'mqtt',
+    status: 'planned',
+    charging_allowed: false,
+    reason: 'waiting for the plan',
+    need: { energy_kwh: 30, from: 'target', battery_level_pct: null, charge_limit_pct: null },
+    power_kw: 11.5,
+    departure: '2026-01-16T13:00:00.000Z',
+    deadline: '2026-01-16T12:30:00.000Z',
+    plan: {
+      computed_at: new Date(updatedMs).toISOString(),
+      mode: 'planned',
+      runs: [
+        { start: '2026-01-15T22:00:00.000Z', end: '2026-01-16T00:00:00.000Z' },
+        { start: '2026-01-16T02:00:00.000Z', end: '2026-01-16T03:00:00.000Z' },
+      ],
+      slots: [],
+      expected: { energy_kwh: 30, total_usd: 3.456789, avg_price_cents_kwh: 11.52 },
+      at_once: { energy_kwh: 30, total_usd: 4.9, avg_price_cents_kwh: 16.33 },
+      saving_usd: 1.443211,
+      shortfall_kwh: 0,
+    },
+    control: { last_command: null, failures: 0, stopped_by_us: false, user_override: false, fail_safe: false },
+    usage: { calls: {}, failures: 0 },
+    last_event: null,
+    updated: new Date(updatedMs).toISOString(),
+    ...overrides,
+  };
+}
+
+/** The ready-by options: off, then every half hour. */
+export const READY_BY_CHOICES = [
+  'off',
+  ...Array.from({ length: 24 }, (_, hour) => String(hour).padStart(2, '0')).flatMap((hour) => [
+    `${hour}:00`,
+    `${hour}:30`,
+  ]),
+];
+
+/** The smart-charging entities of a charger's device, written out field by field, by discovery topic. */
+export function expectedPlanConfigs(
+  discoveryPrefix: string,
+  topicRoot: string,
+  origin: Record<string, string>,
+  serial: string,
+  device: Record<string, unknown>,
+): Record<string, Record<string, unknown>> {
+  const bridge = { topic: `${topicRoot}/bridge/availability` };
+  const control = (key: string) => ({
+    unique_id: `twc_${serial}_${key}`,
+    state_topic: `${topicRoot}/${serial}/${key}`,
+    command_topic: `${topicRoot}/${serial}/${key}/set`,
+    availability: [bridge],
+    availability_mode: 'all',
+    device,
+    origin,
+  });
+  const button = (key: string) => {
+    const { state_topic: _none, ...config } = control(key);
+    return { ...config, payload_press: 'PRESS' };
+  };
+  const planned = (key: string) => ({
+    unique_id: `twc_${serial}_${key}`,
+    state_topic: `${topicRoot}/${serial}/${key}`,
+    availability: [bridge, { topic: `${topicRoot}/${serial}/plan/availability` }],
+    availability_mode: 'all',
+    device,
+    origin,
+  });
+  const topic = (component: string, key: string) => `${discoveryPrefix}/${component}/twc_${serial}_${key}/config`;
+  return {
+    [topic('switch', 'smart_charging')]: {
+      name: 'Smart charging',
+      ...control('smart_charging'),
+      payload_on: 'ON',
+      payload_off: 'OFF',
+    },
+    [topic('number', 'charge_target')]: {
+      name: 'Charge target',
+      ...control('charge_target'),
+      min: 1,
+      max: 200,
+      step: 1,
+      mode: 'box',
+    },
+    [topic('select', 'target_unit')]: { name: 'Target unit', ...control('target_unit'), options: ['kWh', '%'] },
+    [topic('select', 'ready_by_weekdays')]: {
+      name: 'Ready by (weekdays)',
+      ...control('ready_by_weekdays'),
+      options: READY_BY_CHOICES,
+    },
+    [topic('select', 'ready_by_weekends')]: {
+      name: 'Ready by (weekends)',
+      ...control('ready_by_weekends'),
+      options: READY_BY_CHOICES,
+    },
+    [topic('button', 'charge_now')]: { name: 'Charge now', ...button('charge_now') },
+    [topic('button', 'resume_plan')]: { name: 'Resume plan', ...button('resume_plan') },
+    [topic('sensor', 'smart_charging_status')]: {
+      name: 'Smart charging status',
+      ...planned('smart_charging_status'),
+      device_class: 'enum',
+      options: [
+        'unplugged',
+        'off',
+        'charge_now',
+        'planned',
+        'deadline',
+        'no_prices',
+        'complete',
+        'user_override',
+        'fail_safe',
+        'stale',
+      ],
+    },
+    [topic('binary_sensor', 'charging_allowed')]: { name: 'Charging allowed now', ...planned('charging_allowed') },
+    [topic('sensor', 'planned_start')]: {
+      name: 'Planned start',
+      ...planned('planned_start'),
+      device_class: 'timestamp',
+    },
+    [topic('sensor', 'planned_end')]: { name: 'Planned end', ...planned('planned_end'), device_class: 'timestamp' },
+    [topic('sensor', 'planned_cost')]: {
+      name: 'Planned cost',
+      ...planned('planned_cost'),
+      device_class: 'monetary',
+      unit_of_measurement: 'USD',
+    },
+    [topic('sensor', 'plan_saving')]: {
+      name: 'Plan saving',
+      ...planned('plan_saving'),
+      device_class: 'monetary',
+      unit_of_measurement: 'USD',
     },
   };
 }

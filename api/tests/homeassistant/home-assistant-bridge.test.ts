@@ -13,6 +13,7 @@ import {
   bridgeConfig,
   currentPrice,
   expectedForecastConfigs,
+  expectedPlanConfigs,
   liveSession,
   liveVitals,
   SESSION_START_MS,
@@ -178,6 +179,8 @@ function expectedChargerConfigs(serial: string, name: string): Record<string, Re
       device_class: 'connectivity',
       entity_category: 'diagnostic',
     },
+    // Smart charging, on the same device (smart-charging.test.ts follows their states and commands).
+    ...expectedPlanConfigs(discoveryPrefix, topicRoot, origin, serial, device),
   };
 }
 

@@ -1,3 +1,4 @@
+import { changedSettings, defaultPlanSettings } from '@twc/core/planning/plan-settings';
 import { TARIFF_DEFAULTS } from '@twc/core/prices/tariff';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,16 +8,27 @@ import {
   EMPTY_MIRROR,
   forecastMessages,
   type LiveMirror,
+  planMessages,
   priceMessages,
   wantedTopics,
   withForecast,
+  withPlan,
+  withPlanSettings,
   withPrice,
   withReadings,
   withRefresh,
   withSession,
   withVitals,
 } from '../../src/homeassistant/live-mirror.js';
-import { currentPrice, FORECAST_NOW_MS, liveSession, liveVitals, priceForecast, status } from './fixtures.js';
+import {
+  currentPrice,
+  FORECAST_NOW_MS,
+  liveSession,
+  liveVitals,
+  planState,
+  priceForecast,
+  status,
+} from './fixtures.js';
 
 const view: BridgeView = {
   discovery: {
@@ -118,7 +130,8 @@ describe('what Home Assistant should see', () => {
       'homeassistant/sensor/twc_comed_price_cheapest_window_end/config',
       'homeassistant/sensor/twc_comed_price_tonight_average_price/config',
     ]);
-    expect(configs).toHaveLength(7 + 10);
+    // The price device's 7, the charger's 10 readings (no InfluxDB) and its 13 smart-charging entities.
+    expect(configs).toHaveLength(7 + 10 + 13);
     expect(
       messages.slice(configs.length).map((message) => `${message.kind} ${message.topic}=${message.payload}`),
     ).toEqual([
@@ -136,6 +149,13 @@ describe('what Home Assistant should see', () => {
       'state twc/S1/current=30.8',
       'state twc/S1/vehicle_connected=ON',
       'state twc/S1/charging=ON',
+      // No planner state yet: its entities are unavailable; the controls show the default settings.
+      'availability twc/S1/plan/availability=offline',
+      'state twc/S1/smart_charging=ON',
+      'state twc/S1/charge_target=30',
+      'state twc/S1/target_unit=kWh',
+      'state twc/S1/ready_by_weekdays=07:00',
+      'state twc/S1/ready_by_weekends=off',
     ]);
   });
 
@@ -146,6 +166,12 @@ describe('what Home Assistant should see', () => {
       'availability twc/price/forecast/availability=offline',
       'availability twc/S1/availability=online',
       'state twc/S1/online=ON',
+      'availability twc/S1/plan/availability=offline',
+      'state twc/S1/smart_charging=ON',
+      'state twc/S1/charge_target=30',
+      'state twc/S1/target_unit=kWh',
+      'state twc/S1/ready_by_weekdays=07:00',
+      'state twc/S1/ready_by_weekends=off',
     ]);
     expect(priceMessages(EMPTY_MIRROR, view, T0.getTime())).toEqual([
       { kind: 'availability', topic: 'twc/price/availability', payload: 'offline' },
@@ -199,5 +225,49 @@ describe('what Home Assistant should see', () => {
     ).toBe(false);
     // An empty list, once read, is a list: everything of a charger may then be cleared.
     expect([...(wantedTopics(loaded(), view) ?? [])].some((topic) => topic.includes('S1'))).toBe(false);
+  });
+});
+
+describe('smart charging in the mirror', () => {
+  it('keeps the newest planner state, and drops it with its charger', () => {
+    const newer = withPlan(loaded('S1'), planState('S1', FORECAST_NOW_MS));
+    expect(withPlan(newer, planState('S1', FORECAST_NOW_MS - 60_000))).toBe(newer);
+    const gone = withRefresh(newer, { chargers: [], vitals: [], sessions: [], price: undefined });
+    expect(gone.plans.size).toBe(0);
+  });
+
+  it('takes the settings read from Redis as they are, whatever their clock; undefined brings the defaults back', () => {
+    const saved = changedSettings(defaultPlanSettings(0), { smart_charging: false }, FORECAST_NOW_MS);
+    const mirror = withPlanSettings(loaded('S1'), 'S1', saved);
+    // Written by another process with a slower clock: still the settings now in Redis.
+    const older = changedSettings(saved, { charge_now: true }, FORECAST_NOW_MS - 60_000);
+    expect(withPlanSettings(mirror, 'S1', older).planSettings.get('S1')?.charge_now).toBe(true);
+    expect(withPlanSettings(mirror, 'S1', { ...saved })).toBe(mirror);
+    const shown = (next: LiveMirror) =>
+      planMessages(next, view, 'S1', FORECAST_NOW_MS).find((message) => message.topic === 'twc/S1/smart_charging');
+    expect(shown(mirror)?.payload).toBe('OFF');
+    expect(shown(withPlanSettings(mirror, 'S1', undefined))?.payload).toBe('ON');
+  });
+
+  it("publishes the plan's availability and states as of the time given", () => {
+    const mirror = withPlan(loaded('S1'), planState('S1', FORECAST_NOW_MS));
+    const at = (nowMs: number) =>
+      Object.fromEntries(planMessages(mirror, view, 'S1', nowMs).map((message) => [message.topic, message.payload]));
+    expect(at(FORECAST_NOW_MS)).toMatchObject({
+      'twc/S1/plan/availability': 'online',
+      'twc/S1/smart_charging_status': 'planned',
+      'twc/S1/planned_start': '2026-01-15T22:00:00.000Z',
+    });
+    expect(at(FORECAST_NOW_MS + 181_000)['twc/S1/plan/availability']).toBe('offline');
+    expect(planMessages(mirror, view, 'S9', FORECAST_NOW_MS)).toEqual([]);
+  });
+
+  it('wants the plan topics of each charger, not the command topics', () => {
+    const wanted = wantedTopics(loaded('S1'), view);
+    expect(wanted?.has('twc/S1/plan/availability')).toBe(true);
+    expect(wanted?.has('twc/S1/smart_charging')).toBe(true);
+    expect(wanted?.has('homeassistant/button/twc_S1_charge_now/config')).toBe(true);
+    expect(wanted?.has('twc/S1/charge_now')).toBe(false);
+    expect([...(wanted ?? [])].filter((topic) => topic.endsWith('/set'))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { silentLogger } from '@twc/runtime/logger';
 import { servers, uniqueTopicRoot } from '@twc/testenv/vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BridgeMqttClient, createBridgeMqttClient } from '../../src/homeassistant/mqtt-client.js';
+import { type BridgeMqttClient, createBridgeMqttClient, matchesFilter } from '../../src/homeassistant/mqtt-client.js';
 import { MqttRecorder } from './mqtt-recorder.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -12,7 +12,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function setup(options: { birthDebounceMs?: number; availabilityDebounceMs?: number } = {}) {
+function setup(
+  options: {
+    birthDebounceMs?: number;
+    availabilityDebounceMs?: number;
+    birthResyncWindowMs?: number;
+    birthResyncsPerWindow?: number;
+  } = {},
+) {
   const root = uniqueTopicRoot('ha-mqtt');
   const topics = { availability: `${root}/bridge/availability`, birth: `${root}/discovery/status` };
   const client = createBridgeMqttClient({
@@ -149,5 +156,37 @@ describe('the bridge MQTT client', () => {
     await sleep(800);
     expect(events.homeAssistantOnline).toBe(2);
     expect(client.stats().birthAnnouncements).toBe(301);
+  });
+
+  it('announcements spaced past the debounce make at most a few re-publications a window, then one at its end', async () => {
+    const { topics, client, events } = setup({
+      birthDebounceMs: 100,
+      birthResyncWindowMs: 2500,
+      birthResyncsPerWindow: 3,
+    });
+    await started(client, events);
+    const homeAssistant = await otherClient();
+    // One every 250 ms for 2 s: without a budget, eight re-publications (about 55 messages each).
+    for (let i = 0; i < 8; i++) {
+      await homeAssistant.publishAsync(topics.birth, 'online', { qos: 1 });
+      await sleep(250);
+    }
+    expect(client.stats().birthAnnouncements).toBe(8);
+    expect(events.homeAssistantOnline).toBe(3);
+    // The announcements past the budget are not lost: one re-publication when the window ends.
+    await sleep(1500);
+    expect(events.homeAssistantOnline).toBe(4);
+    await sleep(500);
+    expect(events.homeAssistantOnline).toBe(4);
+  });
+});
+
+describe('command topic filter', () => {
+  it('matches one level per +, and nothing longer or shorter', () => {
+    expect(matchesFilter('twc/+/+/set', 'twc/PGT1/charge_now/set')).toBe(true);
+    expect(matchesFilter('t/a/b/+/+/set', 't/a/b/PGT1/smart_charging/set')).toBe(true);
+    expect(matchesFilter('twc/+/+/set', 'twc/PGT1/charge_now')).toBe(false);
+    expect(matchesFilter('twc/+/+/set', 'twc/PGT1/x/charge_now/set')).toBe(false);
+    expect(matchesFilter('twc/+/+/set', 'other/PGT1/charge_now/set')).toBe(false);
   });
 });

@@ -60,6 +60,9 @@ describe('the homeassistant-bridge service', () => {
         birthAnnouncements: 0,
         availabilityRepublishes: 0,
         malformedPayloads: 0,
+        commandsApplied: 0,
+        commandsRejected: 0,
+        commandsFailed: 0,
         mqttErrors: 0,
       },
     });

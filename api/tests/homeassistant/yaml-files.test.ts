@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { chargerDiscovery, EVSE_STATE_OPTIONS, priceDiscovery } from '../../src/homeassistant/discovery.js';
+import {
+  chargerDiscovery,
+  EVSE_STATE_OPTIONS,
+  PLAN_ENTITIES,
+  priceDiscovery,
+} from '../../src/homeassistant/discovery.js';
 import { status } from './fixtures.js';
 
 const SERIAL = 'PGT22130001';
@@ -46,9 +51,9 @@ const CLASS_FIELDS = ['device_class', 'state_class', 'unit_of_measurement', 'opt
 
 describe('homeassistant/mqtt_sensors.yaml', () => {
   const document = parse(read('mqtt_sensors.yaml').replaceAll('CHARGER_ID', SERIAL)) as {
-    mqtt: { sensor: Entity[]; binary_sensor: Entity[] };
+    mqtt: Record<'sensor' | 'binary_sensor' | 'switch' | 'number' | 'select' | 'button', Entity[]>;
   };
-  const manual = [...document.mqtt.sensor, ...document.mqtt.binary_sensor];
+  const manual = Object.values(document.mqtt).flat();
   const discovered = discoveryEntities();
 
   it('holds the same entities as discovery', () => {
@@ -56,10 +61,11 @@ describe('homeassistant/mqtt_sensors.yaml', () => {
   });
 
   it('matches discovery entity by entity: component, topics, classes, units and templates', () => {
-    const components = new Map<unknown, string>([
-      ...document.mqtt.sensor.map((entity): [unknown, string] => [entity.unique_id, 'sensor']),
-      ...document.mqtt.binary_sensor.map((entity): [unknown, string] => [entity.unique_id, 'binary_sensor']),
-    ]);
+    const components = new Map<unknown, string>(
+      Object.entries(document.mqtt).flatMap(([component, entities]) =>
+        entities.map((entity): [unknown, string] => [entity.unique_id, component]),
+      ),
+    );
     for (const entity of manual) {
       const twin = discovered.get(String(entity.unique_id)) as Entity;
       const { device: _device, origin: _origin, name, ...wanted } = twin;
@@ -123,13 +129,49 @@ describe('homeassistant/rest_sensors.yaml', () => {
     );
     const missing = [...discovered.keys()].filter((id) => !served.has(id)).sort();
     // GET /price/forecast gives the current hour's running average, not its day-ahead price.
+    // Smart charging is MQTT-only: its controls publish commands, which a REST sensor cannot.
     expect(missing).toEqual(
       [
         'twc_comed_price_all_in_price',
         'twc_comed_price_day_ahead_price',
         `twc_${SERIAL}_lifetime_energy`,
         `twc_${SERIAL}_wifi_signal`,
+        ...PLAN_ENTITIES.map((entity) => `twc_${SERIAL}_${entity.key}`),
       ].sort(),
     );
+  });
+});
+
+describe('homeassistant/smart_charging_automation.yaml', () => {
+  const [automation] = parse(read('smart_charging_automation.yaml')) as Array<{
+    triggers: Array<{ trigger: string; entity_id: string; to: string; id: string }>;
+    actions: Array<{
+      choose: Array<{
+        conditions: Array<{ id: string[] | string }>;
+        sequence: Array<{ action: string; target: object }>;
+      }>;
+    }>;
+  }>;
+  const allowed = discoveryEntities().get(`twc_${SERIAL}_charging_allowed`);
+
+  it("follows the bridge's Charging allowed now, by the entity id Home Assistant derives from its name", () => {
+    expect(allowed?.name).toBe('Charging allowed now');
+    const entityId = 'binary_sensor.CHARGER_NAME_charging_allowed_now';
+    expect(automation?.triggers.map((trigger) => [trigger.entity_id, trigger.to])).toEqual([
+      [entityId, 'on'],
+      [entityId, 'off'],
+      [entityId, 'unavailable'],
+    ]);
+  });
+
+  it('turns charging on when allowed or when the planner is away, off when told to wait', () => {
+    const branches = automation?.actions[0]?.choose.map((branch) => [
+      [branch.conditions[0]?.id].flat(),
+      branch.sequence.map((step) => step.action),
+    ]);
+    expect(branches).toEqual([
+      [['allowed', 'planner_away'], ['switch.turn_on']],
+      [['wait'], ['switch.turn_off']],
+    ]);
   });
 });

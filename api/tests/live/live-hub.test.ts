@@ -7,6 +7,10 @@ describe('live hub decisions', () => {
     expect(classifyChannel('twc:', 'twc:session:ACB1')).toEqual({ type: 'session', chargerId: 'ACB1' });
     expect(classifyChannel('twc:', 'twc:price')).toEqual({ type: 'price', chargerId: null });
     expect(classifyChannel('twc:', 'twc:price-forecast')).toEqual({ type: 'forecast', chargerId: null });
+    expect(classifyChannel('twc:', 'twc:plan:ACB1')).toEqual({ type: 'plan', chargerId: 'ACB1' });
+    // A control event names its charger in its payload; the settings channel is not for clients.
+    expect(classifyChannel('twc:', 'twc:control-event')).toEqual({ type: 'control_event', chargerId: null });
+    expect(classifyChannel('twc:', 'twc:plan-settings')).toBeUndefined();
     expect(classifyChannel('twc:', 'twc:vitals:')).toBeUndefined();
     expect(classifyChannel('twc:', 'other:vitals:ACB1')).toBeUndefined();
   });

@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type PlanState, parseRedisPayload, planKeys, planSettingsSchema } from '@twc/core/contracts/redis';
+import { servers } from '@twc/testenv/vitest';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -71,7 +74,7 @@ async function browser() {
 
 describe('status page', () => {
   it('is served without auth, with a Grafana link and a strict content security policy', async () => {
-    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key' });
+    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key-0123456789' });
     const response = await fetch(`${base}/`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-security-policy')).toMatch(/script-src 'sha256-/);
@@ -139,14 +142,108 @@ describe('status page', () => {
     expect(errors).toEqual([]);
   });
 
+  it("shows tonight's plan, follows the planner, and charges now on a click", async () => {
+    const nowMs = Date.now();
+    const hour = (h: number) => new Date(nowMs + h * 3_600_000).toISOString();
+    const state: PlanState = {
+      charger_id: CHARGER_ID,
+      charger_name: 'garage',
+      controller: 'tesla-fleet',
+      status: 'planned',
+      charging_allowed: false,
+      reason: 'in_step',
+      need: { energy_kwh: 30, from: 'car', battery_level_pct: 40, charge_limit_pct: 80 },
+      power_kw: 11.5,
+      departure: hour(12),
+      deadline: hour(11.5),
+      plan: {
+        computed_at: new Date(nowMs).toISOString(),
+        mode: 'planned',
+        runs: [{ start: hour(6), end: hour(8.6) }],
+        slots: [],
+        expected: { energy_kwh: 30, total_usd: 1.23, avg_price_cents_kwh: 2 },
+        at_once: { energy_kwh: 30, total_usd: 3.5, avg_price_cents_kwh: 8 },
+        saving_usd: 2.27,
+        shortfall_kwh: 0,
+      },
+      control: { last_command: null, failures: 0, stopped_by_us: true, user_override: false, fail_safe: false },
+      usage: { calls: { vehicle_data: 2, charge_stop: 1 }, failures: 0 },
+      last_event: {
+        charger_id: CHARGER_ID,
+        time: new Date(nowMs - 60_000).toISOString(),
+        command: 'charge_stop',
+        ok: false,
+        failure: 'asleep',
+        detail: 'vehicle unavailable',
+        reason: 'plan_stop',
+        calls: 1,
+        woke: false,
+        duration_ms: 900,
+      },
+      updated: new Date(nowMs).toISOString(),
+    };
+    stack.live.publishStatus(chargerStatus());
+    const redis = new Redis(servers().redis.url);
+    cleanups.push(() => {
+      redis.disconnect();
+    });
+    await redis.set(planKeys.state(stack.keyPrefix, CHARGER_ID), JSON.stringify(state));
+    const base = await listen({ CONTROL_WITHOUT_AUTH: 'true' });
+    const context = await browser();
+    const page = await context.newPage();
+    await page.goto(`${base}/`);
+    const card = page.locator(`[data-charger="${CHARGER_ID}"]`);
+    const time = (iso: string) =>
+      new Date(iso).toLocaleTimeString('en-US', { hour: '2-digit', minute: '2-digit', timeZone: 'America/Chicago' });
+    await card
+      .locator('[data-field="plan"]')
+      .filter({ hasText: `${time(hour(6))}–${time(hour(8.6))}, $1.23 (saves $2.27)` })
+      .waitFor({ timeout: 10_000 });
+    await expect(card.locator('[data-field="plan-status"]').textContent()).resolves.toBe('following the plan');
+    // What the planner last told the car, and how many calls the car service has been billed for.
+    await expect(card.locator('[data-field="car-command"]').textContent()).resolves.toBe(
+      `${time(new Date(nowMs - 60_000).toISOString())} stop: failed (asleep)`,
+    );
+    await expect(card.locator('[data-field="car-calls"]').textContent()).resolves.toBe('3 (tesla-fleet)');
+    await page.locator('#connection').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 });
+
+    await card.locator('[data-action="charge-now"]').click();
+    await card
+      .locator('[data-field="control-message"]')
+      .filter({ hasText: 'charging now' })
+      .waitFor({ timeout: 10_000 });
+    const saved = parseRedisPayload(
+      planSettingsSchema,
+      await redis.get(planKeys.settings(stack.keyPrefix, CHARGER_ID)),
+    );
+    expect(saved?.charge_now).toBe(true);
+
+    // The planner follows and publishes: the page changes without a reload.
+    await redis.publish(
+      planKeys.stateChannel(stack.keyPrefix, CHARGER_ID),
+      JSON.stringify({ ...state, status: 'charge_now' }),
+    );
+    await card
+      .locator('[data-field="plan-status"]')
+      .filter({ hasText: 'charging now (your choice)' })
+      .waitFor({ timeout: 10_000 });
+  });
+
+  it('says why "charge now" is refused with auth off', async () => {
+    stack.live.publishStatus(chargerStatus());
+    const base = await listen();
+    const response = await fetch(`${base}/api/v1/chargers/${CHARGER_ID}/charge-now`, { method: 'POST' });
+    expect(response.status).toBe(403);
+  });
+
   it('asks for a token when auth is on, then shows the data', async () => {
     stack.live.publishStatus(chargerStatus());
-    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key' });
+    const base = await listen({ AUTH_MODE: 'apikey', API_KEYS: 'page-key-0123456789' });
     const context = await browser();
     const page = await context.newPage();
     await page.goto(`${base}/`);
     await page.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
-    await page.fill('#token', 'page-key');
+    await page.fill('#token', 'page-key-0123456789');
     await page.click('#login button');
     await page
       .locator(`[data-charger="${CHARGER_ID}"] [data-field="name"]`)

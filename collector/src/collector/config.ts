@@ -120,6 +120,9 @@ export function loadCollectorConfig(env: NodeJS.ProcessEnv) {
     },
     sessions: {
       unplugDebounceMs: raw.SESSION_UNPLUG_DEBOUNCE_S * 1000,
+      // On the simulator's accelerated clock a request's real latency stretches by the acceleration:
+      // 100 ms of it is tolerated between a reading and its stamp, as 5 s are at real speed.
+      readingSlackMs: Math.max(5000, 100 * (simClockFrom(raw)?.acceleration ?? 1)),
       gapThresholdMs: raw.SESSION_GAP_S * 1000,
       rebuildWindowMs: raw.SESSION_REBUILD_HOURS * 3_600_000,
       recomputeIntervalMs: raw.SESSION_RECOMPUTE_S * 1000,

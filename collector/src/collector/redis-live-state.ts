@@ -37,20 +37,30 @@ export function createRedisLiveState(options: {
   const { keyPrefix: prefix, logger } = options;
   const ttl = options.vitalsTtlS ?? 3600;
   const connection = createRedisConnection({ url: options.url, logger, purpose: 'live state' });
+  // The last status of each charger: every vitals sample writes it again with its time as
+  // last_seen, so last_seen is never older than the latest vitals, and a Redis that restarted
+  // empty has every charger's status back with the next sample (seconds), not at the next
+  // transition or version poll (minutes).
+  const statuses = new Map<string, ChargerStatus>();
 
   return {
     ready: (timeoutMs) => connection.ready(timeoutMs),
     publishVitals(sample) {
       const body = JSON.stringify(sample);
-      void connection.run((redis) =>
-        redis
+      const known = statuses.get(sample.charger_id);
+      const status = known && { ...known, last_seen: sample.time };
+      if (status) statuses.set(sample.charger_id, status);
+      void connection.run((redis) => {
+        const batch = redis
           .multi()
           .set(liveKeys.vitals(prefix, sample.charger_id), body, 'EX', ttl)
-          .publish(liveKeys.vitalsChannel(prefix, sample.charger_id), body)
-          .exec(),
-      );
+          .publish(liveKeys.vitalsChannel(prefix, sample.charger_id), body);
+        if (status) batch.hset(liveKeys.chargers(prefix), sample.charger_id, JSON.stringify(status));
+        return batch.exec();
+      });
     },
     publishStatus(status) {
+      statuses.set(status.charger_id, status);
       void connection.run((redis) => redis.hset(liveKeys.chargers(prefix), status.charger_id, JSON.stringify(status)));
     },
     async pruneChargers(configuredNames) {
@@ -62,6 +72,7 @@ export function createRedisLiveState(options: {
           return status === undefined || !keep.has(status.charger_name);
         })
         .map(([id]) => id);
+      for (const id of stale) statuses.delete(id);
       if (stale.length > 0) {
         await connection.run((redis) =>
           redis

@@ -18,6 +18,8 @@ export interface ProfilePhase {
 /** What is left to do when a run (re)starts. */
 export interface RunSpec {
   rampMs: number;
+  /** Where the ramp starts; 0 (a fresh start) when absent, the present current when the car changes its request. */
+  rampFromA?: number;
   holdA: number;
   holdMs: number;
   thermal?: { afterHoldMs: number; durationMs: number; factor: number };
@@ -60,7 +62,7 @@ export function phasesFor(spec: RunSpec, startMs: number): ProfilePhase[] {
     phases.push({ kind, startMs: t, endMs: t + durationMs, fromA, toA });
     t += durationMs;
   };
-  push('ramp', spec.rampMs, 0, spec.holdA);
+  push('ramp', spec.rampMs, spec.rampFromA ?? 0, spec.holdA);
   const thermal = spec.thermal;
   if (thermal && thermal.afterHoldMs < spec.holdMs) {
     push('hold', thermal.afterHoldMs, spec.holdA, spec.holdA);
@@ -120,4 +122,48 @@ export function remainingSpec(spec: RunSpec, phases: readonly ProfilePhase[], at
       ? { ...spec.thermal, afterHoldMs: spec.thermal.afterHoldMs - heldMs }
       : undefined;
   return { ...spec, holdMs: Math.max(0, spec.holdMs - heldMs), thermal: thermalLeft };
+}
+
+/**
+ * A run that delivers `energyWh` (at the nominal power per ampere) at
+ * `currentA`: ramp from `rampFromA` over `rampMs`, hold, then the taper. Too
+ * little energy for a whole taper shortens it, so a car near its limit does
+ * not overshoot. With plenty of energy and a ramp from 0 it is exactly
+ * `initialRunSpec`.
+ */
+export function sizedRunSpec(
+  currentA: number,
+  energyWh: number,
+  nominalWattsPerAmp: number,
+  rampMs: number,
+  rampFromA = 0,
+): RunSpec {
+  const rampWh = (nominalWattsPerAmp * (rampFromA + currentA) * rampMs) / 2 / 3_600_000;
+  const taperWattsMean = (nominalWattsPerAmp * currentA * (1 + TAPER_END_FRACTION)) / 2;
+  const taperWh = (taperWattsMean * TAPER_MS) / 3_600_000;
+  const spec: RunSpec = {
+    rampMs,
+    holdA: currentA,
+    holdMs: 0,
+    taperMs: TAPER_MS,
+    taperToA: currentA * TAPER_END_FRACTION,
+  };
+  if (rampFromA !== 0) spec.rampFromA = rampFromA;
+  if (energyWh >= rampWh + taperWh) {
+    spec.holdMs = Math.round(((energyWh - rampWh - taperWh) / (nominalWattsPerAmp * currentA)) * 3_600_000);
+  } else {
+    spec.taperMs = Math.max(1_000, Math.round((Math.max(0, energyWh - rampWh) / taperWattsMean) * 3_600_000));
+  }
+  return spec;
+}
+
+/** Energy at the nominal power per ampere that `phases` deliver from `fromMs` on (exact: the current is linear). */
+export function nominalWhFrom(phases: readonly ProfilePhase[], fromMs: number, nominalWattsPerAmp: number): number {
+  let ampMs = 0;
+  for (const phase of phases) {
+    const a = Math.max(fromMs, phase.startMs);
+    if (a >= phase.endMs) continue;
+    ampMs += ((phaseCurrentA(phase, a) + phase.toA) / 2) * (phase.endMs - a);
+  }
+  return (ampMs * nominalWattsPerAmp) / 3_600_000;
 }

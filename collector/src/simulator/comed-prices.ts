@@ -79,16 +79,29 @@ const toTenth = (cents: number) => {
   return rounded === 0 ? 0 : rounded;
 };
 
+/** Windy nights push prices below zero now and then: what that takes off the price stamped `stampMs` (0 in most hours). */
+function windyNightCents(seed: number, stampMs: number, localHour: number): number {
+  if (localHour >= 6 || unitHash(seed, Math.floor(stampMs / HOUR_MS), SALT.negative) >= 0.08) return 0;
+  return 1.5 + 2 * unitHash(seed, Math.floor(stampMs / FIVE_MINUTES_MS), SALT.negative);
+}
+
+/**
+ * What a windy night takes off the 5-minute price stamped `stampMs`, cents
+ * per kWh: 0 in most hours. For analyses of what a planner could have done
+ * had it known; the product never sees it.
+ */
+export function windyNightOffsetCents(seed: number, stampMs: number): number {
+  const hourStartMs = Math.floor(stampMs / HOUR_MS) * HOUR_MS;
+  return windyNightCents(seed, stampMs, wallClockAt(hourStartMs, CHICAGO_TIME_ZONE).hour);
+}
+
 /** The 5-minute price stamped `stampMs` (the start of its interval), cents per kWh to 0.1 as ComEd publishes. */
 export function generatedPriceCents(seed: number, stampMs: number): number {
   const index = Math.floor(stampMs / FIVE_MINUTES_MS);
   const hour = hourModel(seed, Math.floor(stampMs / HOUR_MS) * HOUR_MS);
   // Five-minute prices move a lot within an hour (real ones differ by a cent or more from one to the next).
   let cents = hour.realized + (unitHash(seed, index, SALT.scatter) - 0.5) * 4;
-  // Windy nights push prices below zero now and then.
-  if (hour.localHour < 6 && unitHash(seed, Math.floor(stampMs / HOUR_MS), SALT.negative) < 0.08) {
-    cents -= 1.5 + 2 * unitHash(seed, index, SALT.negative);
-  }
+  cents -= windyNightCents(seed, stampMs, hour.localHour);
   if (unitHash(seed, index, SALT.spike) < 0.002) cents = 20 + unitHash(seed, index, SALT.spikeSize) * 80;
   return toTenth(cents);
 }

@@ -7,9 +7,18 @@ import { between, createRandom, hash32, type Random } from './random.js';
  * lazily (a day at a time) so a run of any length costs only what is asked.
  */
 
-export type ScenarioName = 'session' | 'day' | 'idle';
+/**
+ * session: one charge soon after the start; day: a typical day at home, every
+ * day; idle: never plugged in; night: the smart-charging evening, every
+ * day: the car plugs in at 18:00 local wanting 40 kWh from the wall, would
+ * charge at once if nobody told it otherwise, and leaves at 07:00.
+ */
+export type ScenarioName = 'session' | 'day' | 'idle' | 'night';
 
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['session', 'day', 'idle'];
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['session', 'day', 'idle', 'night'];
+
+/** The `night` scenario's car: plugged in at 18:00, 40 kWh wanted, gone at 07:00 (local). */
+export const NIGHT = { plugInHour: 18, energyWantedWh: 40_000, leaveHour: 7 } as const;
 
 /** A stretch of the full-rate hold during which the charger reduces its current (evse_state 10). */
 export interface ThermalFoldbackPlan {
@@ -61,7 +70,8 @@ export function createSessionPlanner(options: ScenarioOptions): SessionPlanner {
   const localDayOf = (timeMs: number) => Math.floor((timeMs + offsetMs) / DAY_MS);
   const firstDay = localDayOf(options.startTimeMs);
   let nextDay = firstDay;
-  let plannedThroughMs = options.scenario === 'day' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const daily = options.scenario === 'day' || options.scenario === 'night';
+  let plannedThroughMs = daily ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
 
   if (options.scenario === 'session') plans.push(singleSession(options));
 
@@ -70,7 +80,8 @@ export function createSessionPlanner(options: ScenarioOptions): SessionPlanner {
       while (plannedThroughMs < timeMs) {
         const localMidnightMs = nextDay * DAY_MS - offsetMs;
         // Days count from the start, so a seed plans the same days whatever the date.
-        for (const plan of dayOfSessions(options, nextDay - firstDay, localMidnightMs)) {
+        const sessionsOfDay = options.scenario === 'night' ? nightOfSession : dayOfSessions;
+        for (const plan of sessionsOfDay(options, nextDay - firstDay, localMidnightMs)) {
           if (plan.plugInMs >= options.startTimeMs) plans.push(plan);
         }
         nextDay += 1;
@@ -162,4 +173,18 @@ function dayOfSessions(options: ScenarioOptions, day: number, localMidnightMs: n
     });
   }
   return sessions;
+}
+
+/** The `night` scenario's one session of a day (NIGHT); the same every day, so a test knows what to expect. */
+function nightOfSession(options: ScenarioOptions, _day: number, localMidnightMs: number): SessionPlan[] {
+  const plugInMs = localMidnightMs + NIGHT.plugInHour * HOUR_MS;
+  return [
+    {
+      plugInMs,
+      chargeStartMs: plugInMs + IMMEDIATE_START_DELAY_MS,
+      unplugMs: localMidnightMs + (24 + NIGHT.leaveHour) * HOUR_MS,
+      currentA: options.currentA,
+      energyWantedWh: NIGHT.energyWantedWh,
+    },
+  ];
 }

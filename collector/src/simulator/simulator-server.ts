@@ -18,15 +18,20 @@ import {
 } from './faults.js';
 import { buildLifetime, buildVersion, buildVitals, buildWifiStatus } from './payloads.js';
 import type { ScenarioName } from './scenario.js';
+import { parseSimCarCommand, type SimCarCommand, type SimulatedCar } from './sim-car.js';
 import { type SimClock, simulatedTimeMs } from './sim-clock.js';
 
 /**
  * Simulated Wall Connectors on loopback, one node:http server per charger,
  * answering the real device's /api/1 endpoints with the real payload shapes,
- * plus /sim/* control paths (truth, stats, faults) that a real charger does
- * not have. State is computed from the simulated clock when a request
- * arrives; nothing ticks in the background, so fifty chargers polled every
- * second cost little.
+ * plus /sim/* control paths (truth, stats, faults, the car) that a real
+ * charger does not have. State is computed from the simulated clock when a
+ * request arrives; nothing ticks in the background, so fifty chargers polled
+ * every second cost little.
+ *
+ * Each charger's car (`cars()`, `carByVin()`) is what the fake car-control
+ * services running in the same process command; GET /sim/cars lists them
+ * for a process that is not.
  */
 
 export interface SimulatedChargerInfo {
@@ -36,6 +41,8 @@ export interface SimulatedChargerInfo {
   /** "127.0.0.1:port" */
   host: string;
   port: number;
+  /** The car behind this charger. */
+  vin: string;
 }
 
 export interface SimulatorOptions {
@@ -85,6 +92,12 @@ export interface Simulator {
   truth(): SimulatorTruth[];
   truth(index: number): SimulatorTruth;
   stats(index: number): SimulatorStats;
+  /** The car behind each charger, in charger order (empty before start()). */
+  cars(): SimulatedCar[];
+  /** The car with this VIN, if one of the chargers has it. */
+  carByVin(vin: string): SimulatedCar | undefined;
+  /** The owner's command from the Tesla app to charger `index`'s car, at the current simulated time. */
+  appCommand(index: number, command: SimCarCommand): ReturnType<SimulatedCar['appCommand']>;
 }
 
 /** Which numeric field a bare `nan` replaces, per endpoint (the firmware prints NaN floats as `nan`). */
@@ -239,6 +252,40 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     if (path === '/sim/truth' && req.method === 'GET') return json(200, truthOf(rt));
     if (path === '/sim/stats' && req.method === 'GET') return json(200, rt.stats);
     if (path === '/sim/clock' && req.method === 'GET') return json(200, { simStartMs, realStartMs, acceleration });
+    if (path === '/sim/cars' && req.method === 'GET') {
+      return json(
+        200,
+        runtimes.map((other) => ({
+          index: other.info.index,
+          name: other.info.name,
+          host: other.info.host,
+          ...other.model.car.identity,
+        })),
+      );
+    }
+    if (path === '/sim/car' && req.method === 'GET') {
+      const car = rt.model.car;
+      const nowMs = Math.round(simTimeMs());
+      // The owner's plan for this plug-in: when the car leaves (what an owner tells a planner).
+      const plan = rt.model.ownerPlanAt(nowMs);
+      return json(200, {
+        ...car.identity,
+        state: car.state(nowMs),
+        owner: plan
+          ? { plug_in: new Date(plan.plugInMs).toISOString(), leaves: new Date(plan.unplugMs).toISOString() }
+          : null,
+      });
+    }
+    if (path === '/sim/car/app' && req.method === 'POST') {
+      // The owner in the Tesla app: the command reaches the car whether it slept or not.
+      let command: SimCarCommand;
+      try {
+        command = parseSimCarCommand(JSON.parse(await readBody(req, CONTROL_BODY_LIMIT_BYTES)));
+      } catch (error) {
+        return json(400, { error: error instanceof Error ? error.message : String(error) });
+      }
+      return json(200, appCommand(rt, command));
+    }
     if (path === '/sim/fault' && req.method === 'POST') {
       let fault: ParsedSimFault;
       try {
@@ -332,6 +379,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     );
   }
 
+  function appCommand(rt: ChargerRuntime, command: SimCarCommand) {
+    const atMs = Math.round(simTimeMs());
+    const result = rt.model.car.appCommand(command, atMs);
+    rt.logger.info({ command, result, simTime: new Date(atMs).toISOString() }, 'command from the Tesla app');
+    return result;
+  }
+
   function truthOf(rt: ChargerRuntime): SimulatorTruth {
     return { ...rt.model.truth(simTimeMs()), name: rt.info.name, serial: rt.info.serial };
   }
@@ -371,7 +425,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       });
       const name = `sim-${index + 1}`;
       const rt: ChargerRuntime = {
-        info: { index, name, serial: model.identity.serialNumber, host: '', port: 0 },
+        info: { index, name, serial: model.identity.serialNumber, host: '', port: 0, vin: model.car.vin },
         model,
         firmware,
         server: createServer(),
@@ -443,6 +497,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       const stats = runtime(index).stats;
       return { ...stats, responses: { ...stats.responses }, faults: { ...stats.faults } };
     },
+
+    cars: () => runtimes.map((rt) => rt.model.car),
+    carByVin: (vin) => runtimes.find((rt) => rt.model.car.vin === vin)?.model.car,
+    appCommand: (index, command) => appCommand(runtime(index), parseSimCarCommand(command)),
   };
 }
 

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '@twc/runtime/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -6,12 +9,17 @@ import {
   runSimulate,
   simulateCommand,
 } from '../../src/cli/commands/simulate.js';
+import { createTeslaFleetController } from '../../src/planner/controllers/tesla-fleet.js';
+import { createTeslaTokenSource } from '../../src/planner/controllers/tesla-tokens.js';
+import { createTessieController } from '../../src/planner/controllers/tessie.js';
 import { captureStdio } from '../cli/run-command.js';
 import { failureOf, getJson, httpRequest } from './http.js';
 import { must } from './must.js';
 
 interface Printed {
   chargers: { name: string; serial: string; host: string }[];
+  tesla?: { apiUrl: string; authUrl: string; proxyUrl: string; refreshToken: string; vins: string[] };
+  tessie?: { url: string; token: string; vins: string[] };
 }
 
 afterEach(() => {
@@ -56,6 +64,54 @@ describe('twc simulate', () => {
     for (const charger of printed.chargers) {
       expect(await failureOf(httpRequest(charger.host, '/api/1/vitals'))).toBe('ECONNREFUSED');
     }
+  });
+
+  it("runs the Tesla and Tessie stand-ins in front of the chargers' cars with --tesla-port and --tessie-port", async () => {
+    const output = captureOutput();
+    const abort = new AbortController();
+    const run = runSimulate(
+      ['--chargers', '2', '--scenario', 'session', '--speed', '120', '--tesla-port', '0', '--tessie-port', '0'],
+      {
+        signal: abort.signal,
+        logger: silentLogger(),
+      },
+    );
+    const printed = await output.printed();
+    const tesla = must(printed.tesla);
+    const tessie = must(printed.tessie);
+    expect(tesla.vins).toHaveLength(2);
+    expect(tessie.vins).toEqual(tesla.vins);
+    const dir = await mkdtemp(join(tmpdir(), 'simulate-tesla-'));
+    const fleet = createTeslaFleetController({
+      vin: must(tesla.vins[0]),
+      apiUrl: tesla.apiUrl,
+      proxyUrl: tesla.proxyUrl,
+      tokens: createTeslaTokenSource({
+        authUrl: tesla.authUrl,
+        clientId: 'demo',
+        refreshToken: tesla.refreshToken,
+        tokenFile: join(dir, 'tokens.json'),
+      }),
+    });
+    const viaTessie = createTessieController({ vin: must(tessie.vins[1]), apiUrl: tessie.url, token: tessie.token });
+    try {
+      // The session's car plugs in a simulated minute after the start (half a real second here).
+      let state = (await fleet.readChargeState()).state;
+      for (let i = 0; i < 50 && state?.chargingState !== 'charging'; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        state = (await fleet.readChargeState()).state;
+      }
+      expect(state?.chargingState).toBe('charging');
+      expect((await fleet.stopCharging()).ok).toBe(true);
+      expect((await viaTessie.readChargeState()).outcome.ok).toBe(true);
+    } finally {
+      await fleet.close();
+      await viaTessie.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    abort.abort();
+    expect(await run).toBe(0);
+    expect(await failureOf(httpRequest(new URL(tesla.apiUrl).host, '/api/1/vehicles'))).toBe('ECONNREFUSED');
   });
 
   it('stops when its abort signal fires, on consecutive ports from --port', async () => {

@@ -109,6 +109,9 @@ export const SCHEMA = {
       cheapest_window_cost: 'float',
       saving_vs_flat: 'float',
       saving_vs_cheapest: 'float',
+      /** The same charge started at plug-in, and what waiting saved against it (smart charging's saving). */
+      plug_in_cost: 'float',
+      saving_vs_plug_in: 'float',
       unpriced_energy_wh: 'float',
       /** JSON {"start": [[stampMs, Wh], ...]} (sessions/session-points.ts): what the cost is computed from, so it can be recomputed later. */
       energy_by_interval: 'string',
@@ -206,11 +209,60 @@ export const SCHEMA = {
       mismatch_share: 'float',
     },
   },
+  /**
+   * Each hour's part of a charger's charge plan as last planned (planner),
+   * stamped with the start of the price hour and rewritten at every re-plan
+   * (an hour a new plan no longer uses gets 0 kWh), so an hour keeps what was
+   * planned for it last before it began: the dashboards' "plan against what
+   * happened". `start_ms`/`end_ms`: the charging inside the hour.
+   */
+  charge_plan: {
+    tags: ['charger_id', 'charger_name'],
+    fields: {
+      energy_kwh: 'float',
+      price_cents_kwh: 'float',
+      start_ms: 'int',
+      end_ms: 'int',
+      source: 'string',
+      reason: 'string',
+    },
+  },
+  /** One command to a car and its answer (planner): what the status page and the alerts show. */
+  charge_control: {
+    tags: ['charger_id', 'charger_name', 'command', 'controller'],
+    fields: {
+      ok: 'bool',
+      failure: 'string',
+      detail: 'string',
+      reason: 'string',
+      calls: 'int',
+      woke: 'bool',
+      duration_ms: 'int',
+    },
+  },
   collector_spool: {
     tags: ['service'],
     fields: { bytes: 'int', files: 'int', dropped_points_total: 'int' },
   },
 } as const satisfies Record<string, MeasurementSchema>;
+
+/**
+ * Fields only the downsampled tiers hold: beside a gauge's mean, the tasks
+ * (influxdb/tasks/) keep its highest or lowest value in the window where an
+ * extreme matters more than the mean: a hot handle, a slow poll, a voltage
+ * sag. A mean over an hour hides them (44.1 °C at the handle read 41.7 °C).
+ */
+export const TIER_EXTREMES = {
+  twc_vitals: {
+    handle_temp_c_max: 'float',
+    pcba_temp_c_max: 'float',
+    mcu_temp_c_max: 'float',
+    power_w_max: 'float',
+    grid_v_min: 'float',
+    grid_v_max: 'float',
+  },
+  twc_health: { poll_ms_max: 'float' },
+} as const satisfies Partial<Record<keyof typeof SCHEMA, Record<string, FieldType>>>;
 
 export type Measurement = keyof typeof SCHEMA;
 export type FieldValue = number | boolean | string | null | undefined;

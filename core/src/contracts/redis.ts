@@ -15,6 +15,11 @@
  *   price                  channel, a CurrentPrice on a new price     (comed-poller)
  *   price:forecast         PriceForecast, the next 48 hours           (comed-poller)
  *   price-forecast         channel, a PriceForecast when recomputed   (comed-poller)
+ *   charger:<id>:plan-settings  PlanSettings, the user's smart-charging settings (api, bridge; planner keeps a copy on disk)
+ *   plan-settings          channel, a charger id whose settings changed (api, bridge)
+ *   charger:<id>:plan      PlanState, the current plan and control state (planner)
+ *   plan:<id>              channel, a PlanState when it changes         (planner)
+ *   control-event          channel, a ControlEvent per command to a car (planner)
  */
 import { z } from 'zod';
 import type { NormalizedVitals } from '../charger/normalize.js';
@@ -41,6 +46,15 @@ export const priceKeys = {
   channel: (prefix: string) => `${prefix}price`,
   forecast: (prefix: string) => `${prefix}price:forecast`,
   forecastChannel: (prefix: string) => `${prefix}price-forecast`,
+};
+
+export const planKeys = {
+  settings: (prefix: string, chargerId: string) => `${prefix}charger:${chargerId}:plan-settings`,
+  settingsChannel: (prefix: string) => `${prefix}plan-settings`,
+  state: (prefix: string, chargerId: string) => `${prefix}charger:${chargerId}:plan`,
+  stateChannel: (prefix: string, chargerId: string) => `${prefix}plan:${chargerId}`,
+  stateChannelPattern: (prefix: string) => `${prefix}plan:*`,
+  eventChannel: (prefix: string) => `${prefix}control-event`,
 };
 
 const nullableNumber = z.number().nullable();
@@ -193,6 +207,130 @@ export const priceForecastSchema = z.object({
   }),
 });
 export type PriceForecast = z.infer<typeof priceForecastSchema>;
+
+const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be a local time HH:MM' });
+
+/**
+ * The user's smart-charging settings of one charger. Written by the API and
+ * the Home Assistant bridge, read by the planner (which keeps the last one on
+ * disk, so a Redis that lost its data does not lose a user's settings).
+ */
+export const planSettingsSchema = z.object({
+  /** Off: the car charges as it would without us; the plan is still shown as advice. */
+  smart_charging: z.boolean(),
+  /** The energy to have by the departure when the car's own state of charge cannot be read. */
+  target: z.object({ unit: z.enum(['kwh', 'percent']), value: z.number().positive().max(200) }),
+  /** Departure by weekday, Sunday first, local HH:MM or null (no departure that day). */
+  ready_by: z.array(localTime.nullable()).length(7),
+  /** A one-off departure (ISO instant), ahead of the schedule; null when none. */
+  departure_override: z.string().nullable(),
+  always_below_cents_kwh: z.number().min(-100).max(100).nullable(),
+  never_above_cents_kwh: z.number().min(-100).max(1000).nullable(),
+  buffer_min: z.number().int().min(0).max(600),
+  max_runs: z.number().int().min(1).max(24),
+  /** "Charge now" until the car is unplugged (or the plan is resumed). */
+  charge_now: z.boolean(),
+  updated: z.string(),
+});
+export type PlanSettings = z.infer<typeof planSettingsSchema>;
+
+const planCostSchema = z.object({
+  energy_kwh: z.number(),
+  total_usd: z.number(),
+  avg_price_cents_kwh: z.number().nullable(),
+});
+
+/** One command to a car and its answer. */
+export const controlEventSchema = z.object({
+  charger_id: z.string(),
+  time: z.string(),
+  command: z.enum(['charge_start', 'charge_stop', 'set_charging_amps', 'wake_up', 'read_state']),
+  ok: z.boolean(),
+  failure: z.string().nullable(),
+  detail: z.string(),
+  /** Why the loop sent it (plan_start, plan_stop, fail_safe, ...). */
+  reason: z.string(),
+  calls: z.number().int(),
+  woke: z.boolean(),
+  duration_ms: z.number(),
+});
+export type ControlEvent = z.infer<typeof controlEventSchema>;
+
+/** What the planner decided for one charger, and why: the plan, the control state, the car as last read. */
+export const planStateSchema = z.object({
+  charger_id: z.string(),
+  charger_name: z.string(),
+  controller: z.enum(['tesla-fleet', 'tessie', 'mqtt', 'none']),
+  /**
+   * unplugged | off (smart charging off) | charge_now | planned | deadline (no time to wait) |
+   * no_prices (no current forecast: charging) | complete | user_override | fail_safe | stale (no vitals)
+   */
+  status: z.enum([
+    'unplugged',
+    'off',
+    'charge_now',
+    'planned',
+    'deadline',
+    'no_prices',
+    'complete',
+    'user_override',
+    'fail_safe',
+    'stale',
+  ]),
+  /** Whether the car may charge now: what Home Assistant's "charging allowed now" shows. */
+  charging_allowed: z.boolean(),
+  /** The control loop's reason for its last decision (charge-control.ts). */
+  reason: z.string(),
+  need: z
+    .object({
+      energy_kwh: z.number(),
+      /** `car`: from its state of charge and limit; `target`: the user's target. */
+      from: z.enum(['car', 'target']),
+      battery_level_pct: z.number().nullable(),
+      charge_limit_pct: z.number().nullable(),
+    })
+    .nullable(),
+  power_kw: z.number().nullable(),
+  departure: z.string().nullable(),
+  deadline: z.string().nullable(),
+  plan: z
+    .object({
+      computed_at: z.string(),
+      mode: z.enum(['planned', 'deadline']),
+      runs: z.array(z.object({ start: z.string(), end: z.string() })),
+      slots: z.array(
+        z.object({
+          start: z.string(),
+          end: z.string(),
+          hour_ending: z.string(),
+          energy_kwh: z.number(),
+          price_cents_kwh: z.number().nullable(),
+          source: z.enum(['actual', 'running', 'day_ahead', 'forecast']).nullable(),
+          reason: z.enum(['cheapest', 'always_below', 'needed', 'smoothing', 'deadline']),
+        }),
+      ),
+      expected: planCostSchema,
+      at_once: planCostSchema,
+      saving_usd: z.number(),
+      shortfall_kwh: z.number(),
+    })
+    .nullable(),
+  /** The control state machine's state, kept so a restart carries on (a stop of ours is not forgotten). */
+  control: z.object({
+    last_command: z
+      .object({ command: z.enum(['start', 'stop']), at: z.string(), ok: z.boolean().nullable() })
+      .nullable(),
+    failures: z.number().int(),
+    stopped_by_us: z.boolean(),
+    user_override: z.boolean(),
+    fail_safe: z.boolean(),
+  }),
+  /** Calls to the car-control service since the planner started, by endpoint. */
+  usage: z.object({ calls: z.record(z.string(), z.number()), failures: z.number() }),
+  last_event: controlEventSchema.nullable(),
+  updated: z.string(),
+});
+export type PlanState = z.infer<typeof planStateSchema>;
 
 /**
  * A payload read from Redis, parsed with its writer's schema; undefined when

@@ -87,7 +87,9 @@ export type DecisionReason =
   | 'backoff'
   | 'start_allowed'
   | 'plan_start'
-  | 'plan_stop';
+  | 'plan_stop'
+  /** Starting a car we stopped because smart charging is off, "charge now", or there is no plan. */
+  | 'release';
 
 export interface Decision {
   /** The command to send now, if any; report its outcome with `commandResult`. */
@@ -161,7 +163,12 @@ export function decide(
   if (previous?.ok === false && nowMs - previous.atMs < backoffMs(settings, next.failures)) {
     return decision(null, 'backoff');
   }
-  return decision(want, want === 'start' ? (next.failSafe ? 'fail_safe' : 'plan_start') : 'plan_stop');
+  if (want === 'stop') return decision('stop', 'plan_stop');
+  if (next.failSafe) return decision('start', 'fail_safe');
+  return decision(
+    'start',
+    allowedByMode && observation.mode === 'smart' && observation.planSaysCharge ? 'plan_start' : 'release',
+  );
 }
 
 /**

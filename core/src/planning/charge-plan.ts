@@ -35,7 +35,20 @@ export interface PlanRules {
    * the user's price rules win over fewer stops.
    */
   maxRuns: number;
+  /**
+   * With `PlanInput.charging` known: the running hour's price must be this
+   * much better (cents per kWh) than the alternative before a re-plan starts
+   * or stops the car in it. Default SWITCH_MARGIN_CENTS.
+   */
+  switchMarginCents?: number;
 }
+
+/**
+ * A re-plan every 5 minutes sees the running hour's price move with each new
+ * 5-minute price; without a margin an hour priced near the night's cut-off
+ * would start and stop the car again and again for fractions of a cent.
+ */
+export const SWITCH_MARGIN_CENTS = 0.25;
 
 export const DEFAULT_PLAN_RULES: PlanRules = {
   alwaysBelowCents: null,
@@ -55,6 +68,8 @@ export interface PlanInput {
   estimates: readonly HourEstimate[];
   tariff: Tariff;
   rules: PlanRules;
+  /** Whether the car is charging now under the last plan (the loop knows); undefined: no plan yet. */
+  charging?: boolean | undefined;
 }
 
 export type SlotReason = 'cheapest' | 'always_below' | 'needed' | 'smoothing' | 'deadline';
@@ -280,15 +295,19 @@ function trimEdges(
   }
 }
 
-/** Where in its hour a cell's energy is drawn: against a used neighbour, so a run stays one run. */
+/**
+ * Where in its hour a cell's energy is drawn: against a used neighbour, so a
+ * run stays one run; a partial hour on its own at its end. ComEd bills the
+ * hour at its average whenever in it the energy is drawn, so starting late
+ * costs nothing and lets the re-plans see more of the hour's 5-minute prices
+ * before the car starts.
+ */
 function slotSpan(energy: readonly number[], cells: readonly HourCell[], index: number, powerKw: number) {
   const cell = cells[index] as HourCell;
   const kwh = energy[index] as number;
   const lengthMs = Math.min(cell.toMs - cell.fromMs, (kwh / powerKw) * HOUR_MS);
   const previousUsed = index > 0 && isUsed(energy, index - 1) && (cells[index - 1] as HourCell).toMs === cell.fromMs;
-  const nextUsed =
-    index + 1 < cells.length && isUsed(energy, index + 1) && (cells[index + 1] as HourCell).fromMs === cell.toMs;
-  if (nextUsed && !previousUsed) return { startMs: Math.round(cell.toMs - lengthMs), endMs: cell.toMs };
+  if (!previousUsed) return { startMs: Math.round(cell.toMs - lengthMs), endMs: cell.toMs };
   return { startMs: cell.fromMs, endMs: Math.round(cell.fromMs + lengthMs) };
 }
 
@@ -407,10 +426,17 @@ export function planCharge(input: PlanInput): ChargePlan {
     );
     mark('always_below', before);
   }
-  // The cheapest priced hours under the ceiling, the earliest among equals.
+  // The cheapest priced hours under the ceiling, the earliest among equals; the running hour is held
+  // to what the car is doing unless another hour beats it by the margin.
+  const margin = input.charging === undefined ? 0 : (rules.switchMarginCents ?? SWITCH_MARGIN_CENTS);
+  const rankOf = (index: number) => {
+    const cell = cells[index] as HourCell;
+    const held = index === 0 && cell.fromMs === input.nowMs ? (input.charging ? -margin : margin) : 0;
+    return (cell.price as number) + held;
+  };
   const byPrice = chronological
     .filter((index) => (cells[index] as HourCell).price !== null)
-    .sort((a, b) => ((cells[a] as HourCell).price as number) - ((cells[b] as HourCell).price as number) || a - b);
+    .sort((a, b) => rankOf(a) - rankOf(b) || a - b);
   const ceiling = rules.neverAboveCents;
   remaining = fill(
     energy,

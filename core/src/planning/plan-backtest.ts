@@ -1,14 +1,23 @@
 /**
  * Smart charging replayed on a price history: for each charging case (a
- * plug-in, a departure, an energy), the planner is run every hour from the
- * plug-in with only what was known then (the hourly prices that were over,
- * the day-ahead prices published by then, the forecast from them; never a
- * later actual price), the car charges as the plan of the hour says, and the
- * bill is taken at the real hourly prices. Against it: charging at once at
- * plug-in, and the hindsight-best plan on the real prices. Pure.
+ * plug-in, a departure, an energy), the planner is run at plug-in and at
+ * every 5-minute boundary after it, as the product's loop runs it, with only
+ * what was known then: the hourly prices that were over, the day-ahead prices
+ * published by then, the forecast from them, and (when the history has 5-minute
+ * prices) the running hour's prices stamped before then, never a later actual
+ * price. The car charges as the plan of the moment says, and the bill is taken
+ * at the real hourly prices. Against it: charging at once at plug-in, and the
+ * hindsight-best plan on the real prices. Pure.
  */
-import { HOUR_MS, hourEndingOf } from '../prices/comed-clock.js';
-import { type HourEstimate, priceModel } from '../prices/forecast.js';
+import { FIVE_MINUTES_MS, HOUR_MS, hourEndingOf } from '../prices/comed-clock.js';
+import {
+  DEFAULT_FORECAST_ERRORS,
+  type ForecastErrors,
+  forecastHours,
+  type HourEstimate,
+  INTERVAL_SPREAD_CENTS,
+  withRunningHour,
+} from '../prices/forecast.js';
 import { dayAheadPublishedMs } from '../prices/forecast-backtest.js';
 import type { Tariff } from '../prices/pricing.js';
 import { createRandom, between as drawBetween } from '../random.js';
@@ -67,6 +76,16 @@ export interface PlanBacktestInputs {
   hourly: ReadonlyMap<number, number>;
   /** Day-ahead prices by hour ending (used only from their publication on). */
   dayAhead: ReadonlyMap<number, number>;
+  /**
+   * The 5-minute prices by stamp, when the history has them: the planner then
+   * sees each running hour's prices come in, as the product does. Without
+   * them it re-plans on the hourly prices and the day-ahead ones alone.
+   */
+  fiveMinute?: ReadonlyMap<number, number> | undefined;
+  /** The estimates' measured errors (forecast-backtest.ts), as the comed-poller keeps them; defaults otherwise. */
+  errors?: ForecastErrors | undefined;
+  /** How far a 5-minute price strays from its hour's level (measuredIntervalSpread); INTERVAL_SPREAD_CENTS otherwise. */
+  intervalSpreadCents?: number | undefined;
   cases: readonly ChargeCase[];
   powerKw: number;
   tariff: Tariff;
@@ -113,33 +132,33 @@ const add = (into: StrategyCost, cost: StrategyCost) => {
   into.energyKwh += cost.energyKwh;
 };
 
-/** The estimates of the hours ending in (fromMs, toMs] as known at `nowMs`. */
-function estimatesKnownAt(
-  inputs: PlanBacktestInputs,
-  history: ReadonlyMap<number, number>,
-  nowMs: number,
-  toMs: number,
-): HourEstimate[] {
+/** The day-ahead prices of the hours up to `toMs` that were published by `nowMs`. */
+function dayAheadKnownAt(inputs: PlanBacktestInputs, nowMs: number, toMs: number): Map<number, number> {
   const dayAhead = new Map<number, number>();
   for (let hourEndingMs = hourEndingOf(nowMs); hourEndingMs <= toMs + HOUR_MS; hourEndingMs += HOUR_MS) {
     const price = inputs.dayAhead.get(hourEndingMs);
     if (price !== undefined && dayAheadPublishedMs(hourEndingMs) <= nowMs) dayAhead.set(hourEndingMs, price);
   }
-  const model = priceModel({ nowMs, hourly: history, dayAhead });
-  const estimates: HourEstimate[] = [];
-  for (let hourEndingMs = hourEndingOf(nowMs); hourEndingMs <= toMs + HOUR_MS; hourEndingMs += HOUR_MS) {
-    const known = dayAhead.get(hourEndingMs);
-    const price = known ?? model.forecast(hourEndingMs);
+  return dayAhead;
+}
+
+/**
+ * The running hour as the comed-poller sees it at `nowMs`: the average and
+ * count of its 5-minute prices stamped before `nowMs` (a price is posted as
+ * its interval begins; one stamped at `nowMs` is not counted as in yet).
+ */
+function runningAt(fiveMinute: ReadonlyMap<number, number> | undefined, nowMs: number) {
+  if (!fiveMinute) return undefined;
+  const hourEndingMs = hourEndingOf(nowMs);
+  let sum = 0;
+  let count = 0;
+  for (let stampMs = hourEndingMs - HOUR_MS; stampMs < nowMs; stampMs += FIVE_MINUTES_MS) {
+    const price = fiveMinute.get(stampMs);
     if (price === undefined) continue;
-    estimates.push({
-      hourEndingMs,
-      priceCentsPerKwh: price,
-      source: known === undefined ? 'forecast' : 'day_ahead',
-      lowCents: price,
-      highCents: price,
-    });
+    sum += price;
+    count++;
   }
-  return estimates;
+  return count > 0 ? { hourEndingMs, priceCentsPerKwh: sum / count, count } : undefined;
 }
 
 /** Charging at full power from `fromMs` until `energyKwh` is in or `untilMs`, by hour ending. */
@@ -162,6 +181,97 @@ function energyOf(slots: ReturnType<typeof planCharge>['slots']): Map<number, nu
   return byHour;
 }
 
+/** One decision of a replayed night: at `atMs`, the plan said to charge `kwh` before the next decision. */
+export interface ReplayStep {
+  atMs: number;
+  kwh: number;
+  chargeNow: boolean;
+  /** What the plan expected the rest of the night to cost, and in which hours (by hour ending). */
+  expectedUsd: number;
+  hours: number[];
+}
+
+export interface CaseReplay {
+  steps: ReplayStep[];
+  /** Energy charged, by hour ending. */
+  delivered: Map<number, number>;
+  /** Energy the departure still lacked. */
+  remainingKwh: number;
+  /** Charging runs (car starts). */
+  runs: number;
+}
+
+/**
+ * One night as the product lives it: the planner is asked again at plug-in
+ * and at every 5-minute boundary (when each 5-minute price comes in), with
+ * only what was known then, and the car charges as the plan says until the
+ * next decision. `history` holds the hourly prices the forecast may learn
+ * from; the estimates read only the hours over by each decision.
+ */
+export function replayCase(
+  inputs: PlanBacktestInputs,
+  chargeCase: ChargeCase,
+  history: ReadonlyMap<number, number> = inputs.hourly,
+): CaseReplay {
+  const { powerKw, tariff, rules } = inputs;
+  const errors = inputs.errors ?? DEFAULT_FORECAST_ERRORS;
+  const { plugInMs, departureMs } = chargeCase;
+  const delivered = new Map<number, number>();
+  const steps: ReplayStep[] = [];
+  let remaining = chargeCase.energyKwh;
+  let runs = 0;
+  let lastChargeEndMs: number | undefined;
+  // The estimates without the running hour change only when an hour ends or day-ahead prices come out.
+  let cached: { key: string; estimates: HourEstimate[] } | undefined;
+  for (let nowMs = plugInMs; nowMs < departureMs && remaining > 1e-9; ) {
+    const nextMs = Math.min(Math.floor(nowMs / FIVE_MINUTES_MS) * FIVE_MINUTES_MS + FIVE_MINUTES_MS, departureMs);
+    const dayAhead = dayAheadKnownAt(inputs, nowMs, departureMs);
+    const key = `${hourEndingOf(nowMs)}:${dayAhead.size}`;
+    if (cached?.key !== key) {
+      cached = {
+        key,
+        estimates: forecastHours({ nowMs, hourly: history, dayAhead, errors }, nowMs, departureMs + HOUR_MS),
+      };
+    }
+    const plan = planCharge({
+      nowMs,
+      energyKwh: remaining,
+      powerKw,
+      departureMs,
+      estimates: withRunningHour(
+        cached.estimates,
+        runningAt(inputs.fiveMinute, nowMs),
+        errors,
+        inputs.intervalSpreadCents ?? INTERVAL_SPREAD_CENTS,
+      ),
+      tariff,
+      rules,
+      charging: steps.length === 0 ? undefined : (steps.at(-1) as ReplayStep).kwh > 0,
+    });
+    let stepKwh = 0;
+    for (const slot of plan.slots) {
+      const fromMs = Math.max(slot.startMs, nowMs);
+      const toMs = Math.min(slot.endMs, nextMs);
+      if (toMs <= fromMs || remaining <= 1e-9) continue;
+      const kwh = Math.min(remaining, (powerKw * (toMs - fromMs)) / HOUR_MS);
+      delivered.set(slot.hourEndingMs, (delivered.get(slot.hourEndingMs) ?? 0) + kwh);
+      remaining -= kwh;
+      stepKwh += kwh;
+      if (lastChargeEndMs === undefined || Math.abs(fromMs - lastChargeEndMs) > 1000) runs++;
+      lastChargeEndMs = fromMs + (kwh / powerKw) * HOUR_MS;
+    }
+    steps.push({
+      atMs: nowMs,
+      kwh: stepKwh,
+      chargeNow: plan.chargeNow,
+      expectedUsd: plan.expected.totalUsd,
+      hours: plan.slots.map((slot) => slot.hourEndingMs),
+    });
+    nowMs = nextMs;
+  }
+  return { steps, delivered, remainingKwh: Math.max(0, remaining), runs };
+}
+
 export function backtestPlans(inputs: PlanBacktestInputs): PlanBacktestResult {
   const { powerKw, tariff, rules } = inputs;
   const result: PlanBacktestResult = {
@@ -177,7 +287,8 @@ export function backtestPlans(inputs: PlanBacktestInputs): PlanBacktestResult {
     runsPerCase: 0,
   };
   let runs = 0;
-  for (const { plugInMs, departureMs, energyKwh } of inputs.cases) {
+  for (const chargeCase of inputs.cases) {
+    const { plugInMs, departureMs, energyKwh } = chargeCase;
     // Every hour of the night must have a real price to bill it.
     let covered = true;
     for (let hourEndingMs = hourEndingOf(plugInMs); hourEndingMs - HOUR_MS < departureMs; hourEndingMs += HOUR_MS) {
@@ -218,35 +329,10 @@ export function backtestPlans(inputs: PlanBacktestInputs): PlanBacktestResult {
     });
     add(result.hindsight, costUsd(energyOf(best.slots), inputs.hourly, tariff));
 
-    // The planner, re-planning every hour on what it knew then.
-    const delivered = new Map<number, number>();
-    let remaining = energyKwh;
-    let lastChargeEndMs: number | undefined;
-    for (let nowMs = plugInMs; nowMs < departureMs && remaining > 1e-9; ) {
-      const nextMs = Math.min(hourEndingOf(nowMs), departureMs);
-      const plan = planCharge({
-        nowMs,
-        energyKwh: remaining,
-        powerKw,
-        departureMs,
-        estimates: estimatesKnownAt(inputs, history, nowMs, departureMs),
-        tariff,
-        rules,
-      });
-      for (const slot of plan.slots) {
-        const fromMs = Math.max(slot.startMs, nowMs);
-        const toMs = Math.min(slot.endMs, nextMs);
-        if (toMs <= fromMs || remaining <= 1e-9) continue;
-        const kwh = Math.min(remaining, (powerKw * (toMs - fromMs)) / HOUR_MS);
-        delivered.set(slot.hourEndingMs, (delivered.get(slot.hourEndingMs) ?? 0) + kwh);
-        remaining -= kwh;
-        if (lastChargeEndMs === undefined || Math.abs(fromMs - lastChargeEndMs) > 1000) runs++;
-        lastChargeEndMs = fromMs + (kwh / powerKw) * HOUR_MS;
-      }
-      nowMs = nextMs;
-    }
-    if (remaining > 0.01) result.missedDepartures++;
-    add(result.planned, costUsd(delivered, inputs.hourly, tariff));
+    const replay = replayCase(inputs, chargeCase, history);
+    runs += replay.runs;
+    if (replay.remainingKwh > 0.01) result.missedDepartures++;
+    add(result.planned, costUsd(replay.delivered, inputs.hourly, tariff));
   }
   result.savingUsd = result.atPlugIn.totalUsd - result.planned.totalUsd;
   result.possibleSavingUsd = result.atPlugIn.totalUsd - result.hindsight.totalUsd;

@@ -180,3 +180,129 @@ export function forecastHours(inputs: ForecastInputs, fromMs: number, toMs: numb
   }
   return estimates;
 }
+
+/**
+ * How far one 5-minute price strays from the level of its hour, cents per kWh
+ * (about one standard deviation). ComEd's recorded 5-minute prices sit a half
+ * cent from their hour's average in the median hour (the DST-day recordings in
+ * tests/fixtures/comed), several cents in an hour with a spike: one cent
+ * weighs the hour's first prices against its day-ahead price without letting
+ * one print decide.
+ */
+export const INTERVAL_SPREAD_CENTS = 1;
+
+/** The errors of an estimate as one standard deviation: a normal's 10th to 90th percentiles are 2.56 of them apart. */
+function spreadOf(error: ErrorBand): number {
+  return Math.max(0.05, (error.high - error.low) / 2.563);
+}
+
+/**
+ * The expected average of the running hour, what it will be billed at: the
+ * prices in so far, and for the rest of the hour its prior (day-ahead price or
+ * forecast) moved toward the level those prices show, as far as they outweigh
+ * the prior's measured error (each 5-minute price is the hour's level give or
+ * take the intervals' spread; the prior is off by its band). The prices' lead
+ * over the prior counts up to three times the band and the spread together:
+ * a 5-minute spike is one interval, not the hour's level, while a night gone
+ * below zero is. Without a prior, the prices so far are all there is.
+ */
+export function expectedHourAverage(
+  running: { priceCentsPerKwh: number; count: number },
+  prior: number | undefined,
+  error: ErrorBand,
+  intervalSpreadCents = INTERVAL_SPREAD_CENTS,
+): number {
+  const count = Math.min(12, Math.max(0, running.count));
+  if (prior === undefined || count >= 12) return running.priceCentsPerKwh;
+  if (count === 0) return prior;
+  const priorVariance = spreadOf(error) ** 2;
+  const weight = (count * priorVariance) / (count * priorVariance + intervalSpreadCents ** 2);
+  const bound = (side: number) => 3 * (Math.abs(side) + intervalSpreadCents);
+  const deviation = Math.min(bound(error.high), Math.max(-bound(error.low), running.priceCentsPerKwh - prior));
+  const rest = prior + weight * deviation;
+  return (count * running.priceCentsPerKwh + (12 - count) * rest) / 12;
+}
+
+/**
+ * The estimates as the charge planner wants them (charge-plan.ts): those of
+ * forecastHours, except that the running hour is priced at what it is
+ * expected to be billed (expectedHourAverage), not at its prices so far.
+ */
+export function planningHours(
+  inputs: ForecastInputs,
+  fromMs: number,
+  toMs: number,
+  intervalSpreadCents = INTERVAL_SPREAD_CENTS,
+): HourEstimate[] {
+  return withRunningHour(
+    forecastHours({ ...inputs, running: undefined }, fromMs, toMs),
+    inputs.running,
+    inputs.errors ?? DEFAULT_FORECAST_ERRORS,
+    intervalSpreadCents,
+  );
+}
+
+/**
+ * Estimates made without the running hour's prices, with that hour repriced
+ * by them (expectedHourAverage) and its band narrowed to what is left of it.
+ */
+export function withRunningHour(
+  estimates: readonly HourEstimate[],
+  running: ForecastInputs['running'],
+  errors: ForecastErrors = DEFAULT_FORECAST_ERRORS,
+  intervalSpreadCents = INTERVAL_SPREAD_CENTS,
+): HourEstimate[] {
+  if (!running || running.count <= 0) return [...estimates];
+  const result = estimates.map((estimate) => {
+    if (estimate.hourEndingMs !== running.hourEndingMs || estimate.source === 'actual') return estimate;
+    const error = estimate.source === 'day_ahead' ? errors.day_ahead : errors.forecast;
+    const price = expectedHourAverage(running, estimate.priceCentsPerKwh, error, intervalSpreadCents);
+    const remaining = Math.max(0, 12 - running.count) / 12;
+    return {
+      hourEndingMs: estimate.hourEndingMs,
+      priceCentsPerKwh: price,
+      source: 'running' as const,
+      lowCents: price + error.low * remaining,
+      highCents: price + error.high * remaining,
+    };
+  });
+  if (!result.some((estimate) => estimate.hourEndingMs === running.hourEndingMs)) {
+    const price = running.priceCentsPerKwh;
+    const remaining = Math.max(0, 12 - running.count) / 12;
+    result.push({
+      hourEndingMs: running.hourEndingMs,
+      priceCentsPerKwh: price,
+      source: 'running',
+      lowCents: price + errors.forecast.low * remaining,
+      highCents: price + errors.forecast.high * remaining,
+    });
+    result.sort((a, b) => a.hourEndingMs - b.hourEndingMs);
+  }
+  return result;
+}
+
+/**
+ * How far 5-minute prices stray from their hour's average, measured: the
+ * median distance over the complete hours of `fiveMinute` (prices by stamp)
+ * in [fromMs, toMs), as a standard deviation (a normal's is 1.48 median
+ * distances; the median keeps spikes from widening it); undefined without a
+ * complete hour.
+ */
+export function measuredIntervalSpread(
+  fiveMinute: ReadonlyMap<number, number>,
+  fromMs: number,
+  toMs: number,
+): number | undefined {
+  const distances: number[] = [];
+  for (let hourEndingMs = hourEndingOf(fromMs); hourEndingMs <= toMs; hourEndingMs += HOUR_MS) {
+    const prices: number[] = [];
+    for (let stampMs = hourEndingMs - HOUR_MS; stampMs < hourEndingMs; stampMs += HOUR_MS / 12) {
+      const price = fiveMinute.get(stampMs);
+      if (price !== undefined) prices.push(price);
+    }
+    if (prices.length < 12) continue;
+    const average = prices.reduce((sum, price) => sum + price, 0) / prices.length;
+    for (const price of prices) distances.push(Math.abs(price - average));
+  }
+  return distances.length > 0 ? median(distances) * 1.4826 : undefined;
+}

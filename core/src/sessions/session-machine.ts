@@ -33,15 +33,18 @@ export interface SessionConfig {
   unplugDebounceMs: number;
   /** Samples further apart than this mean the collector or the charger was offline: a gap. */
   gapThresholdMs: number;
+  /**
+   * A reading can be seconds older than the instant we stamp it with (the
+   * charger's embedded web server is slow to answer), so plug-in instants
+   * derived from `session_s` are compared with this much tolerance; 5 s
+   * unless given (an accelerated simulation needs more: its clock turns a
+   * request's real latency into that many times more simulated time).
+   */
+  readingSlackMs?: number;
 }
 
 export const DEFAULT_SESSION_CONFIG: SessionConfig = { unplugDebounceMs: 30_000, gapThresholdMs: 60_000 };
 
-/**
- * A reading can be seconds older than the instant we stamp it with (the
- * charger's embedded web server is slow to answer), so plug-in instants
- * derived from `session_s` are compared with this much tolerance.
- */
 const READING_SLACK_MS = 5_000;
 
 export type SessionEndReason = 'unplugged' | 'vehicle_swapped' | 'gap_unplugged';
@@ -239,10 +242,15 @@ function impliedPlugInMs(sample: SessionSample): number | null {
  * second condition keeps a device that rewinds `session_s` for some other
  * reason from splitting one charge in two.
  */
-function isReplug(open: OpenSessionState, sample: SessionSample, previousSampleMs: number): boolean {
+function isReplug(
+  open: OpenSessionState,
+  sample: SessionSample,
+  previousSampleMs: number,
+  slackMs: number = READING_SLACK_MS,
+): boolean {
   const plugInMs = impliedPlugInMs(sample);
   if (plugInMs === null || open.plugInRefMs === null) return false;
-  return plugInMs > open.plugInRefMs + READING_SLACK_MS && plugInMs >= previousSampleMs - READING_SLACK_MS;
+  return plugInMs > open.plugInRefMs + slackMs && plugInMs >= previousSampleMs - slackMs;
 }
 
 /**
@@ -338,7 +346,11 @@ export function nextSessionState(
         session.unplug = null;
         session.plugInRefMs = null;
       }
-    } else if (!rebooted && last.vehicleConnected && isReplug(session, sample, last.timeMs)) {
+    } else if (
+      !rebooted &&
+      last.vehicleConnected &&
+      isReplug(session, sample, last.timeMs, config.readingSlackMs ?? READING_SLACK_MS)
+    ) {
       close(session, {
         seenMs: sample.timeMs,
         endTimeMs: session.lastConnectedMs,

@@ -80,6 +80,8 @@ export function sessionCostFields(cost: SessionCost, whatIf: WhatIfResult): Poin
     cheapest_window_cost: whatIf.cheapestWindow?.totalCostUsd ?? null,
     saving_vs_flat: whatIf.savingVsFlatUsd,
     saving_vs_cheapest: whatIf.savingVsCheapestUsd,
+    plug_in_cost: whatIf.atPlugIn?.totalCostUsd ?? null,
+    saving_vs_plug_in: whatIf.savingVsPlugInUsd,
   };
 }
 

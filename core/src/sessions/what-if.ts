@@ -1,7 +1,9 @@
 /**
  * "What if I had charged at 2 AM instead": the same charge moved to the
- * cheapest stretch of the time the car was plugged in, and the same energy at
- * the tariff's flat rate, against what the session really cost.
+ * cheapest stretch of the time the car was plugged in, the same charge
+ * started at plug-in (what a car does that nobody plans for: the saving smart
+ * charging made), and the same energy at the tariff's flat rate, against
+ * what the session really cost.
  */
 import { FIVE_MINUTES_MS, intervalEnd, intervalOfReading } from '../prices/comed-clock.js';
 import { addersCentsPerKwh, type PricingProvider, type Tariff } from '../prices/pricing.js';
@@ -30,6 +32,10 @@ export interface WhatIfResult {
   savingVsCheapestUsd: number | null;
   /** Flat minus actual: positive when the hourly plan saved money on this session. */
   savingVsFlatUsd: number;
+  /** The same charge started at plug-in, priced as the actual one; undefined when a price of it is unknown. */
+  atPlugIn: { avgCentsPerKwh: number; totalCostUsd: number } | undefined;
+  /** At plug-in minus actual: what waiting for cheaper hours saved; null while unknown or provisional. */
+  savingVsPlugInUsd: number | null;
 }
 
 /**
@@ -52,6 +58,16 @@ export function whatIf(session: WhatIfSession, provider: PricingProvider, tariff
   const durationSlots = Math.ceil((session.chargingS * 1000) / FIVE_MINUTES_MS);
   let cheapest: WhatIfResult['cheapestWindow'];
   let cheapestMicroUsd: number | undefined;
+  let atPlugIn: WhatIfResult['atPlugIn'];
+  let atPlugInMicroUsd: number | undefined;
+  const allIn = (avgCentsPerKwh: number) => {
+    const supplyMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, avgCentsPerKwh));
+    const addersMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, addersCentsPerKwh(tariff)));
+    return {
+      supplyMicroUsd,
+      totalMicroUsd: supplyMicroUsd + addersMicroUsd + taxMicroUsd(supplyMicroUsd + addersMicroUsd, tariff.taxPercent),
+    };
+  };
   if (durationSlots > 0 && energyWh > 0) {
     // The intervals energy could have been metered in while plugged in,
     // (plug-in, unplug]: the first holds the instant just after plug-in.
@@ -65,11 +81,16 @@ export function whatIf(session: WhatIfSession, provider: PricingProvider, tariff
       earliestStartMs: firstStartMs,
       deadlineMs: intervalEnd(lastStartMs),
     });
+    // The same block of slots from plug-in on: the charge of a car left to itself.
+    const first = slots.slice(0, durationSlots);
+    if (first.length === durationSlots && first.every((slot) => slot.centsPerKwh !== undefined)) {
+      const avgCentsPerKwh = first.reduce((sum, slot) => sum + (slot.centsPerKwh as number), 0) / durationSlots;
+      atPlugInMicroUsd = allIn(avgCentsPerKwh).totalMicroUsd;
+      atPlugIn = { avgCentsPerKwh, totalCostUsd: microToUsd(atPlugInMicroUsd) };
+    }
     if (window) {
-      const supplyMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, window.avgCentsPerKwh));
-      const addersMicroUsd = roundMicroUsd(energyCostMicroUsd(energyWh, addersCentsPerKwh(tariff)));
-      cheapestMicroUsd =
-        supplyMicroUsd + addersMicroUsd + taxMicroUsd(supplyMicroUsd + addersMicroUsd, tariff.taxPercent);
+      const { supplyMicroUsd, totalMicroUsd } = allIn(window.avgCentsPerKwh);
+      cheapestMicroUsd = totalMicroUsd;
       cheapest = {
         startMs: window.startMs,
         endMs: window.endMs,
@@ -87,5 +108,8 @@ export function whatIf(session: WhatIfSession, provider: PricingProvider, tariff
     flatRateCostUsd: microToUsd(flatMicroUsd),
     savingVsCheapestUsd: cheapestMicroUsd === undefined ? null : microToUsd(actualMicroUsd - cheapestMicroUsd),
     savingVsFlatUsd: microToUsd(flatMicroUsd - actualMicroUsd),
+    atPlugIn,
+    savingVsPlugInUsd:
+      atPlugInMicroUsd === undefined || actual.provisional ? null : microToUsd(atPlugInMicroUsd - actualMicroUsd),
   };
 }

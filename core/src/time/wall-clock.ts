@@ -23,40 +23,82 @@ export interface WallClock {
 
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 
+/**
+ * Formatters by canonical zone name. Intl accepts any casing of a name and
+ * every alias, so a cache keyed by the name as given would grow with each
+ * spelling a client sends (`tz=aMerica/cHicago`); keyed by the name Intl
+ * resolves it to, it holds at most one formatter per zone, and the bound
+ * caps even that (each formatter holds ICU zone data).
+ */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const MAX_FORMATTERS = 32;
+/** Spellings already resolved (`us/central` -> `America/Chicago`): strings only, bounded too. */
+const resolvedNames = new Map<string, string>();
+const MAX_RESOLVED_NAMES = 512;
+
+let canonicalTimeZones: ReadonlyMap<string, string> | undefined;
+
+/** IANA's canonical names, by their lower-case spelling. */
+function canonicalNames(): ReadonlyMap<string, string> {
+  canonicalTimeZones ??= new Map(Intl.supportedValuesOf('timeZone').map((name) => [name.toLowerCase(), name]));
+  return canonicalTimeZones;
+}
+
+function createFormatter(timeZone: string): Intl.DateTimeFormat {
+  // hourCycle h23, not hour12: false: the latter prints midnight as "24" in some ICU versions.
+  return new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    weekday: 'short',
+  });
+}
+
+/** The name Intl knows the zone by, whatever the casing or alias; throws a RangeError for an unknown zone. */
+function canonicalTimeZone(timeZone: string): string {
+  const listed = canonicalNames().get(timeZone.toLowerCase());
+  if (listed !== undefined) return listed;
+  let resolved = resolvedNames.get(timeZone);
+  if (resolved === undefined) {
+    // Aliases (US/Central, Etc/UTC...) are not in the list: Intl resolves them.
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+    if (resolvedNames.size >= MAX_RESOLVED_NAMES) resolvedNames.clear();
+    resolvedNames.set(timeZone, resolved);
+  }
+  return resolved;
+}
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    // hourCycle h23, not hour12: false: the latter prints midnight as "24" in some ICU versions.
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      weekday: 'short',
-    });
-    formatters.set(timeZone, formatter);
+  const name = canonicalTimeZone(timeZone);
+  let formatter = formatters.get(name);
+  if (formatter) {
+    // Least recently used goes first: a Map iterates in insertion order.
+    formatters.delete(name);
+  } else {
+    formatter = createFormatter(name);
+    if (formatters.size >= MAX_FORMATTERS) formatters.delete(formatters.keys().next().value as string);
   }
+  formatters.set(name, formatter);
   return formatter;
 }
 
-let canonicalTimeZones: ReadonlySet<string> | undefined;
+/** How many zone formatters are cached (bounded; for tests and diagnostics). */
+export function cachedTimeZoneFormatters(): number {
+  return formatters.size;
+}
 
-/** True when Intl knows the IANA time zone name (e.g. `America/Chicago`). */
+/** True when Intl knows the IANA time zone name (e.g. `America/Chicago`), in any casing, or an alias of one. */
 export function isValidTimeZone(timeZone: string): boolean {
-  // The list of canonical names answers the usual case cheaply. A formatter loads ICU's calendar
-  // and zone data, about 8 MiB resident, which a service that never converts to local time (the
-  // collector pricing at ComEd's hourly prices) would otherwise carry only to check its settings.
-  canonicalTimeZones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (canonicalTimeZones.has(timeZone)) return true;
-  // Aliases (US/Central, Etc/UTC...) are valid too but not in the list.
+  // Resolving the name answers without a formatter of the zone: one loads ICU's calendar and zone
+  // data, about 8 MiB resident, which a service that never converts to local time (the collector
+  // pricing at ComEd's hourly prices) would otherwise carry only to check its settings.
   try {
-    formatterFor(timeZone);
+    canonicalTimeZone(timeZone);
     return true;
   } catch {
     return false;

@@ -130,7 +130,7 @@ describe('decide', () => {
     const now = loop();
     now.step(0);
     now.observed.mode = 'charge_now';
-    expect(now.step(10)).toMatchObject({ send: 'start', chargingAllowed: true });
+    expect(now.step(10)).toMatchObject({ send: 'start', chargingAllowed: true, reason: 'release' });
     const off = loop({ mode: 'off' });
     expect(off.step(0)).toMatchObject({ send: null, chargingAllowed: true, reason: 'in_step' });
     const noPlan = loop({ planSaysCharge: undefined });

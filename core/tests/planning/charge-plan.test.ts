@@ -67,6 +67,15 @@ describe('planCharge', () => {
     expect(plan.runs).toEqual([{ startMs: NOW + 5.5 * HOUR_MS, endMs: NOW + 7 * HOUR_MS }]);
   });
 
+  it('draws a partial hour on its own at its end, so the re-plans see its prices first', () => {
+    // 5 kWh at 10 kW: half of the cheapest hour, its second half; in the running hour too.
+    const later = planCharge(input({ energyKwh: 5 }));
+    expect(later.runs).toEqual([{ startMs: NOW + 6.5 * HOUR_MS, endMs: NOW + 7 * HOUR_MS }]);
+    const running = planCharge(input({ energyKwh: 5, prices: [1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9] }));
+    expect(running.runs).toEqual([{ startMs: NOW + 0.5 * HOUR_MS, endMs: NOW + HOUR_MS }]);
+    expect(running.chargeNow).toBe(false);
+  });
+
   it('charges at once when waiting would miss the buffer, and says what the departure lacks', () => {
     const late = planCharge(
       input({ nowMs: DEPARTURE - 3 * HOUR_MS, energyKwh: 28, rules: { ...DEFAULT_PLAN_RULES, bufferMs: 30 * 60_000 } }),
@@ -139,8 +148,10 @@ describe('planCharge', () => {
       };
       const nowMs = NOW + Math.round(random() * 50) * 60_000;
       const energyKwh = Math.round(random() * 1200) / 10;
-      const plan = planCharge(input({ nowMs, energyKwh, prices, powerKw: 7 + random() * 5, rules }));
-      const label = JSON.stringify({ trial, prices, rules, energyKwh });
+      // Re-plans of a car charging, of one waiting, and first plans.
+      const charging = [undefined, true, false][trial % 3];
+      const plan = planCharge(input({ nowMs, energyKwh, prices, powerKw: 7 + random() * 5, rules, charging }));
+      const label = JSON.stringify({ trial, prices, rules, energyKwh, charging });
       if (plan.mode === 'planned') {
         expect(plan.expected.energyKwh, label).toBeCloseTo(energyKwh, 6);
         expect(
@@ -174,6 +185,32 @@ describe('planCharge', () => {
         if (i > 0) expect(slot.startMs, label).toBeGreaterThanOrEqual((plan.slots[i - 1] as { endMs: number }).endMs);
       }
     }
+  });
+
+  it('holds the running hour to what the car is doing unless another hour beats it by the margin', () => {
+    // 10 kWh: the running hour at 3.1 against one at 3 later in the night.
+    const prices = [3.1, 9, 9, 9, 9, 3, 9, 9, 9, 9, 9, 9, 9];
+    const first = planCharge(input({ energyKwh: 10, prices }));
+    expect(hoursOf(first)).toEqual([6]);
+    // Charging already: staying costs 0.1 cent per kWh more, under the margin, so the car is not stopped.
+    const charging = planCharge(input({ energyKwh: 10, prices, charging: true }));
+    expect(hoursOf(charging)).toEqual([1]);
+    expect(charging.chargeNow).toBe(true);
+    // Its price is what it is: the plan costs the running hour at its estimate.
+    expect(charging.expected.supplyUsd).toBeCloseTo(0.31, 9);
+    // Waiting: the running hour must be cheaper by the margin before the car is started in it.
+    // (20 kWh, two hours: charging at once would take the dear second hour too.)
+    const cheaper = [2.9, 9, 9, 9, 9, 3, 9, 3.05, 9, 9, 9, 9, 9];
+    expect(hoursOf(planCharge(input({ energyKwh: 20, prices: cheaper, charging: false })))).toEqual([6, 8]);
+    expect(hoursOf(planCharge(input({ energyKwh: 20, prices: cheaper })))).toEqual([1, 6]);
+    const muchCheaper = [2.5, ...cheaper.slice(1)];
+    expect(hoursOf(planCharge(input({ energyKwh: 20, prices: muchCheaper, charging: false })))).toEqual([1, 6]);
+    // A better hour by more than the margin stops the car.
+    const dearer = [3.5, ...prices.slice(1)];
+    expect(hoursOf(planCharge(input({ energyKwh: 10, prices: dearer, charging: true })))).toEqual([6]);
+    // The margin is a rule: none, and the cheaper hour wins at once.
+    const rules = { ...DEFAULT_PLAN_RULES, bufferMs: 0, switchMarginCents: 0 };
+    expect(hoursOf(planCharge(input({ energyKwh: 10, prices, charging: true, rules })))).toEqual([6]);
   });
 
   it('is optimal without rules: the cost of the cheapest hours, whatever their order', () => {

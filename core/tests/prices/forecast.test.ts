@@ -4,9 +4,12 @@ import { HOUR_MS } from '../../src/prices/comed-clock.js';
 import { checkDayAheadLabels } from '../../src/prices/day-ahead.js';
 import {
   DEFAULT_FORECAST_ERRORS,
+  expectedHourAverage,
   forecastHours,
   type HourEstimate,
   hourOfWeek,
+  measuredIntervalSpread,
+  planningHours,
   priceModel,
 } from '../../src/prices/forecast.js';
 
@@ -170,5 +173,88 @@ describe('cheapestChargeWindow', () => {
     const gap = night.filter((e) => e.hourEndingMs !== at(24));
     const { best } = cheapestChargeWindow({ fromMs: at(18), beforeMs: at(31), powerKw: 7, need: { hours: 2 } }, gap);
     expect(best?.hours.map((h) => h.hourEndingMs)).toEqual([at(25), at(26)]);
+  });
+});
+
+describe('expectedHourAverage', () => {
+  const band = { low: -1, high: 1 };
+
+  it('is the prior before any price is in and the prices themselves once all twelve are', () => {
+    expect(expectedHourAverage({ priceCentsPerKwh: 9, count: 0 }, 3, band)).toBe(3);
+    expect(expectedHourAverage({ priceCentsPerKwh: 9, count: 12 }, 3, band)).toBe(9);
+    expect(expectedHourAverage({ priceCentsPerKwh: 9, count: 5 }, undefined, band)).toBe(9);
+  });
+
+  it('moves the rest of the hour toward what its prices show, the more the more are in', () => {
+    // A night hour the day-ahead price put at 3 comes in below zero.
+    const one = expectedHourAverage({ priceCentsPerKwh: -0.5, count: 1 }, 3, band);
+    const four = expectedHourAverage({ priceCentsPerKwh: -0.5, count: 4 }, 3, band);
+    expect(one).toBeLessThan(3);
+    expect(four).toBeLessThan(one);
+    // Never past the prices in: the rest is expected between them and the prior.
+    expect(four).toBeGreaterThan(-0.5);
+    // The prices in count at their weight: four of twelve at -0.5, the rest between.
+    expect(four).toBeLessThan((4 * -0.5 + 8 * 3) / 12);
+  });
+
+  it('trusts a precise prior more than a vague one', () => {
+    const precise = expectedHourAverage({ priceCentsPerKwh: 1, count: 3 }, 3, { low: -0.2, high: 0.2 });
+    const vague = expectedHourAverage({ priceCentsPerKwh: 1, count: 3 }, 3, { low: -3, high: 3 });
+    expect(precise).toBeGreaterThan(vague);
+  });
+
+  it('does not read one spike as the level of the rest of the hour', () => {
+    // One interval at 60 cents: the hour pays it, the other eleven stay within three bands and spreads of the prior.
+    const spiked = expectedHourAverage({ priceCentsPerKwh: 60, count: 1 }, 3, band, 1);
+    expect(spiked).toBeLessThanOrEqual((60 + 11 * (3 + 3 * (1 + 1))) / 12 + 1e-9);
+    expect(spiked).toBeGreaterThan((60 + 11 * 3) / 12);
+  });
+});
+
+describe('planningHours', () => {
+  const hourly = history(4);
+  const nowMs = hourEnding(4 * 168 - 1) + 20 * 60_000;
+  const current = hourEnding(4 * 168);
+  const dayAhead = new Map([
+    [current, 3],
+    [current + HOUR_MS, 3.3],
+  ]);
+
+  it('prices the running hour at its expected average, the others as forecastHours does', () => {
+    const inputs = { nowMs, hourly, dayAhead, running: { hourEndingMs: current, priceCentsPerKwh: 0.4, count: 4 } };
+    const planning = planningHours(inputs, nowMs, current + 3 * HOUR_MS);
+    const shown = forecastHours(inputs, nowMs, current + 3 * HOUR_MS);
+    expect(planning.slice(1)).toEqual(shown.slice(1));
+    const [running] = planning as [HourEstimate];
+    expect(running.source).toBe('running');
+    expect(running.priceCentsPerKwh).toBeCloseTo(
+      expectedHourAverage({ priceCentsPerKwh: 0.4, count: 4 }, 3, DEFAULT_FORECAST_ERRORS.day_ahead),
+      9,
+    );
+    expect(running.priceCentsPerKwh).toBeGreaterThan(0.4);
+    expect(running.priceCentsPerKwh).toBeLessThan(3);
+    expect(running.highCents - running.priceCentsPerKwh).toBeCloseTo(
+      (DEFAULT_FORECAST_ERRORS.day_ahead.high * 8) / 12,
+      9,
+    );
+  });
+});
+
+describe('measuredIntervalSpread', () => {
+  it('is the median distance of 5-minute prices from their hour, as a standard deviation, spikes aside', () => {
+    const fiveMinute = new Map<number, number>();
+    const start = hourEnding(0) - HOUR_MS;
+    for (let hour = 0; hour < 3; hour++) {
+      for (let k = 0; k < 12; k++) {
+        // Half a cent either side of 2, and one 90-cent spike in the last hour.
+        const price = hour === 2 && k === 5 ? 90 : 2 + (k % 2 === 0 ? 0.5 : -0.5);
+        fiveMinute.set(start + hour * HOUR_MS + k * 5 * 60_000, price);
+      }
+    }
+    // An incomplete hour is left out.
+    fiveMinute.set(start + 3 * HOUR_MS, 50);
+    const spread = measuredIntervalSpread(fiveMinute, start, start + 4 * HOUR_MS) as number;
+    expect(spread).toBeCloseTo(0.5 * 1.4826, 1);
+    expect(measuredIntervalSpread(new Map(), start, start + HOUR_MS)).toBeUndefined();
   });
 });

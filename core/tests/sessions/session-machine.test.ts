@@ -297,6 +297,28 @@ const cases: Case[] = [
     eventTypes: [[], started, updated, updated, ['session_closed', 'session_started'], updated],
   },
   {
+    name: "readings 20 s off their stamps (an accelerated simulation's latency) are no new car with the slack to match",
+    config: { ...DEFAULT_SESSION_CONFIG, readingSlackMs: 60_000 },
+    samples: [
+      gone(0),
+      // Answered late: session_s says plug-in at 5 s.
+      sample(30, { sessionS: 25 }),
+      // Answered at once: session_s says plug-in at 25 s, 20 s later than the first reading did.
+      charging(40, 15, 30),
+      charging(50, 25, 60),
+    ],
+    closed: [],
+    open: { id: idAt(5), startTimeMs: at(5), energyWh: 60 },
+    eventTypes: [[], started, updated, updated],
+  },
+  {
+    name: 'the same readings with the default slack of 5 s: a car swap',
+    samples: [gone(0), sample(30, { sessionS: 25 }), charging(40, 15, 30), charging(50, 25, 60)],
+    closed: [{ id: idAt(5), startTimeMs: at(5), endTimeMs: at(30), endReason: 'vehicle_swapped', energyWh: 0 }],
+    open: { id: idAt(30), startTimeMs: at(30), energyWh: 60 },
+    eventTypes: [[], started, ['session_closed', 'session_started'], updated],
+  },
+  {
     name: 'session_s going down to a value older than the previous sample is not a new car',
     samples: [gone(0), sample(10, { sessionS: 100 }), charging(20, 110, 30), charging(25, 12, 45)],
     closed: [],

@@ -44,8 +44,14 @@ interface Case {
     flatRateCostUsd: number;
     savingVsCheapestUsd: number | null;
     savingVsFlatUsd: number;
+    atPlugIn: { avgCentsPerKwh: number; totalCostUsd: number } | undefined;
+    savingVsPlugInUsd: number | null;
   };
 }
+
+// At plug-in (04:02): the charge's slots from the one holding plug-in on, 04:00 (6 c) and 04:05 (5 c):
+// 2 kWh x 5.5 c = 11 c + 14 c, tax 2.5 c: 27.5 c, what a car left to itself would have paid.
+const AT_PLUG_IN = { avgCentsPerKwh: 5.5, totalCostUsd: 0.275 };
 
 // Tariff: 7 c/kWh adders, 10 % tax, 15 c/kWh flat.
 // Actual: 2 kWh x 5 c = 10 c supply + 14 c adders, tax 2.4 c: 26.4 c. Flat: 2 kWh x 15 c = 30 c.
@@ -62,6 +68,8 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: 0.088,
       savingVsFlatUsd: 0.036,
+      atPlugIn: AT_PLUG_IN,
+      savingVsPlugInUsd: 0.011,
     },
   },
   {
@@ -82,6 +90,9 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: 0.264 - 0.183334,
       savingVsFlatUsd: 0.036,
+      // three slots from plug-in: 6 + 5 + 5 = 16/3 c: 10.666667 c + 14 c, tax 2.466667 c: 27.1334 c
+      atPlugIn: { avgCentsPerKwh: 16 / 3, totalCostUsd: 0.271334 },
+      savingVsPlugInUsd: 0.271334 - 0.264,
     },
   },
   {
@@ -96,6 +107,9 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: 0.077,
       savingVsFlatUsd: 0.036,
+      // the unknown price is after the two slots from plug-in
+      atPlugIn: AT_PLUG_IN,
+      savingVsPlugInUsd: 0.011,
     },
   },
   {
@@ -115,6 +129,9 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: 0,
       savingVsFlatUsd: 0.124,
+      // waiting for the 1-cent slots saved 9.9 c against charging at plug-in
+      atPlugIn: AT_PLUG_IN,
+      savingVsPlugInUsd: 0.099,
     },
   },
   {
@@ -130,6 +147,8 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: 0,
       savingVsFlatUsd: 0.058,
+      atPlugIn: { avgCentsPerKwh: 4, totalCostUsd: 0.242 },
+      savingVsPlugInUsd: 0,
     },
   },
   {
@@ -144,6 +163,8 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: null,
       savingVsFlatUsd: 0.146,
+      atPlugIn: undefined,
+      savingVsPlugInUsd: null,
     },
   },
   {
@@ -158,6 +179,8 @@ const cases: Case[] = [
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: 0.033,
       savingVsFlatUsd: 0.036,
+      atPlugIn: AT_PLUG_IN,
+      savingVsPlugInUsd: 0.011,
     },
   },
   {
@@ -171,6 +194,8 @@ const cases: Case[] = [
       flatRateCostUsd: 0,
       savingVsCheapestUsd: null,
       savingVsFlatUsd: 0,
+      atPlugIn: undefined,
+      savingVsPlugInUsd: null,
     },
   },
 ];

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { comedLocalNumber, formatComedLocal, parseComedLocal } from '../../src/prices/comed-clock.js';
 import {
   CHICAGO_TIME_ZONE,
+  cachedTimeZoneFormatters,
   isValidTimeZone,
   monthStartMs,
   utcInstantsForWallClock,
@@ -106,7 +107,14 @@ describe('isValidTimeZone', () => {
   });
 
   it('checks a canonical name without building a formatter (which loads ICU data for good)', () => {
-    const formatter = vi.spyOn(Intl, 'DateTimeFormat');
+    // Passes construction through, so the formatter built is a real one (a bare spy's instance lacks its methods).
+    const Original = Intl.DateTimeFormat;
+    const formatter = vi
+      .spyOn(Intl, 'DateTimeFormat')
+      // biome-ignore lint/complexity/useArrowFunction: the spy is called with new, which an arrow cannot be
+      .mockImplementation(function (...args: ConstructorParameters<typeof Intl.DateTimeFormat>) {
+        return new Original(...args);
+      });
     try {
       expect(isValidTimeZone('Europe/Paris')).toBe(true);
       expect(formatter).not.toHaveBeenCalled();
@@ -115,5 +123,42 @@ describe('isValidTimeZone', () => {
     } finally {
       formatter.mockRestore();
     }
+  });
+});
+
+/** Every casing of a name, varied letter by letter from a seed. */
+function spellings(name: string, count: number): string[] {
+  const result: string[] = [];
+  for (let i = 0; i < count; i++) {
+    result.push([...name].map((c, at) => ((i >> (at % 16)) & 1 ? c.toUpperCase() : c.toLowerCase())).join(''));
+  }
+  return result;
+}
+
+describe('zone formatters', () => {
+  it('are cached by the zone, not by how a caller spells it', () => {
+    const instant = Date.UTC(2026, 0, 15, 18, 5);
+    const expected = wallClockAt(instant, 'America/Argentina/ComodRivadavia');
+    const before = cachedTimeZoneFormatters();
+    for (const name of spellings('america/argentina/comodrivadavia', 2000)) {
+      expect(isValidTimeZone(name)).toBe(true);
+      expect(wallClockAt(instant, name)).toEqual(expected);
+    }
+    for (const name of spellings('us/central', 500)) expect(wallClockAt(instant, name).hour).toBe(12);
+    // America/Argentina/ComodRivadavia is an alias of America/Catamarca, US/Central of America/Chicago.
+    expect(cachedTimeZoneFormatters() - before).toBeLessThanOrEqual(2);
+  });
+
+  it('stay bounded however many zones are asked for', () => {
+    const zones = Intl.supportedValuesOf('timeZone');
+    expect(zones.length).toBeGreaterThan(100);
+    for (const zone of zones) wallClockAt(0, zone);
+    expect(cachedTimeZoneFormatters()).toBeLessThanOrEqual(32);
+    // An evicted zone is built again and still right.
+    expect(wallClockAt(Date.UTC(2026, 6, 4, 17, 30), CHICAGO_TIME_ZONE)).toMatchObject({ hour: 12, minute: 30 });
+  });
+
+  it('rejects a misspelled zone in every casing', () => {
+    for (const name of spellings('america/chicagoo', 20)) expect(isValidTimeZone(name)).toBe(false);
   });
 });

@@ -79,7 +79,12 @@ export function createInfluxReader(options: {
 
   function failed(error: unknown): Error {
     const mapped = classifyInfluxError(error);
-    if (!mapped) return error instanceof Error ? error : new Error(String(error));
+    if (!mapped) {
+      // A query InfluxDB refused is our bug: the client gets a 500, never InfluxDB's words (an
+      // HttpError carries InfluxDB's status, and its message the compiler's text on our query).
+      const message = error instanceof Error ? error.message : String(error);
+      return new Error(`InfluxDB refused a query: ${message}`, { cause: error });
+    }
     failures++;
     if (reachable) {
       reachable = false;

@@ -8,13 +8,19 @@ import {
   liveKeys,
   liveSessionSchema,
   liveVitalsSchema,
+  type PlanSettings,
+  type PlanState,
   type PriceForecast,
   parseRedisPayload,
+  planKeys,
+  planSettingsSchema,
+  planStateSchema,
   priceForecastSchema,
   priceKeys,
   sessionKeys,
 } from '@twc/core/contracts/redis';
 import type { Logger } from '@twc/runtime/logger';
+import { savePlanSettings } from '@twc/runtime/plan-settings-write';
 import { createRedisConnection } from '@twc/runtime/redis-connection';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -41,12 +47,23 @@ export interface LiveStore {
   price(): Promise<CurrentPrice | undefined>;
   /** The comed-poller's forecast of the hours ahead. */
   forecast(): Promise<PriceForecast | undefined>;
+  /** A charger's smart-charging settings and the planner's state; undefined when Redis cannot answer. */
+  plan(chargerId: string): Promise<{ settings?: PlanSettings; state?: PlanState } | undefined>;
+  /** Saves a charger's settings and tells the planner; false when Redis cannot take them. */
+  writePlanSettings(chargerId: string, settings: PlanSettings): Promise<boolean>;
   /** Connects; resolves (degraded) even when Redis is down, ioredis keeps trying. */
   connect(): Promise<void>;
   ping(): Promise<boolean>;
   stats(): { failures: number; available: boolean };
+  /** Redis answers (connected and not stalled): an absent value is absent, not unknown. */
+  available(): boolean;
+  /** A command of the API's own (the rate limiter's count), with the same timeout and outage handling. */
+  run<T>(command: (redis: Redis) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
+
+/** How long a request waits for Redis before answering without it (from InfluxDB, degraded). */
+export const REDIS_COMMAND_TIMEOUT_MS = 500;
 
 export function createLiveStore(options: { url: string; keyPrefix: string; logger: Logger }): LiveStore {
   const { keyPrefix: prefix, logger } = options;
@@ -58,8 +75,9 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       down: 'Redis unavailable; serving from InfluxDB (degraded)',
       up: 'Redis reachable again; live data restored',
     },
-    // While Redis is down a read fails at once and the route falls back to InfluxDB.
-    client: { autoPipelining: true, connectTimeoutMs: 2000 },
+    // While Redis is down a read fails at once and the route falls back to InfluxDB; while it is
+    // stalled (paused, swapping) a read gives up after REDIS_COMMAND_TIMEOUT_MS and takes the same path.
+    client: { autoPipelining: true, connectTimeoutMs: 2000, commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS },
   });
   let unreadableLogged = false;
 
@@ -126,6 +144,19 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       const key = priceKeys.forecast(prefix);
       return parse(priceForecastSchema, await connection.run((redis) => redis.get(key)), key);
     },
+    async plan(chargerId) {
+      const settingsKey = planKeys.settings(prefix, chargerId);
+      const stateKey = planKeys.state(prefix, chargerId);
+      const read = await connection.run((redis) => redis.mget(settingsKey, stateKey));
+      if (read === undefined) return undefined;
+      return {
+        settings: parse(planSettingsSchema, read[0], settingsKey),
+        state: parse(planStateSchema, read[1], stateKey),
+      };
+    },
+    async writePlanSettings(chargerId, settings) {
+      return (await connection.run((redis) => savePlanSettings(redis, prefix, chargerId, settings))) === true;
+    },
     async connect() {
       await connection.ready(2000);
     },
@@ -136,6 +167,8 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
       const { failedCommands, connected } = connection.stats();
       return { failures: failedCommands, available: connected };
     },
+    available: () => connection.available(),
+    run: (command) => connection.run(command),
     close: () => connection.close(),
   };
 }

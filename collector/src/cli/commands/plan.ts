@@ -1,9 +1,12 @@
 /**
  * `twc plan backtest`: smart charging replayed on a price history
  * (core/src/planning/plan-backtest.ts). For each charging case, the planner
- * re-plans every hour with only what was known then; the result is billed at
- * the real hourly prices and set against charging at plug-in and against the
- * hindsight-best plan. Prints JSON.
+ * re-plans at plug-in and every 5 minutes with only what was known then (the
+ * running hour's 5-minute prices among it); the result is billed at the real
+ * hourly prices and set against charging at plug-in and against the
+ * hindsight-best plan. The estimates' bands and the 5-minute spread are
+ * measured on the history before the first case, as the comed-poller measures
+ * them. Prints JSON.
  *
  * Prices come from the stored history (--from/--to, with the comed-poller's
  * INFLUXDB_* settings: hourly and day-ahead prices) or from a file: a ComEd
@@ -18,7 +21,9 @@ import { InfluxDB } from '@influxdata/influxdb-client';
 import { DEFAULT_PLAN_RULES, type PlanRules } from '@twc/core/planning/charge-plan';
 import { backtestPlans, type ChargeCase, commuterCases } from '@twc/core/planning/plan-backtest';
 import { HOUR_MS } from '@twc/core/prices/comed-clock';
-import { ComedFeedError, parseComedFeed } from '@twc/core/prices/comed-parse';
+import { ComedFeedError, type PricePoint, parseComedFeed } from '@twc/core/prices/comed-parse';
+import { measuredIntervalSpread } from '@twc/core/prices/forecast';
+import { backtestForwardPrices, measuredErrors } from '@twc/core/prices/forecast-backtest';
 import { hourlyAggregates } from '@twc/core/prices/hourly';
 import { parseTariffEnv, TariffError, tariffSettingsOf } from '@twc/core/prices/tariff';
 import { z } from 'zod';
@@ -42,6 +47,8 @@ const USAGE = [
   '  --max-runs N        at most N charging runs a night (default 3)',
   '  --always-below C    charge in every hour under C cents/kWh',
   '  --never-above C     never charge in an hour over C cents/kWh unless the departure needs it',
+  '  Each night is re-planned at plug-in and every 5 minutes, on the 5-minute prices of the file or',
+  '  of InfluxDB; the bands and the 5-minute spread are measured on the history before the first case.',
   '  The tariff (for the totals) is read from TARIFF_* as the collector reads it.',
 ].join('\n');
 
@@ -129,7 +136,7 @@ async function pricesFromFiles(pricesPath: string, dayAheadPath: string | undefi
     }
   }
   const stamps = feed.prices.map((price) => price.timeMs);
-  return { hourly, dayAhead, firstMs: Math.min(...stamps), lastMs: Math.max(...stamps) };
+  return { hourly, dayAhead, fiveMinute: feed.prices, firstMs: Math.min(...stamps), lastMs: Math.max(...stamps) };
 }
 
 export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise<number> {
@@ -188,11 +195,13 @@ export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise
 
     let hourly: Map<number, number>;
     let dayAhead: Map<number, number>;
+    let fiveMinutePrices: readonly PricePoint[];
     let casesFromMs: number;
     let casesToMs: number;
     if (fromFiles) {
       const loaded = await pricesFromFiles(values.prices as string, values.dayahead);
       ({ hourly, dayAhead } = loaded);
+      fiveMinutePrices = loaded.fiveMinute;
       casesFromMs = loaded.firstMs + HISTORY_BEFORE_MS;
       casesToMs = loaded.lastMs - 24 * HOUR_MS;
     } else {
@@ -202,10 +211,12 @@ export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise
       const queryApi = new InfluxDB({ url: influx.url, token: influx.token, timeout: 120_000 }).getQueryApi(influx.org);
       const store = createInfluxPriceStore({ queryApi, bucket: influx.bucket });
       const untilMs = range.toMs + 2 * 24 * HOUR_MS;
-      const [hours, stored] = await Promise.all([
+      const [hours, stored, fiveMinute] = await Promise.all([
         store.hourlyPrices(range.fromMs - HISTORY_BEFORE_MS, untilMs),
         store.dayAheadPrices(range.fromMs - HISTORY_BEFORE_MS, untilMs),
+        store.fiveMinutePrices(range.fromMs - HISTORY_BEFORE_MS, untilMs),
       ]);
+      fiveMinutePrices = fiveMinute;
       hourly = new Map(
         hours.filter((hour) => hour.count >= MIN_PRICES_PER_HOUR).map((hour) => [hour.hourEndingMs, hour.avgPrice]),
       );
@@ -216,7 +227,28 @@ export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise
     const cases =
       values.arrivals === undefined ? commuterCases(seed, casesFromMs, casesToMs) : await loadArrivals(values.arrivals);
     if (cases.length === 0) throw new UsageError('no charging case in the range: give a longer history', false);
-    const result = backtestPlans({ hourly, dayAhead, cases, powerKw, tariff, rules });
+    // Measured on the history before the first case, so no case is judged with bands that saw it.
+    const firstCaseMs = Math.min(...cases.map((c) => c.plugInMs));
+    const historyFromMs = hourly.size > 0 ? Math.min(...hourly.keys()) : firstCaseMs;
+    const measureFromMs = historyFromMs + 7 * 24 * HOUR_MS;
+    const measureToMs = firstCaseMs - 24 * HOUR_MS;
+    const errors =
+      measureFromMs < measureToMs
+        ? measuredErrors(backtestForwardPrices({ hourly, dayAhead, fromMs: measureFromMs, toMs: measureToMs }))
+        : undefined;
+    const fiveMinute = new Map(fiveMinutePrices.map((price) => [price.timeMs, price.priceCentsPerKwh]));
+    const intervalSpreadCents = measuredIntervalSpread(fiveMinute, historyFromMs - HOUR_MS, firstCaseMs - HOUR_MS);
+    const result = backtestPlans({
+      hourly,
+      dayAhead,
+      fiveMinute: fiveMinute.size > 0 ? fiveMinute : undefined,
+      errors,
+      intervalSpreadCents,
+      cases,
+      powerKw,
+      tariff,
+      rules,
+    });
     io.stdout(
       `${JSON.stringify(
         {
@@ -226,6 +258,9 @@ export async function runPlanCommand(argv: string[], io: PlanCommandIo): Promise
           power_kw: powerKw,
           rules,
           day_ahead_hours: dayAhead.size,
+          five_minute_prices: fiveMinute.size,
+          bands: errors ?? 'defaults (less than a week of history before the first case)',
+          interval_spread_cents: intervalSpreadCents ?? null,
           ...result,
         },
         null,

@@ -2,8 +2,13 @@
  * `twc simulate`: runs simulated Wall Connectors on loopback until SIGINT or
  * SIGTERM, for demos (live dashboards without a charger), benchmarks and
  * end-to-end tests. Prints the chargers' addresses as one JSON line on stdout
- * once they listen, so a script can read them; logs go to stderr.
+ * once they listen, so a script can read them; logs go to stderr. With
+ * `--tesla-port` or `--tessie-port` it also runs the stand-ins for Tesla's
+ * Fleet API (with its token endpoint and the vehicle-command proxy) and for
+ * Tessie in front of the chargers' cars, and prints where they listen and
+ * the credentials they accept.
  */
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '@twc/runtime/logger';
 import type { FirmwareGeneration } from '../../simulator/charger-model.js';
@@ -11,22 +16,29 @@ import { SIM_FAULT_KINDS, type SimFault, type SimFaultKind } from '../../simulat
 import { between, createRandom, hash32, type Random } from '../../simulator/random.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../simulator/scenario.js';
 import { createSimulator, type Simulator } from '../../simulator/simulator-server.js';
+import { createTeslaFleetServer, type TeslaFleetServer } from '../../simulator/tesla-fleet-server.js';
+import { createTessieServer, type TessieServer } from '../../simulator/tessie-server.js';
 import { type Command, integerOption, UsageError, usageError } from '../command.js';
 
 const USAGE = [
-  'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle] [--speed X]',
+  'twc simulate [--chargers N] [--port P] [--listen HOST] [--three-phase] [--scenario session|day|idle|night] [--speed X]',
   '             [--seed S] [--start ISO-TIME] [--firmware old|new|mixed] [--faults kind,kind,...]',
+  '             [--tesla-port P] [--tessie-port P]',
   '',
   '  --chargers N   how many chargers (default 1)',
   '  --port P       first port, the others follow consecutively (default 0: any free port)',
   '  --listen HOST  interface to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
   '  --three-phase  230 V three-phase units instead of North American split-phase',
-  '  --scenario     session: one charge; day: a typical day at home (default); idle: no car',
+  '  --scenario     session: one charge; day: a typical day at home (default); idle: no car;',
+  '                 night: plugged in at 18:00 wanting 40 kWh, gone at 07:00, every day',
   '  --speed X      simulated seconds per real second (default 1)',
   '  --seed S       integer seed; the same seed gives the same run (default 1)',
   '  --start T      the simulated time to begin at, with its offset, e.g. 2026-06-01T05:00:00-05:00 (default: now)',
   '  --firmware     old, new (default) or mixed: which vitals and version fields the chargers send',
   `  --faults       random faults at a modest rate, from: ${SIM_FAULT_KINDS.join(', ')}`,
+  "  --tesla-port P the Fleet API stand-in (and its /oauth2/v3/token) on P, Tesla's proxy stand-in on P + 1",
+  '  --tessie-port P the Tessie stand-in on P',
+  '                 (0: any free port; their POST /sim/fault injects failures: docs/SETUP.md)',
 ].join('\n');
 
 /** Each charger sees a random fault about this often, on average. */
@@ -45,6 +57,9 @@ export interface SimulateSettings {
   startTimeMs?: number;
   firmware: FirmwareGeneration | 'mixed';
   faults: SimFaultKind[];
+  /** Where the car-control stand-ins listen; absent: not started. */
+  teslaPort?: number;
+  tessiePort?: number;
 }
 
 export interface SimulateIo {
@@ -80,6 +95,8 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
         start: { type: 'string' },
         firmware: { type: 'string' },
         faults: { type: 'string' },
+        'tesla-port': { type: 'string' },
+        'tessie-port': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -114,6 +131,10 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
       `--start must be an ISO 8601 time with its offset, e.g. 2026-06-01T05:00:00-05:00, got "${rawStart}"`,
     );
   }
+  const optionalPort = (name: string, max: number) =>
+    str(name) === undefined ? undefined : integerOption(name, str(name), 0, 0, max);
+  const teslaPort = optionalPort('tesla-port', 65534);
+  const tessiePort = optionalPort('tessie-port', 65535);
   const listenHost = str('listen') ?? '127.0.0.1';
   if (!/^[\w.:-]+$/.test(listenHost)) throw new UsageError(`--listen must be a host or address, got "${listenHost}"`);
   return {
@@ -127,7 +148,52 @@ export function parseSimulateArgs(argv: string[]): SimulateSettings {
     ...(startTimeMs === undefined ? {} : { startTimeMs }),
     firmware: choiceOption('firmware', str('firmware'), 'new', ['old', 'new', 'mixed'] as const),
     faults,
+    ...(teslaPort === undefined ? {} : { teslaPort }),
+    ...(tessiePort === undefined ? {} : { tessiePort }),
   };
+}
+
+interface CarServices {
+  printed: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts the Tesla and Tessie stand-ins the settings ask for, serving the simulator's cars. */
+async function startCarServices(simulator: Simulator, settings: SimulateSettings): Promise<CarServices> {
+  const lookup = {
+    car: (vin: string) => simulator.carByVin(vin),
+    cars: () => simulator.cars(),
+    simNow: () => simulator.simTimeMs(),
+    host: settings.listenHost,
+  };
+  const printed: Record<string, unknown> = {};
+  let tesla: TeslaFleetServer | undefined;
+  let tessie: TessieServer | undefined;
+  const stop = async () => {
+    await Promise.all([tesla?.stop(), tessie?.stop()]);
+  };
+  const vins = simulator.cars().map((car) => car.vin);
+  try {
+    if (settings.teslaPort !== undefined) {
+      tesla = createTeslaFleetServer({
+        ...lookup,
+        apiPort: settings.teslaPort,
+        proxyPort: settings.teslaPort === 0 ? 0 : settings.teslaPort + 1,
+      });
+      const urls = await tesla.start();
+      printed.tesla = { ...urls, refreshToken: tesla.issueRefreshToken(), vins };
+    }
+    if (settings.tessiePort !== undefined) {
+      const token = randomBytes(18).toString('base64url');
+      tessie = createTessieServer({ ...lookup, token, port: settings.tessiePort });
+      const { url } = await tessie.start();
+      printed.tessie = { url, token, vins };
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { printed, stop };
 }
 
 /** A random fault of the given kind with plausible parameters (durations in real ms). */
@@ -223,10 +289,15 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
   if (io.signal?.aborted) onAbort();
 
   let stopFaults = () => {};
+  let carServices: CarServices | undefined;
   try {
     const chargers = await simulator.start();
+    carServices = await startCarServices(simulator, settings);
     process.stdout.write(
-      `${JSON.stringify({ chargers: chargers.map(({ name, serial, host }) => ({ name, serial, host })) })}\n`,
+      `${JSON.stringify({
+        chargers: chargers.map(({ name, serial, host, vin }) => ({ name, serial, host, vin })),
+        ...carServices.printed,
+      })}\n`,
     );
     if (settings.faults.length > 0) stopFaults = injectRandomFaults(simulator, settings, logger);
     const reason = await stopped;
@@ -237,6 +308,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     return 1;
   } finally {
     stopFaults();
+    await carServices?.stop();
     await simulator.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);

@@ -1,0 +1,2 @@
+/** See advice-only.ts: the plan is advice only, nobody commands the car. */
+export { createNoneController } from './advice-only.js';
