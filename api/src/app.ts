@@ -124,6 +124,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerOriginCheck(app, { allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
   // Auth first: the rate limiter counts by the client auth verified.
   await registerAuth(app, config.auth);
+  // A charger may be named by its id (serial) or by the name it has in CHARGERS: routes see the id.
+  app.addHook('preHandler', async (request) => {
+    const params = request.params as { id?: unknown } | undefined;
+    if (typeof params?.id === 'string' && request.routeOptions.url?.startsWith('/api/v1/chargers/:id')) {
+      params.id = await app.live.chargerIdOf(params.id);
+    }
+    const query = request.query as { charger?: unknown } | undefined;
+    if (typeof query?.charger === 'string' && query.charger !== 'all') {
+      query.charger = await app.live.chargerIdOf(query.charger);
+    }
+  });
   await registerRateLimit(app, config.rateLimit, live);
   await registerSwagger(app);
   registerRequestGuard(app);

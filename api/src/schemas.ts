@@ -21,7 +21,11 @@ export const errorSchema = z
   .meta({ id: 'Error' });
 
 export const chargerIdParams = z.object({
-  id: z.string().min(1).max(64).meta({ description: 'Charger id (its serial number)', example: 'ACB12345678901' }),
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .meta({ description: 'Charger id (its serial number), or the name it has in CHARGERS', example: 'ACB12345678901' }),
 });
 
 export const chargerSchema = z

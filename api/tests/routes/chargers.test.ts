@@ -259,6 +259,27 @@ describe('chargers live from Redis', () => {
     });
   });
 
+  it('takes the name a charger has in CHARGERS wherever it takes its id, and answers with the id', async () => {
+    const api = await app();
+    const status = await eventually(async () => {
+      const result = await get(api, `/api/v1/chargers/${CHARGER_NAME}/status`);
+      expect(result.status).toBe(200);
+      return result;
+    });
+    expect(status.body).toMatchObject({ charger_id: CHARGER_ID, charger_name: CHARGER_NAME, source: 'live' });
+    const byName = await get(api, `/api/v1/chargers/${CHARGER_NAME}/sessions`);
+    const byId = await get(api, `/api/v1/chargers/${CHARGER_ID}/sessions`);
+    expect(byName.status).toBe(200);
+    expect(byName.body).toEqual(byId.body);
+    const plan = await get(api, `/api/v1/chargers/${CHARGER_NAME}/plan`);
+    expect(plan.body.charger_id).toBe(CHARGER_ID);
+    const summary = await get(api, `/api/v1/cost/summary?period=day&date=2026-01-15&charger=${CHARGER_NAME}`);
+    expect(summary.status).toBe(200);
+    expect(summary.body.charger).toBe(CHARGER_ID);
+    // Neither an id nor a name: still unknown.
+    expect((await get(api, '/api/v1/chargers/shed/status')).status).toBe(404);
+  });
+
   it('puts the open session first, marked open', async () => {
     const { body } = await get(await app(), `/api/v1/chargers/${CHARGER_ID}/sessions`);
     expect(body.sessions.map((s: { id: string; open: boolean }) => [s.id, s.open])).toEqual([

@@ -8,6 +8,8 @@ import WebSocket from 'ws';
 import { buildApp } from '../../src/app.js';
 import {
   CHARGER_ID,
+  CHARGER_NAME,
+  chargerStatus,
   createTestStack,
   currentPrice,
   eventually,
@@ -81,6 +83,19 @@ describe('WS /ws/live', () => {
       { type: 'session', charger_id: CHARGER_ID, data: JSON.parse(JSON.stringify(liveSessionOf(open))) },
       { type: 'price', charger_id: null, data: price },
     ]);
+  });
+
+  it("takes the charger's configured name as its subscription, and subscribes to its id", async () => {
+    stack.live.publishStatus(chargerStatus());
+    const { url } = await listen();
+    const redis = new Redis(servers().redis.url);
+    try {
+      await eventually(async () => expect(await redis.hexists(`${stack.keyPrefix}chargers`, CHARGER_ID)).toBe(1));
+    } finally {
+      redis.disconnect();
+    }
+    const client = await connect(`${url}?charger=${CHARGER_NAME}`);
+    expect(client.messages[0]).toEqual({ type: 'subscribed', subscription: CHARGER_ID });
   });
 
   it('sends every client the forecast of the next 24 hours when the comed-poller recomputes it', async () => {

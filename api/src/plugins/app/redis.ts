@@ -39,6 +39,11 @@ export interface LiveStore {
   chargers(): Promise<ChargerStatus[] | undefined>;
   /** A charger's status, from a copy of the charger list at most a couple of seconds old. */
   chargerStatus(chargerId: string): Promise<ChargerStatus | undefined>;
+  /**
+   * The charger id (its serial) of `idOrName`: itself when it is an id, the id of the charger
+   * configured under that name (CHARGERS) when it is a name; itself when neither (or Redis is away).
+   */
+  chargerIdOf(idOrName: string): Promise<string>;
   /** One charger's latest vitals, status and session, read in a single round trip. */
   chargerLive(
     chargerId: string,
@@ -115,6 +120,15 @@ export function createLiveStore(options: { url: string; keyPrefix: string; logge
         statusMemo = { atMs: Date.now(), statuses: chargers() };
       }
       return (await statusMemo.statuses)?.find((status) => status.charger_id === chargerId);
+    },
+    async chargerIdOf(idOrName) {
+      if (!statusMemo || Date.now() - statusMemo.atMs > STATUS_MEMO_MS) {
+        statusMemo = { atMs: Date.now(), statuses: chargers() };
+      }
+      const statuses = (await statusMemo.statuses) ?? [];
+      // An id wins over a name: the serial stays canonical.
+      if (statuses.some((status) => status.charger_id === idOrName)) return idOrName;
+      return statuses.find((status) => status.charger_name === idOrName)?.charger_id ?? idOrName;
     },
     async chargerLive(chargerId) {
       const read = await connection.run((redis) =>
