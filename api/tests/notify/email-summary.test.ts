@@ -62,7 +62,7 @@ describe('daily summary by e-mail', () => {
     expect(mail?.text.replace(/\r\n/g, '\n')).toBe(posted?.text);
     const figures = [
       `${kwh(charge.session.energyWh)} in 1 session, ${money(charge.cost.totalCostUsd)} in total`,
-      `${money(charge.whatIf.savingVsFlatUsd)} saved against the flat rate`,
+      `${money(charge.whatIf.savingVsFlatUsd ?? Number.NaN)} saved against the flat rate`,
     ];
     for (const figure of figures) {
       expect(mail?.text).toContain(figure);

@@ -61,7 +61,7 @@ describe('GET /export/report', () => {
     const text = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
     const energyWh = charges.reduce((sum, charge) => sum + charge.session.energyWh, 0);
     const totalUsd = charges.reduce((sum, charge) => sum + charge.cost.totalCostUsd, 0);
-    const savedUsd = charges.reduce((sum, charge) => sum + charge.whatIf.savingVsFlatUsd, 0);
+    const savedUsd = charges.reduce((sum, charge) => sum + (charge.whatIf.savingVsFlatUsd ?? Number.NaN), 0);
     expect(text).toContain('Wall Connector monthly report');
     expect(text).toContain('February 2026');
     expect(text).toContain(kwh(energyWh));

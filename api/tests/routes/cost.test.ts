@@ -133,7 +133,7 @@ describe('cost summary', () => {
     expect(body.current.totals.total_cost_usd).toBeCloseTo(mine.totalUsd + late.totalUsd, 6);
     // Sessions count where they started: the one across midnight started on Oct 31.
     expect(body.current.totals.sessions).toBe(1);
-    expect(body.current.totals.saving_vs_flat_usd).toBeCloseTo(lateOnNov1.whatIf.savingVsFlatUsd, 6);
+    expect(body.current.totals.saving_vs_flat_usd).toBeCloseTo(lateOnNov1.whatIf.savingVsFlatUsd ?? Number.NaN, 6);
     const before = within(acrossMidnight, NOV1_START - 24 * HOUR, NOV1_START);
     expect(before.energyWh).toBeGreaterThan(0);
     expect(body.previous).toMatchObject({ start_date: '2026-10-31', hours: 24 });

@@ -28,10 +28,10 @@ export interface WhatIfResult {
     | undefined;
   /** The same energy at the tariff's all-in flat rate. */
   flatRateCostUsd: number;
-  /** Actual minus cheapest: positive when charging in the cheapest window would have saved money. */
+  /** Actual minus cheapest: positive when charging in the cheapest window would have saved money; null while the actual cost misses prices. */
   savingVsCheapestUsd: number | null;
-  /** Flat minus actual: positive when the hourly plan saved money on this session. */
-  savingVsFlatUsd: number;
+  /** Flat minus actual: positive when the hourly plan saved money on this session; null while the actual cost misses prices. */
+  savingVsFlatUsd: number | null;
   /** The same charge started at plug-in, priced as the actual one; undefined when a price of it is unknown. */
   atPlugIn: { avgCentsPerKwh: number; totalCostUsd: number } | undefined;
   /** At plug-in minus actual: what waiting for cheaper hours saved; null while unknown or provisional. */
@@ -106,8 +106,10 @@ export function whatIf(session: WhatIfSession, provider: PricingProvider, tariff
     provisional: actual.provisional,
     cheapestWindow: cheapest,
     flatRateCostUsd: microToUsd(flatMicroUsd),
-    savingVsCheapestUsd: cheapestMicroUsd === undefined ? null : microToUsd(actualMicroUsd - cheapestMicroUsd),
-    savingVsFlatUsd: microToUsd(flatMicroUsd - actualMicroUsd),
+    // A saving against a cost that still misses prices would be a saving from nothing: none until it is whole.
+    savingVsCheapestUsd:
+      cheapestMicroUsd === undefined || actual.provisional ? null : microToUsd(actualMicroUsd - cheapestMicroUsd),
+    savingVsFlatUsd: actual.provisional ? null : microToUsd(flatMicroUsd - actualMicroUsd),
     atPlugIn,
     savingVsPlugInUsd:
       atPlugInMicroUsd === undefined || actual.provisional ? null : microToUsd(atPlugInMicroUsd - actualMicroUsd),

@@ -43,7 +43,7 @@ interface Case {
       | undefined;
     flatRateCostUsd: number;
     savingVsCheapestUsd: number | null;
-    savingVsFlatUsd: number;
+    savingVsFlatUsd: number | null;
     atPlugIn: { avgCentsPerKwh: number; totalCostUsd: number } | undefined;
     savingVsPlugInUsd: number | null;
   };
@@ -162,7 +162,8 @@ const cases: Case[] = [
       cheapestWindow: undefined,
       flatRateCostUsd: 0.3,
       savingVsCheapestUsd: null,
-      savingVsFlatUsd: 0.146,
+      // 15.4 c "actual" holds no supply cost: no saving is claimed against the 30 c flat rate until it is priced.
+      savingVsFlatUsd: null,
       atPlugIn: undefined,
       savingVsPlugInUsd: null,
     },
